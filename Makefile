@@ -1,0 +1,43 @@
+# Two commands for a newcomer: `make run` and `make test`. Everything else is a helper.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export AIRFLOW_HOME ?= $(CURDIR)/.airflow
+
+.PHONY: install system-deps run test lint unit bench soak clean
+
+# The venv is rebuilt only when the pins change; the constraints file makes every
+# install resolve to the versions CI ran with.
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+run: install
+	$(PY) scripts/run_local.py
+
+lint: install
+	$(VENV)/bin/ruff check dags plugins sandbox tests bench scripts
+	$(VENV)/bin/mypy
+
+test: install system-deps lint
+	$(PY) -m pytest
+
+unit: install
+	$(PY) -m pytest tests/unit
+
+bench: install
+	$(PY) -m bench.run_all
+
+soak: install system-deps
+	SOAK_SCALE=full $(PY) -m pytest tests/e2e/test_soak.py -s
+
+clean:
+	rm -rf $(AIRFLOW_HOME) .pytest_cache .mypy_cache .ruff_cache
