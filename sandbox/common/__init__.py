@@ -1,0 +1,1 @@
+"""Infrastructure shared by the QuickBooks Online and Invoiced sandboxes."""
