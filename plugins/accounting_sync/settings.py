@@ -1,0 +1,127 @@
+"""Sync settings: defaults from include/mappings, overridden per company.
+
+The order is: ``include/mappings/defaults.yaml`` < the company's entry in
+``include/companies.yaml`` < what was saved on the Configure page (state store).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field, field_validator
+
+
+def include_dir() -> Path:
+    """``include/`` beside ``plugins/`` (repo checkout, or /opt/airflow in the image)."""
+    override = os.environ.get("ACCOUNTING_SYNC_INCLUDE_DIR")
+    return Path(override) if override else Path(__file__).resolve().parents[2] / "include"
+
+
+@functools.cache
+def load_yaml(relative: str) -> dict[str, Any]:
+    with open(include_dir() / relative, encoding="utf-8") as handle:
+        return yaml.safe_load(handle) or {}
+
+
+class AccountSpec(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    account_type: str
+    account_sub_type: str | None = None
+
+
+class TaxCodeSpec(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    rate_name: str
+    rate_percent: float = 0
+    agency_id: str = "1"
+
+
+class DepositRule(BaseModel):
+    method: str = "*"
+    currency: str = "*"
+    account: str
+
+
+class SyncSettings(BaseModel):
+    """Everything a user can change; validated when saved on the Configure page."""
+
+    income_account: AccountSpec
+    discount_account: AccountSpec
+    bad_debt_account: AccountSpec
+    deposit_account: AccountSpec
+    tax_code: TaxCodeSpec
+    generic_item_name: str = Field(min_length=1, max_length=100)
+    bad_debt_item_name: str = Field(min_length=1, max_length=100)
+    item_type: Literal["Service", "NonInventory"] = "Service"
+    deposit_rules: list[DepositRule] = []
+    sync_start_date: date | None = None
+    duplicate_customer_names: Literal["merge", "disambiguate"] = "disambiguate"
+    write_invoices: bool = True
+    write_payments: bool = True
+    import_invoices: bool = True
+    import_customers: bool = True
+    cursor_overlap_seconds: int = Field(300, ge=0, le=86400)
+
+    @field_validator("sync_start_date", mode="before")
+    @classmethod
+    def _blank_date_is_none(cls, value: Any) -> Any:
+        return None if value in ("", None) else value
+
+    def deposit_account_for(self, method: str | None, currency: str | None) -> str:
+        """The best matching deposit rule: exact matches beat wildcards, first wins ties."""
+        best: tuple[int, str] | None = None
+        for rule in self.deposit_rules:
+            score = 0
+            for wanted, actual in ((rule.method, method), (rule.currency, currency)):
+                if wanted == "*":
+                    score += 1
+                elif actual and wanted.lower() == actual.lower():
+                    score += 2
+                else:
+                    score = -1
+                    break
+            if score >= 0 and (best is None or score > best[0]):
+                best = (score, rule.account)
+        return best[1] if best else self.deposit_account.name
+
+
+def default_settings_dict() -> dict[str, Any]:
+    raw = load_yaml("mappings/defaults.yaml")
+    accounts = raw["accounts"]
+    return {
+        "income_account": accounts["income"],
+        "discount_account": accounts["discount"],
+        "bad_debt_account": accounts["bad_debt"],
+        "deposit_account": accounts["deposit"],
+        "tax_code": raw["tax_code"],
+        "generic_item_name": raw["items"]["generic_name"],
+        "bad_debt_item_name": raw["items"]["bad_debt_name"],
+        "item_type": raw["items"].get("type", "Service"),
+        "deposit_rules": raw.get("deposit_rules") or [],
+        **raw["sync"],
+    }
+
+
+def resolve_settings(*overrides: dict[str, Any] | None) -> SyncSettings:
+    """Defaults, then each override in order (later wins)."""
+    merged = default_settings_dict()
+    for override in overrides:
+        merged.update({key: value for key, value in (override or {}).items() if key in SyncSettings.model_fields})
+    return SyncSettings.model_validate(merged)
+
+
+def field_limits() -> dict[str, int]:
+    return dict(load_yaml("mappings/fields.yaml")["limits"])
+
+
+def name_replacements() -> dict[str, str]:
+    return dict(load_yaml("mappings/fields.yaml")["name_replacements"])
+
+
+def payment_method_names() -> dict[str, str]:
+    return dict(load_yaml("mappings/fields.yaml")["payment_methods"])
