@@ -1,0 +1,89 @@
+"""
+### QuickBooks Online sync (Invoiced → QuickBooks)
+
+Every hour, writes the invoices issued on **Invoiced** into **QuickBooks Online** and
+records the payments received on Invoiced against them, exactly once and to the cent.
+
+**What is synced**: non-draft invoices changed since the last successful sync (the first
+sync takes them all), their customers and line items (as Products/Services), payments,
+voids, and bad-debt write-offs (a credit memo applied to the invoice). Invoices imported
+from QuickBooks are never written back; payments on them are.
+
+**How to use it**
+- *Enable auto-sync*: switch this DAG on. *Sync now*: trigger it (▶).
+- The trigger form offers **full_resync** (ignore the last-sync point), **since** (re-read
+  changes from a date) and **dry_run** (report what would be written, write nothing).
+- A failed run lists every record that could not be synced, with the invoice number, the
+  reason and how to fix it, in the `report` task log and on the Accounting Sync page.
+  Records that failed are retried on the next run by themselves.
+
+Settings (account mapping, sync start date, duplicate customer names) live on the
+**Accounting Sync → Configure** page.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+from accounting_sync.companies import Company, load_companies
+from airflow.sdk import Param, dag, task
+
+
+def build_sync_dag(company: Company) -> Any:
+    @dag(
+        dag_id=company.dag_id("qbo_sync"),
+        schedule="@hourly",
+        start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+        catchup=False,
+        max_active_runs=1,
+        is_paused_upon_creation=True,
+        doc_md=__doc__,
+        tags=["accounting", "quickbooks", "invoiced", f"company:{company.key}"],
+        default_args={"owner": "accounting", "retries": 2, "retry_delay": timedelta(minutes=2)},
+        params={
+            "full_resync": Param(False, type="boolean", description="Ignore the last-sync point and look at every record."),
+            "since": Param(None, type=["null", "string"], format="date", description="Re-read changes since this date."),
+            "dry_run": Param(False, type="boolean", description="Compute and report what would be written; write nothing."),
+        },
+    )
+    def qbo_sync() -> None:
+        @task
+        def extract(**context: Any) -> dict[str, int]:
+            """Stream changed Invoiced records into the state store."""
+            from accounting_sync import runtime, sync
+
+            params = context["params"]
+            job = runtime.sync_job(company.key, context, with_qbo=False)
+            job.store.start_run(job.company, job.dag_id, job.run_id, job.dry_run)
+            return sync.extract(job, full_resync=bool(params.get("full_resync")), since=params.get("since"))
+
+        @task
+        def transform(**context: Any) -> dict[str, int]:
+            """Plan the QBO writes (pandas; mappings from include/mappings)."""
+            from accounting_sync import runtime, sync
+
+            return sync.transform(runtime.sync_job(company.key, context, with_qbo=False))
+
+        @task(pool=company.pool)
+        def load(**context: Any) -> dict[str, dict[str, int]]:
+            """Write customers, items, invoices, payments and write-offs to QBO."""
+            from accounting_sync import runtime, sync
+
+            return sync.load(runtime.sync_job(company.key, context))
+
+        @task(retries=0)
+        def report(**context: Any) -> str:
+            """Record the run; fail it if any record failed, listing each one."""
+            from accounting_sync import runtime, sync
+
+            return sync.report(runtime.sync_job(company.key, context, with_qbo=False))
+
+        extract() >> transform() >> load() >> report()
+
+    return qbo_sync()
+
+
+for _company in load_companies():
+    build_sync_dag(_company)

@@ -1,0 +1,232 @@
+"""What must exist in QBO before documents can be written: accounts, the tax code and
+items, plus resolving the placeholders in planned payloads to QBO ids.
+
+Found or created ids are kept in the id map (object types ``setup`` and ``item``), so an
+incremental run makes no setup calls at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from accounting_sync.qbo_writer import BatchWriter, WriteOp
+from accounting_sync.quickbooks import QboFault, QuickBooksClient, escape
+from accounting_sync.settings import AccountSpec, SyncSettings, field_limits
+from accounting_sync.state import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord, StateStore
+from accounting_sync.transform import Planned, clean_name, name_key
+
+log = logging.getLogger(__name__)
+
+PLACEHOLDERS = {"$customer": "customer", "$item": "item", "$invoice": "invoice"}
+
+
+class QboSetup:
+    def __init__(self, store: StateStore, qbo: QuickBooksClient, company: str, settings: SyncSettings) -> None:
+        self.store, self.qbo, self.company, self.settings = store, qbo, company, settings
+        self._cache: dict[str, dict[str, str]] = {kind: {} for kind in PLACEHOLDERS.values()}
+        self._setup: dict[str, str] = {}
+        self._preferences: dict[str, Any] | None = None
+
+    # -- preferences ----------------------------------------------------------------------
+
+    def preferences(self) -> dict[str, Any]:
+        if self._preferences is None:
+            self._preferences = self.qbo.preferences()
+        return self._preferences
+
+    def home_currency(self) -> str | None:
+        currency = (self.preferences().get("CurrencyPrefs") or {}).get("HomeCurrency")
+        if isinstance(currency, dict):
+            currency = currency.get("value")
+        return str(currency) if currency else None
+
+    # -- placeholders -----------------------------------------------------------------------
+
+    def prefetch(self, plans: list[Planned]) -> None:
+        """Load the id map rows the plans refer to, in a few queries instead of one each."""
+        wanted: dict[str, set[str]] = {kind: set() for kind in self._cache}
+        for plan in plans:
+            for dep in plan.depends_on:
+                kind, _, key = dep.partition(":")
+                if kind in wanted:
+                    wanted[kind].add(key)
+        for kind, keys in wanted.items():
+            missing = keys - self._cache[kind].keys()
+            for key, record in self.store.get_mappings(self.company, kind, missing).items():
+                self._cache[kind][key] = record.qbo_id
+
+    def resolve(self, value: Any) -> Any:
+        """Copy of ``value`` with every placeholder replaced by a QBO reference."""
+        if isinstance(value, list):
+            return [self.resolve(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            (key, ref), = value.items()
+            if key in PLACEHOLDERS:
+                qbo_id = self._lookup(PLACEHOLDERS[key], str(ref))
+                return qbo_id if key == "$invoice" else {"value": qbo_id}
+            if key == "$account":
+                return {"value": self.account(getattr(self.settings, f"{ref}_account"))}
+            if key == "$deposit":
+                return {"value": self.deposit_account(str(ref))}
+            if key == "$taxcode":
+                return {"value": self.tax_code()}
+        return {key: self.resolve(item) for key, item in value.items()}
+
+    def _lookup(self, kind: str, key: str) -> str:
+        cached = self._cache[kind].get(key)
+        if cached is None:
+            record = self.store.get_mapping(self.company, kind, key)
+            if record is None:
+                raise LookupError((kind, key))
+            cached = self._cache[kind][key] = record.qbo_id
+        return cached
+
+    # -- accounts and tax code --------------------------------------------------------------
+
+    def _remember(self, key: str, find: Callable[[], str]) -> str:
+        if key not in self._setup:
+            record = self.store.get_mapping(self.company, "setup", key)
+            if record is None:
+                qbo_id = find()
+                self.store.put_mappings(self.company, "setup", [MappedRecord(key, qbo_id, None, None, ORIGIN_QUICKBOOKS)])
+                self._setup[key] = qbo_id
+            else:
+                self._setup[key] = record.qbo_id
+        return self._setup[key]
+
+    def account(self, spec: AccountSpec) -> str:
+        """The account with this name, created when absent (Invoiced's default accounts)."""
+
+        def find_or_create() -> str:
+            rows = list(self.qbo.query_rows("Account", f"Name = '{escape(spec.name)}'"))
+            if not rows and spec.account_sub_type:
+                rows = list(self.qbo.query_rows("Account", f"AccountSubType = '{escape(spec.account_sub_type)}'"))
+                rows = [row for row in rows if spec.account_sub_type == "UndepositedFunds"]
+            if rows:
+                return str(rows[0]["Id"])
+            payload = {"Name": spec.name, "AccountType": spec.account_type}
+            if spec.account_sub_type:
+                payload["AccountSubType"] = spec.account_sub_type
+            log.info("Creating QuickBooks account %r", spec.name)
+            return str(self.qbo.write("Account", payload, _setup_request_id(self.company, "account", spec.name))["Id"])
+
+        return self._remember(f"account:{spec.name}", find_or_create)
+
+    def deposit_account(self, name: str) -> str:
+        if name == self.settings.deposit_account.name:
+            return self.account(self.settings.deposit_account)
+
+        def find() -> str:
+            rows = list(self.qbo.query_rows("Account", f"Name = '{escape(name)}'"))
+            if not rows:
+                raise QboFault(400, "missing_account", f"deposit account {name!r} does not exist in QuickBooks")
+            return str(rows[0]["Id"])
+
+        return self._remember(f"account:{name}", find)
+
+    def tax_code(self) -> str:
+        spec = self.settings.tax_code
+
+        def find_or_create() -> str:
+            rows = list(self.qbo.query_rows("TaxCode", f"Name = '{escape(spec.name)}'"))
+            if rows:
+                return str(rows[0]["Id"])
+            body = {
+                "TaxCode": spec.name,
+                "TaxRateDetails": [
+                    {
+                        "TaxRateName": spec.rate_name,
+                        "RateValue": spec.rate_percent,
+                        "TaxAgencyId": spec.agency_id,
+                        "TaxApplicableOn": "Sales",
+                    }
+                ],
+            }
+            log.info("Creating QuickBooks tax code %r", spec.name)
+            answer = self.qbo.request(
+                "POST", "taxservice/taxcode", json=body,
+                request_id=_setup_request_id(self.company, "taxcode", spec.name), kind="write",
+            )
+            return str(answer.get("TaxCodeId") or answer.get("TaxCode", {}).get("Id"))
+
+        return self._remember(f"taxcode:{spec.name}", find_or_create)
+
+    # -- items ------------------------------------------------------------------------------
+
+    def ensure_items(
+        self, keys: set[str], names: dict[str, str], writer: Callable[..., BatchWriter]
+    ) -> dict[str, QboFault]:
+        """Map every item key to a QBO item: by SKU, then by name, else create it.
+        Returns the keys that could not be mapped, with why."""
+        known = self.store.get_mappings(self.company, "item", keys)
+        missing = sorted(keys - known.keys())
+        if not missing:
+            return {}
+        skus = {key.split(":", 1)[1]: key for key in missing if key.startswith("sku:")}
+        found: dict[str, dict[str, Any]] = {}
+        for sku_chunk in _chunks(sorted(skus), 40):
+            where = "Active IN (true, false) AND Sku IN (" + ", ".join(f"'{escape(s)}'" for s in sku_chunk) + ")"
+            for row in self.qbo.query_rows("Item", where):
+                if row.get("Sku") in skus:
+                    found[skus[row["Sku"]]] = row
+        unresolved = [key for key in missing if key not in found]
+        by_name = self._items_by_name({names[key] for key in unresolved})
+        creates: list[WriteOp] = []
+        used = {name_key(n) for n in by_name}
+        for key in unresolved:
+            row = by_name.get(name_key(names[key]))
+            sku = key.split(":", 1)[1] if key.startswith("sku:") else None
+            if row is not None and (sku is None or not row.get("Sku") or row.get("Sku") == sku):
+                found[key] = row
+                continue
+            creates.append(WriteOp("item", key, "create", self._item_payload(key, names[key], sku, used), None, names[key]))
+        self.store.put_mappings(
+            self.company, "item", [MappedRecord(k, str(r["Id"]), r.get("SyncToken"), None, ORIGIN_INVOICED) for k, r in found.items()]
+        )
+        failures: dict[str, QboFault] = {}
+
+        def record_failure(op: WriteOp, fault: QboFault) -> None:
+            failures[op.source_id] = fault
+
+        outcome = writer("Item", on_fault=lambda op, fault: record_failure(op, fault)).write(creates)
+        for key in outcome.failed:
+            failures.setdefault(key, QboFault(400, "item_failed", "QuickBooks refused the item"))
+        return failures
+
+    def _item_payload(self, key: str, name: str, sku: str | None, used: set[str]) -> dict[str, Any]:
+        limit = field_limits()["item_name"]
+        if name_key(name) in used and sku:
+            suffix = f" ({sku})"
+            name = clean_name(name[: limit - len(suffix)] + suffix, limit)
+        used.add(name_key(name))
+        account = self.settings.bad_debt_account if key == "setup:bad_debt" else self.settings.income_account
+        payload: dict[str, Any] = {
+            "Name": name,
+            "Type": self.settings.item_type,
+            "IncomeAccountRef": {"value": self.account(account)},
+        }
+        if sku:
+            payload["Sku"] = sku[: field_limits()["sku"]]
+        return payload
+
+    def _items_by_name(self, names: set[str]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(sorted(names), 40):
+            where = "Active IN (true, false) AND Name IN (" + ", ".join(f"'{escape(n)}'" for n in chunk) + ")"
+            for row in self.qbo.query_rows("Item", where):
+                found.setdefault(name_key(row.get("Name", "")), row)
+        return found
+
+
+def _setup_request_id(company: str, kind: str, name: str) -> str:
+    import hashlib
+
+    return "setup-" + hashlib.sha256(f"{company}|{kind}|{name}".encode()).hexdigest()[:30]
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[start : start + size] for start in range(0, len(items), size)]

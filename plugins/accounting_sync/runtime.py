@@ -1,0 +1,67 @@
+"""Glue between Airflow tasks and the pipelines: builds a job from a task's context.
+
+DAG files import only this module's names inside task bodies, so parsing stays cheap.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+from accounting_sync.companies import Company, load_companies
+from accounting_sync.connections import (
+    get_airflow_connection,
+    invoiced_config,
+    quickbooks_config,
+    state_store_url,
+)
+from accounting_sync.invoiced import InvoicedClient
+from accounting_sync.quickbooks import QuickBooksClient
+from accounting_sync.settings import SyncSettings, resolve_settings
+from accounting_sync.state import StateStore
+from accounting_sync.sync import SyncJob
+from accounting_sync.tokens import TokenManager
+
+log = logging.getLogger(__name__)
+
+
+@functools.cache
+def open_store(url: str | None = None) -> StateStore:
+    return StateStore(url or state_store_url())
+
+
+def company(key: str) -> Company:
+    for candidate in load_companies():
+        if candidate.key == key:
+            return candidate
+    raise LookupError(f"company {key!r} is not listed in include/companies.yaml")
+
+
+def settings_for(store: StateStore, company: Company) -> SyncSettings:
+    return resolve_settings(company.settings, store.get_settings(company.key))
+
+
+def quickbooks_client(store: StateStore, company: Company) -> QuickBooksClient:
+    config = quickbooks_config(get_airflow_connection(company.quickbooks_conn_id))
+    return QuickBooksClient(config, TokenManager(store, company.key, config))
+
+
+def invoiced_client(company: Company) -> InvoicedClient:
+    return InvoicedClient(invoiced_config(get_airflow_connection(company.invoiced_conn_id)))
+
+
+def sync_job(company_key: str, context: dict[str, Any], with_qbo: bool = True) -> SyncJob:
+    store = open_store()
+    entry = company(company_key)
+    params = context.get("params") or {}
+    return SyncJob(
+        company=entry.key,
+        store=store,
+        settings=settings_for(store, entry),
+        invoiced=invoiced_client(entry),
+        qbo=quickbooks_client(store, entry) if with_qbo else None,
+        dag_id=context["dag"].dag_id,
+        run_id=context["run_id"],
+        dry_run=bool(params.get("dry_run")),
+    )

@@ -1,0 +1,477 @@
+"""Invoiced records -> QuickBooks Online payloads (pure functions, no I/O).
+
+Payloads refer to things that may not exist in QBO yet through placeholders such as
+``{"$customer": "42"}`` or ``{"$item": "sku:delivery"}``; the load step swaps them for
+QBO ids once customers, items and accounts exist. Hashes are taken over the payload
+with placeholders, so they do not change when QBO ids do.
+
+Money is handled as ``Decimal`` rounded half-up to the cent; pandas does the per-line work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+import pandas as pd
+
+from accounting_sync.settings import SyncSettings, field_limits, name_replacements
+from accounting_sync.state import content_hash
+
+CENT = Decimal("0.01")
+HALF_CENT = Decimal("0.005")
+UNIT_PRICE_STEP = Decimal("0.0000001")  # QBO keeps up to 7 decimals of a unit price
+LINE_COLUMNS = ["invoice_id", "position", "name", "description", "quantity", "unit_cost", "catalog_item", "taxable"]
+
+
+class RecordRejected(ValueError):
+    """A record that cannot be written as it is; the message says why and how to fix it."""
+
+    def __init__(self, message: str, hint: str | None = None, code: str = "invalid_record") -> None:
+        super().__init__(message)
+        self.hint, self.code = hint, code
+
+
+@dataclass
+class Planned:
+    """One QBO write the load step should make (or a reason not to)."""
+
+    kind: str
+    source_id: str
+    action: str  # create | update | void | skip | unchanged | error
+    document_number: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+    hash: str | None = None
+    reason: str | None = None
+    hint: str | None = None
+    code: str | None = None
+    currency: str | None = None
+    depends_on: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Planned:
+        return cls(**data)
+
+
+# -- values ---------------------------------------------------------------------------------
+
+
+def money(value: Any) -> Decimal:
+    """Parse an amount; refuse what is not a finite number instead of guessing."""
+    if value is None or isinstance(value, bool):
+        raise RecordRejected(f"amount {value!r} is not a number")
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise RecordRejected(f"amount {value!r} is not a number") from None
+    if not amount.is_finite():
+        raise RecordRejected(f"amount {value!r} is not a number")
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def as_float(amount: Decimal) -> float:
+    return float(amount)
+
+
+def txn_date(timestamp: Any) -> str:
+    """Invoiced dates are UNIX timestamps; QBO wants the calendar date (UTC)."""
+    return datetime.fromtimestamp(int(timestamp), tz=timezone.utc).date().isoformat()
+
+
+def truncate(text: str | None, limit: int) -> str | None:
+    if text is None:
+        return None
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def clean_name(name: str | None, limit: int) -> str:
+    """QBO names may not hold ':' tab or newline and are limited in length."""
+    text = str(name or "")
+    for bad, good in name_replacements().items():
+        text = text.replace(bad, good)
+    text = re.sub(r"\s+", " ", text).strip()
+    return text[:limit].rstrip()
+
+
+def short_doc_number(number: str, limit: int) -> str:
+    """DocNumber of at most ``limit`` characters: kept as is when it fits, otherwise the
+    start of the number plus a hash of the whole, so two long numbers never collide."""
+    if len(number) <= limit:
+        return number
+    digest = hashlib.sha1(number.encode()).hexdigest()[:8].upper()
+    return f"{number[: limit - 9]}~{digest}"
+
+
+def name_key(name: str) -> str:
+    return name.casefold()
+
+
+# -- customers ------------------------------------------------------------------------------
+
+
+def customer_payload(customer: dict[str, Any], display_name: str) -> dict[str, Any]:
+    limits = field_limits()
+    payload: dict[str, Any] = {
+        "DisplayName": display_name,
+        "CompanyName": clean_name(customer.get("name"), limits["company_name"]) or None,
+        "Notes": f"Invoiced customer {customer['id']}" + (f" ({customer['number']})" if customer.get("number") else ""),
+    }
+    email = (customer.get("email") or "").strip()
+    if email and "@" in email and "." in email.split("@")[-1] and len(email) <= limits["email"]:
+        payload["PrimaryEmailAddr"] = {"Address": email}
+    if customer.get("phone"):
+        payload["PrimaryPhone"] = {"FreeFormNumber": truncate(str(customer["phone"]), limits["phone"])}
+    address = {
+        "Line1": truncate(customer.get("address1"), limits["address_line"]),
+        "Line2": truncate(customer.get("address2"), limits["address_line"]),
+        "City": truncate(customer.get("city"), limits["city"]),
+        "CountrySubDivisionCode": truncate(customer.get("state"), limits["city"]),
+        "PostalCode": truncate(customer.get("postal_code"), limits["postal_code"]),
+        "Country": customer.get("country"),
+    }
+    address = {key: value for key, value in address.items() if value}
+    if address:
+        payload["BillAddr"] = address
+    return {key: value for key, value in payload.items() if value is not None}
+
+
+def disambiguated(name: str, customer: dict[str, Any], limit: int) -> str:
+    suffix = f" ({customer.get('number') or customer['id']})"
+    return clean_name(name[: limit - len(suffix)] + suffix, limit) if len(suffix) < limit else name
+
+
+def display_names(
+    customers: list[dict[str, Any]], taken: dict[str, str], policy: str
+) -> dict[str, str]:
+    """The QBO DisplayName of each new customer.
+
+    ``taken`` maps the casefolded names already used by mapped customers to the Invoiced
+    id that owns them. Under ``merge`` customers sharing a name share the QBO customer;
+    under ``disambiguate`` the first one (lowest id, or the one mapped earlier) keeps the
+    plain name and the others get their customer number appended.
+    """
+    limit = field_limits()["display_name"]
+    owners = dict(taken)
+    result: dict[str, str] = {}
+    for customer in sorted(customers, key=lambda c: int(c["id"]) if str(c["id"]).isdigit() else str(c["id"])):
+        plain = clean_name(customer.get("name"), limit) or f"Customer {customer.get('number') or customer['id']}"
+        owner = owners.setdefault(name_key(plain), str(customer["id"]))
+        if owner == str(customer["id"]) or policy == "merge":
+            result[str(customer["id"])] = plain
+        else:
+            result[str(customer["id"])] = disambiguated(plain, customer, limit)
+    return result
+
+
+# -- items ----------------------------------------------------------------------------------
+
+
+def item_key(name: str, catalog_item: str | None) -> str:
+    return f"sku:{catalog_item}" if catalog_item else f"name:{name_key(name)}"
+
+
+def lines_frame(invoices: list[dict[str, Any]], settings: SyncSettings) -> pd.DataFrame:
+    """All line items of the given invoices as one table, cleaned for QBO."""
+    limits = field_limits()
+    rows = [
+        {
+            "invoice_id": str(invoice["id"]),
+            "position": position,
+            "name": line.get("name"),
+            "description": line.get("description"),
+            "quantity": line.get("quantity", 1),
+            "unit_cost": line.get("unit_cost"),
+            "catalog_item": line.get("catalog_item"),
+            "taxable": line.get("taxable", True),
+            "line_discounts": line.get("discounts") or [],
+        }
+        for invoice in invoices
+        for position, line in enumerate(invoice.get("items") or [])
+    ]
+    frame = pd.DataFrame(rows, columns=[*LINE_COLUMNS, "line_discounts"])
+    if frame.empty:
+        return frame.assign(item_name=[], item_key=[])
+    frame["catalog_item"] = frame["catalog_item"].where(frame["catalog_item"].notna(), None)
+    names = frame["name"].fillna("").astype(str).map(lambda n: clean_name(n, limits["item_name"]))
+    generic = names.eq("") & frame["catalog_item"].isna()
+    frame["item_name"] = names.mask(generic, settings.generic_item_name)
+    frame["item_name"] = frame["item_name"].mask(frame["item_name"].eq(""), frame["catalog_item"].astype(str))
+    frame["item_key"] = [item_key(n, c) for n, c in zip(frame["item_name"], frame["catalog_item"], strict=True)]
+    frame["description"] = frame["description"].map(
+        lambda d: truncate(str(d), limits["line_description"]) if d is not None and d == d else None
+    )
+    return frame
+
+
+def qbo_line(row: pd.Series) -> tuple[dict[str, Any], Decimal]:
+    """A SalesItemLine whose Amount is exactly Qty x UnitPrice to the cent.
+
+    Invoiced rounds quantity x unit cost half-up to the cent. When QBO could round the same
+    product differently (a unit price finer than QBO keeps, or a product exactly half a
+    cent off), the line becomes 1 x amount and the original quantity and price move to the
+    description, so QBO never rejects it with 6070 and the total stays exact.
+    """
+    quantity = _number(row["quantity"], "quantity")
+    unit_cost = _number(row["unit_cost"], "unit_cost")
+    product = quantity * unit_cost
+    amount = product.quantize(CENT, rounding=ROUND_HALF_UP)
+    description = row["description"]
+    too_fine = unit_cost != unit_cost.quantize(UNIT_PRICE_STEP)
+    tie = product - product.quantize(CENT, rounding=ROUND_DOWN) == HALF_CENT
+    if too_fine or tie:
+        original = f"{row['quantity']} x {row['unit_cost']}"
+        description = truncate(f"{original} - {description}" if description else original, 4000)
+        quantity, unit_cost = Decimal(1), amount
+    detail: dict[str, Any] = {
+        "ItemRef": {"$item": row["item_key"]},
+        "Qty": float(quantity),
+        "UnitPrice": float(unit_cost),
+        "TaxCodeRef": {"value": "TAX" if row["taxable"] else "NON"},
+    }
+    line: dict[str, Any] = {"DetailType": "SalesItemLineDetail", "Amount": as_float(amount), "SalesItemLineDetail": detail}
+    if description:
+        line["Description"] = description
+    return line, amount
+
+
+def _number(value: Any, field_name: str) -> Decimal:
+    if value is None or isinstance(value, bool):
+        raise RecordRejected(f"line {field_name} is missing")
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise RecordRejected(f"line {field_name} {value!r} is not a number") from None
+    if not number.is_finite():
+        raise RecordRejected(f"line {field_name} {value!r} is not a number")
+    return number
+
+
+# -- invoices -------------------------------------------------------------------------------
+
+
+def is_written_off(invoice: dict[str, Any]) -> bool:
+    """Bad debt as Invoiced means it: closed without being paid in full."""
+    return invoice.get("status") == "bad_debt" or (
+        bool(invoice.get("closed")) and not invoice.get("paid") and invoice.get("status") != "voided"
+    )
+
+
+def written_off_amount(invoice: dict[str, Any]) -> Decimal:
+    if invoice.get("amount_written_off"):
+        return money(invoice["amount_written_off"])
+    return money(invoice.get("balance") or 0)
+
+
+def invoice_payload(invoice: dict[str, Any], lines: pd.DataFrame, settings: SyncSettings) -> dict[str, Any]:
+    limits = field_limits()
+    if lines.empty:
+        raise RecordRejected("the invoice has no line items", "Add at least one line item on Invoiced.")
+    qbo_lines: list[dict[str, Any]] = []
+    subtotal = Decimal(0)
+    line_discounts = Decimal(0)
+    for _, row in lines.sort_values("position").iterrows():
+        line, amount = qbo_line(row)
+        qbo_lines.append(line)
+        subtotal += amount
+        line_discounts += sum((money(d.get("amount", 0)) for d in row["line_discounts"]), Decimal(0))
+    discount = line_discounts + sum((money(d.get("amount", 0)) for d in invoice.get("discounts") or []), Decimal(0))
+    tax = sum((money(t.get("amount", 0)) for t in invoice.get("taxes") or []), Decimal(0))
+    tax += sum(
+        (money(t.get("amount", 0)) for line in invoice.get("items") or [] for t in line.get("taxes") or []),
+        Decimal(0),
+    )
+    if discount:
+        qbo_lines.append(
+            {
+                "DetailType": "DiscountLineDetail",
+                "Amount": as_float(discount),
+                "DiscountLineDetail": {"PercentBased": False, "DiscountAccountRef": {"$account": "discount"}},
+            }
+        )
+    total = money(invoice.get("total"))
+    if subtotal - discount + tax != total:
+        raise RecordRejected(
+            f"lines, discounts and taxes add up to {subtotal - discount + tax} but the invoice total is {total}",
+            "Check the invoice's line amounts, discounts and taxes on Invoiced.",
+        )
+    number = str(invoice.get("number") or invoice["id"])
+    doc_number = short_doc_number(number, limits["doc_number"])
+    note = f"Invoiced invoice {invoice['id']}" + (f", number {number}" if doc_number != number else "")
+    payload: dict[str, Any] = {
+        "CustomerRef": {"$customer": str(invoice["customer"])},
+        "DocNumber": doc_number,
+        "TxnDate": txn_date(invoice["date"]),
+        "Line": qbo_lines,
+        "PrivateNote": truncate(note, limits["private_note"]),
+        "ApplyTaxAfterDiscount": True,
+    }
+    if invoice.get("due_date"):
+        payload["DueDate"] = txn_date(invoice["due_date"])
+    if invoice.get("notes"):
+        payload["CustomerMemo"] = {"value": truncate(str(invoice["notes"]), limits["customer_memo"])}
+    if tax:
+        payload["TxnTaxDetail"] = {"TxnTaxCodeRef": {"$taxcode": "default"}, "TotalTax": as_float(tax)}
+    return payload
+
+
+def plan_invoice(
+    invoice: dict[str, Any],
+    lines: pd.DataFrame,
+    settings: SyncSettings,
+    mapped_hash: str | None,
+    mapped_origin: str | None,
+) -> Planned:
+    """Decide what to do with one Invoiced invoice."""
+    source_id = str(invoice["id"])
+    number = str(invoice.get("number") or source_id)
+    planned = Planned("invoice", source_id, "skip", document_number=number)
+    planned.currency = str(invoice.get("currency") or "").upper() or None
+    if mapped_origin == "quickbooks" or (invoice.get("metadata") or {}).get("quickbooks_invoice_id"):
+        planned.reason = "imported from QuickBooks: QuickBooks is the master of this invoice"
+        return planned
+    if invoice.get("draft"):
+        planned.reason = "draft"
+        return planned
+    if invoice.get("status") == "voided":
+        planned.action = "void" if mapped_hash is not None else "skip"
+        planned.reason = None if mapped_hash is not None else "voided before it was ever synced"
+        return planned
+    if settings.sync_start_date and date.fromisoformat(txn_date(invoice["date"])) < settings.sync_start_date:
+        planned.reason = f"dated before the sync start date {settings.sync_start_date}"
+        return planned
+    try:
+        if invoice.get("customer") in (None, ""):
+            raise RecordRejected("the invoice has no customer", "Assign a customer on Invoiced.")
+        payload = invoice_payload(invoice, lines, settings)
+    except RecordRejected as rejected:
+        planned.action, planned.reason, planned.hint, planned.code = "error", str(rejected), rejected.hint, rejected.code
+        return planned
+    planned.payload, planned.hash = payload, content_hash(payload)
+    planned.depends_on = [f"customer:{invoice['customer']}", *sorted({f"item:{k}" for k in lines["item_key"]})]
+    if mapped_hash is None:
+        planned.action = "create"
+    elif mapped_hash != planned.hash:
+        planned.action = "update"
+    else:
+        planned.action = "unchanged"
+    return planned
+
+
+def plan_bad_debt(invoice: dict[str, Any], settings: SyncSettings) -> Planned | None:
+    """The credit memo that writes an invoice off in QBO, or None when not bad debt."""
+    if not is_written_off(invoice):
+        return None
+    amount = written_off_amount(invoice)
+    if amount <= 0:
+        return None
+    payload = {
+        "CustomerRef": {"$customer": str(invoice["customer"])},
+        "TxnDate": txn_date(invoice.get("date_bad_debt") or invoice.get("updated_at") or invoice["date"]),
+        "Line": [
+            {
+                "DetailType": "SalesItemLineDetail",
+                "Amount": as_float(amount),
+                "Description": f"Bad debt write-off of invoice {invoice.get('number') or invoice['id']}",
+                "SalesItemLineDetail": {
+                    "ItemRef": {"$item": "setup:bad_debt"},
+                    "Qty": 1,
+                    "UnitPrice": as_float(amount),
+                    "TaxCodeRef": {"value": "NON"},
+                },
+            }
+        ],
+        "PrivateNote": f"Invoiced bad debt of invoice {invoice['id']}",
+    }
+    return Planned(
+        "bad_debt",
+        str(invoice["id"]),
+        "create",
+        document_number=str(invoice.get("number") or invoice["id"]),
+        payload=payload,
+        hash=content_hash(payload),
+        depends_on=[f"invoice:{invoice['id']}"],
+    )
+
+
+# -- payments -------------------------------------------------------------------------------
+
+
+def payment_payload(
+    payment: dict[str, Any], invoice_amounts: list[tuple[str, Decimal]], settings: SyncSettings
+) -> dict[str, Any]:
+    limits = field_limits()
+    applied = sum((amount for _, amount in invoice_amounts), Decimal(0))
+    unapplied = sum(
+        (money(split.get("amount", 0)) for split in payment.get("applied_to") or [] if split.get("type") == "credit"),
+        Decimal(0),
+    )
+    total = applied + unapplied
+    method = str(payment.get("method") or "other")
+    payload: dict[str, Any] = {
+        "CustomerRef": {"$customer": str(payment["customer"])},
+        "TotalAmt": as_float(total),
+        "TxnDate": txn_date(payment["date"]),
+        "Line": [
+            {"Amount": as_float(amount), "LinkedTxn": [{"TxnId": {"$invoice": invoice_id}, "TxnType": "Invoice"}]}
+            for invoice_id, amount in invoice_amounts
+        ],
+        "DepositToAccountRef": {"$deposit": settings.deposit_account_for(method, payment.get("currency"))},
+        "PrivateNote": truncate(f"Invoiced payment {payment['id']} ({method})", limits["private_note"]),
+    }
+    if payment.get("reference"):
+        payload["PaymentRefNum"] = truncate(str(payment["reference"]), limits["payment_ref_num"])
+    return payload
+
+
+def plan_payment(
+    payment: dict[str, Any],
+    invoices: dict[str, dict[str, Any] | None],
+    settings: SyncSettings,
+    mapped_hash: str | None,
+) -> Planned:
+    """Decide what to do with one Invoiced payment. ``invoices`` holds what is known of
+    each invoice the payment was applied to (None when unknown)."""
+    source_id = str(payment["id"])
+    planned = Planned("payment", source_id, "skip", document_number=str(payment.get("reference") or source_id))
+    planned.currency = str(payment.get("currency") or "").upper() or None
+    if payment.get("source") == "accounting_system":
+        planned.reason = "recorded from QuickBooks: not written back"
+        return planned
+    if payment.get("voided"):
+        planned.action = "void" if mapped_hash is not None else "skip"
+        planned.reason = None if mapped_hash is not None else "voided before it was ever synced"
+        return planned
+    try:
+        splits: list[tuple[str, Decimal]] = []
+        for split in payment.get("applied_to") or []:
+            if split.get("type") != "invoice":
+                continue
+            invoice_id = str(split.get("invoice"))
+            invoice = invoices.get(invoice_id)
+            if invoice is not None and settings.sync_start_date and (
+                date.fromisoformat(txn_date(invoice["date"])) < settings.sync_start_date
+            ):
+                continue
+            splits.append((invoice_id, money(split.get("amount"))))
+        if payment.get("customer") in (None, ""):
+            raise RecordRejected("the payment has no customer", "Assign the payment to a customer on Invoiced.")
+        if any(amount <= 0 for _, amount in splits):
+            raise RecordRejected("the payment applies a zero or negative amount to an invoice")
+        if not splits and not any(s.get("type") == "credit" for s in payment.get("applied_to") or []):
+            planned.reason = "nothing to write: no cash applied to a synced invoice"
+            return planned
+        payload = payment_payload(payment, splits, settings)
+    except RecordRejected as rejected:
+        planned.action, planned.reason, planned.hint, planned.code = "error", str(rejected), rejected.hint, rejected.code
+        return planned
+    planned.payload, planned.hash = payload, content_hash(payload)
+    planned.depends_on = [f"customer:{payment['customer']}", *(f"invoice:{i}" for i, _ in splits)]
+    planned.action = "create" if mapped_hash is None else ("update" if mapped_hash != planned.hash else "unchanged")
+    return planned
