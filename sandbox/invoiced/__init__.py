@@ -1,0 +1,1 @@
+"""Local stand-in for the Invoiced REST API (see sandbox/README.md)."""

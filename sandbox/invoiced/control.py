@@ -1,0 +1,92 @@
+"""``/_sandbox/*``: the control plane tests and benchmarks drive (no auth, no faults)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field, model_validator
+
+from sandbox.common.faults import FaultConfig
+from sandbox.invoiced.bulk import BulkLoad, bulk_load
+from sandbox.invoiced.seed import seed_demo
+from sandbox.invoiced.state import SandboxState
+
+
+class Limits(BaseModel):
+    concurrent: int = Field(ge=1)
+
+
+class ClockMove(BaseModel):
+    """Either move forward by ``advance_seconds`` or jump to ``now`` (UNIX seconds)."""
+
+    advance_seconds: int | None = None
+    now: int | None = None
+
+    @model_validator(mode="after")
+    def exactly_one(self) -> ClockMove:
+        if (self.advance_seconds is None) == (self.now is None):
+            raise ValueError("send exactly one of advance_seconds or now")
+        return self
+
+
+def build_control_router(state: SandboxState) -> APIRouter:
+    router = APIRouter(prefix="/_sandbox")
+
+    @router.get("/info")
+    def info() -> dict[str, Any]:
+        return {
+            "service": "invoiced",
+            "api_key": state.config.api_key,
+            "concurrent": state.config.concurrent,
+            "faults": state.faults.config.model_dump(),
+            "now": state.clock.now(),
+            "counts": state.store.counts(),
+            "config": state.config.model_dump(exclude={"api_key"}),
+        }
+
+    @router.post("/reset")
+    def reset() -> dict[str, Any]:
+        state.reset()
+        return {"counts": state.store.counts()}
+
+    @router.post("/seed")
+    def seed() -> dict[str, Any]:
+        state.reset()
+        seed_demo(state.store)
+        return {"counts": state.store.counts()}
+
+    @router.get("/faults")
+    def get_faults() -> dict[str, Any]:
+        return state.faults.config.model_dump()
+
+    @router.post("/faults")
+    def set_faults(faults: FaultConfig) -> dict[str, Any]:
+        state.faults.configure(faults)
+        return state.faults.config.model_dump()
+
+    @router.get("/stats")
+    def stats() -> dict[str, Any]:
+        return state.stats.snapshot()
+
+    @router.post("/stats/reset")
+    def reset_stats() -> dict[str, Any]:
+        state.stats.reset()
+        return state.stats.snapshot()
+
+    @router.post("/limits")
+    def limits(limits: Limits) -> dict[str, Any]:
+        state.config.concurrent = limits.concurrent
+        return {"concurrent": state.config.concurrent}
+
+    @router.post("/clock")
+    def clock(move: ClockMove) -> dict[str, Any]:
+        if move.now is not None:
+            return {"now": state.clock.set(move.now)}
+        return {"now": state.clock.advance(move.advance_seconds or 0)}
+
+    @router.post("/bulk")
+    def bulk(load: BulkLoad) -> dict[str, Any]:
+        return bulk_load(state.store, load)
+
+    return router
