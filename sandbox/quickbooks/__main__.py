@@ -1,0 +1,45 @@
+"""`python -m sandbox.quickbooks`: run the QBO sandbox in the foreground (used by `make run`)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from sandbox.common.serve import serve
+from sandbox.quickbooks.app import create_app
+from sandbox.quickbooks.config import SandboxConfig
+
+ENV_PREFIX = "QBO_SANDBOX_"
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m sandbox.quickbooks", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8100)
+    parser.add_argument("--seed-demo", action="store_true", help="start with the demo company loaded")
+    for option in ("client-id", "client-secret", "realm-id", "company-name"):
+        env = ENV_PREFIX + option.upper().replace("-", "_")
+        parser.add_argument(f"--{option}", default=os.environ.get(env), help=f"default: ${env} or generated")
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = _arguments()
+    explicit = {
+        name: value
+        for name, value in {
+            "client_id": args.client_id,
+            "client_secret": args.client_secret,
+            "realm_id": args.realm_id,
+            "company_name": args.company_name,
+        }.items()
+        if value
+    }
+    config = SandboxConfig(seed_demo=args.seed_demo, **explicit)
+    print(f"QBO sandbox on http://{args.host}:{args.port} (realm {config.realm_id}); "
+          f"credentials: GET /_sandbox/info", flush=True)
+    serve(create_app(config), args.host, args.port)
+
+
+if __name__ == "__main__":
+    main()

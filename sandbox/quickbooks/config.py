@@ -1,0 +1,69 @@
+"""Settings of one sandbox server; every UNCONFIRMED Intuit behaviour is a switch here."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+def new_realm_id() -> str:
+    """Real realm ids are 16-19 digit numbers; clients sometimes store them as integers."""
+    return str(10**15 + secrets.randbelow(9 * 10**15))
+
+
+class LimitsConfig(BaseModel):
+    """Per-realm throttles (Intuit: 500 requests/min, 10 concurrent, 40 batches/min)."""
+
+    requests_per_window: int = Field(default=500, ge=1)
+    window_seconds: float = Field(default=60.0, gt=0)
+    concurrent: int = Field(default=10, ge=1)
+    batch_per_window: int = Field(default=40, ge=1)
+
+
+class LimitsUpdate(BaseModel):
+    """Body of `POST /_sandbox/limits`: any subset of the limits."""
+
+    requests_per_window: int | None = Field(default=None, ge=1)
+    window_seconds: float | None = Field(default=None, gt=0)
+    concurrent: int | None = Field(default=None, ge=1)
+    batch_per_window: int | None = Field(default=None, ge=1)
+
+
+class SandboxConfig(BaseModel):
+    """Everything that shapes one server; tests build variants with short lifetimes."""
+
+    client_id: str = Field(default_factory=lambda: "AB" + secrets.token_urlsafe(24))
+    client_secret: str = Field(default_factory=lambda: secrets.token_urlsafe(30))
+    realm_id: str = Field(default_factory=new_realm_id)
+    company_name: str = "Sandbox Company US"
+    redirect_uris: list[str] | None = None
+    timezone: str = Field(default="-07:00", pattern=r"^[+-]\d{2}:\d{2}$")
+
+    access_token_ttl: float = Field(default=3600.0, gt=0)
+    refresh_token_ttl: float = Field(default=8_726_400.0, gt=0)
+    refresh_rotation_interval: float = Field(default=86_400.0, ge=0)
+    refresh_grace: float = Field(default=0.0, ge=0)
+    auth_code_ttl: float = Field(default=300.0, gt=0)
+
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    throttle_format: Literal["json", "xml"] = "json"
+    concurrency_retry_after: int = Field(default=1, ge=1)
+
+    batch_max_items: int = Field(default=30, ge=1)
+    query_max_results: int = Field(default=1000, ge=1)
+    query_default_results: int = Field(default=100, ge=1)
+
+    requestid_ttl_seconds: float | None = None
+    requestid_replays_faults: bool = False
+    requestid_max_length: int = 50
+    requestid_batch_max_length: int = 36
+
+    names_case_insensitive: bool = True
+    duplicate_name_includes_inactive: bool = True
+    reject_duplicate_docnum: bool = True
+    custom_txn_numbers: bool = True
+    name_write_hold_seconds: float = Field(default=0.0, ge=0)
+    default_due_days: int = 30
+    seed_demo: bool = False

@@ -1,0 +1,155 @@
+"""Name-list entities: Customer, Vendor, Employee, Item, Account.
+
+These can never be deleted (only made inactive) and share QBO's uniqueness rules:
+one DisplayName space for customers, vendors and employees; item and account names apart.
+"""
+
+from __future__ import annotations
+
+from sandbox.quickbooks import errors
+from sandbox.quickbooks.money import amount, money, number
+from sandbox.quickbooks.rules import (
+    USD,
+    EntityRules,
+    WriteContext,
+    check_characters,
+    check_lengths,
+    ensure_unique_name,
+    parse_amount,
+    parse_day,
+    require,
+)
+from sandbox.quickbooks.schema import ACCOUNT_SUBTYPES, ACCOUNT_TYPES, ITEM_TYPES
+from sandbox.quickbooks.store import Obj
+
+NAME_PARTS = ("Title", "GivenName", "MiddleName", "FamilyName", "Suffix")
+PERSON_LIMITS = {
+    "DisplayName": 500, "Title": 16, "GivenName": 100, "MiddleName": 100, "FamilyName": 100, "Suffix": 16,
+    "CompanyName": 100, "PrintOnCheckName": 110, "Notes": 2000, "ResaleNum": 16,
+}
+NO_SEPARATORS = ("DisplayName", *NAME_PARTS, "PrintOnCheckName")
+SEPARATORS = ":\t\n"
+
+
+def _check_email(data: Obj) -> None:
+    address = (data.get("PrimaryEmailAddr") or {}).get("Address")
+    if not isinstance(address, str):
+        return
+    if len(address) > 100:
+        raise errors.string_too_long("PrimaryEmailAddr.Address", 100, len(address))
+    if "@" not in address or "." not in address.split("@")[-1]:
+        raise errors.invalid_email(address)
+
+
+class PersonRules(EntityRules):
+    """Customer, Vendor and Employee: DisplayName required-or-derived and unique across all three."""
+
+    def __init__(self, entity: str) -> None:
+        self.entity = entity
+
+    def build(self, ctx: WriteContext, data: Obj, existing: Obj | None) -> Obj:
+        obj = dict(data)
+        check_lengths(obj, PERSON_LIMITS)
+        check_characters(obj, NO_SEPARATORS, SEPARATORS)
+        display = obj.get("DisplayName") or " ".join(obj[part] for part in NAME_PARTS if obj.get(part))
+        if not display:
+            raise errors.no_name_provided()
+        obj["DisplayName"] = display
+        _check_email(obj)
+        ensure_unique_name(ctx, "people", self.entity, display, existing)
+        obj.setdefault("Active", True)
+        if self.entity != "Employee":
+            obj.setdefault("PrintOnCheckName", display)
+            obj.setdefault("CurrencyRef", USD)
+            obj["Balance"] = existing.get("Balance", 0) if existing else 0
+        if self.entity == "Customer":
+            self._customer_fields(ctx, obj, existing)
+        return obj
+
+    @staticmethod
+    def _customer_fields(ctx: WriteContext, obj: Obj, existing: Obj | None) -> None:
+        if existing is not None and obj["Active"] is False and money(existing.get("Balance", 0)) != 0:
+            raise errors.list_has_balance("Customer")
+        if "ParentRef" in obj:
+            obj["ParentRef"] = ctx.named_ref("Customer", obj["ParentRef"], "ParentRef")
+        obj["FullyQualifiedName"] = obj["DisplayName"]
+        obj["BalanceWithJobs"] = obj["Balance"]
+        obj.setdefault("Taxable", False)
+        obj.setdefault("Job", False)
+        obj.setdefault("BillWithParent", False)
+        obj.setdefault("PreferredDeliveryMethod", "Print")
+        obj.setdefault("IsProject", False)
+
+
+class ItemRules(EntityRules):
+    """Products and services; sold items need an income account."""
+
+    entity = "Item"
+    LIMITS = {"Name": 100, "Sku": 100, "Description": 4000, "PurchaseDesc": 1000}
+    ACCOUNT_REFS = ("IncomeAccountRef", "ExpenseAccountRef", "AssetAccountRef")
+
+    def build(self, ctx: WriteContext, data: Obj, existing: Obj | None) -> Obj:
+        obj = dict(data)
+        name = require(obj, "Name")
+        check_lengths(obj, self.LIMITS)
+        check_characters(obj, ("Name",), SEPARATORS)
+        item_type = require(obj, "Type")
+        if item_type not in ITEM_TYPES:
+            raise errors.invalid_enumeration("Type", item_type)
+        require(obj, "IncomeAccountRef")
+        if item_type == "Inventory":
+            for needed in ("AssetAccountRef", "ExpenseAccountRef", "InvStartDate", "QtyOnHand"):
+                require(obj, needed)
+            parse_day(obj["InvStartDate"], "InvStartDate")
+            obj["TrackQtyOnHand"] = True
+        for ref in self.ACCOUNT_REFS:
+            if ref in obj:
+                obj[ref] = ctx.named_ref("Account", obj[ref], ref)
+        for price in ("UnitPrice", "PurchaseCost", "QtyOnHand"):
+            if price in obj:
+                obj[price] = number(parse_amount(obj[price], price))
+        ensure_unique_name(ctx, "Item", "Item", name, existing)
+        obj["FullyQualifiedName"] = name
+        obj.setdefault("Active", True)
+        obj.setdefault("Taxable", False)
+        obj.setdefault("UnitPrice", 0)
+        obj.setdefault("TrackQtyOnHand", False)
+        return obj
+
+
+class AccountRules(EntityRules):
+    """Chart of accounts: type from AccountType or derived from AccountSubType."""
+
+    entity = "Account"
+
+    def build(self, ctx: WriteContext, data: Obj, existing: Obj | None) -> Obj:
+        obj = dict(data)
+        name = require(obj, "Name")
+        check_lengths(obj, {"Name": 100, "Description": 100, "AcctNum": 7})
+        check_characters(obj, ("Name",), '":')
+        check_characters(obj, ("AcctNum",), ":")
+        obj["AccountType"] = self._account_type(obj)
+        ensure_unique_name(ctx, "Account", "Account", name, existing)
+        obj["FullyQualifiedName"] = name
+        obj["Classification"] = ACCOUNT_TYPES[obj["AccountType"]]
+        obj["CurrentBalance"] = existing.get("CurrentBalance", 0) if existing else 0
+        obj["CurrentBalanceWithSubAccounts"] = obj["CurrentBalance"]
+        if "OpeningBalance" in obj:
+            obj["OpeningBalance"] = amount(parse_amount(obj["OpeningBalance"], "OpeningBalance"))
+        obj.setdefault("Active", True)
+        obj.setdefault("SubAccount", False)
+        obj.setdefault("CurrencyRef", USD)
+        return obj
+
+    @staticmethod
+    def _account_type(obj: Obj) -> str:
+        account_type, subtype = obj.get("AccountType"), obj.get("AccountSubType")
+        if account_type is None and subtype is None:
+            raise errors.required_missing("AccountType")
+        if account_type is None:
+            if subtype not in ACCOUNT_SUBTYPES:
+                raise errors.invalid_enumeration("AccountSubType", subtype)
+            return ACCOUNT_SUBTYPES[subtype]
+        if account_type not in ACCOUNT_TYPES:
+            raise errors.invalid_enumeration("AccountType", account_type)
+        return str(account_type)
