@@ -1,0 +1,147 @@
+"""The PyPI client `python-quickbooks` (with `intuit-oauth`) works against the sandbox unchanged.
+
+Only the URLs are redirected: intuitlib accepts a discovery-document URL as its
+`environment`, and a QuickBooks instance's `api_url_v3` is a plain attribute.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from intuitlib.client import AuthClient
+from intuitlib.enums import Scopes
+from qbo_support import Qbo, income_account
+from quickbooks import QuickBooks
+from quickbooks.batch import batch_create
+from quickbooks.objects.base import EmailAddress, LinkedTxn, Ref
+from quickbooks.objects.customer import Customer
+from quickbooks.objects.detailline import SalesItemLine, SalesItemLineDetail
+from quickbooks.objects.invoice import Invoice
+from quickbooks.objects.item import Item
+from quickbooks.objects.payment import Payment, PaymentLine
+
+REDIRECT = "http://127.0.0.1:9/callback"
+
+
+def _browser_consent(authorize_url: str) -> dict[str, str]:
+    """Do what the user's browser does: load the consent page and click Authorize."""
+    page = requests.get(authorize_url, timeout=10).text
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page))
+    base = authorize_url.split("/connect/")[0]
+    response = requests.post(f"{base}/connect/oauth2", data={**fields, "decision": "allow"},
+                             allow_redirects=False, timeout=10)
+    return {key: values[0] for key, values in parse_qs(urlsplit(response.headers["location"]).query).items()}
+
+
+@pytest.fixture
+def client(qbo: Qbo, monkeypatch: pytest.MonkeyPatch) -> QuickBooks:
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    config = qbo.state.config
+    auth = AuthClient(config.client_id, config.client_secret, REDIRECT,
+                      environment=f"{qbo.base_url}/.well-known/openid_configuration")
+    callback = _browser_consent(auth.get_authorization_url([Scopes.ACCOUNTING]))
+    auth.get_bearer_token(callback["code"], realm_id=callback["realmId"])
+    quickbooks = QuickBooks(auth_client=auth, refresh_token=auth.refresh_token, company_id=auth.realm_id,
+                            minorversion=75)
+    quickbooks.api_url_v3 = f"{qbo.base_url}/v3"
+    return quickbooks
+
+
+def _customer(client: QuickBooks, name: str) -> Customer:
+    customer = Customer()
+    customer.DisplayName = name
+    customer.CompanyName = name
+    customer.PrimaryEmailAddr = EmailAddress()
+    customer.PrimaryEmailAddr.Address = "billing@example.com"
+    return customer.save(qb=client)
+
+
+def _item(qbo: Qbo, client: QuickBooks, name: str) -> Item:
+    item = Item()
+    item.Name = name
+    item.Type = "Service"
+    item.UnitPrice = 150
+    item.IncomeAccountRef = Ref()
+    item.IncomeAccountRef.value = income_account(qbo)
+    return item.save(qb=client)
+
+
+def _invoice(customer: Customer, item: Item, amount: float) -> Invoice:
+    line = SalesItemLine()
+    line.Amount = amount
+    line.Description = "Consulting hours"
+    line.SalesItemLineDetail = SalesItemLineDetail()
+    line.SalesItemLineDetail.ItemRef = item.to_ref()
+    line.SalesItemLineDetail.Qty = 1
+    line.SalesItemLineDetail.UnitPrice = amount
+    invoice = Invoice()
+    invoice.CustomerRef = customer.to_ref()
+    invoice.Line = [line]
+    return invoice
+
+
+def _payment(customer: Customer, invoice: Invoice, amount: float) -> Payment:
+    link = LinkedTxn()
+    link.TxnId = invoice.Id
+    link.TxnType = "Invoice"
+    line = PaymentLine()
+    line.Amount = amount
+    line.LinkedTxn = [link]
+    payment = Payment()
+    payment.TotalAmt = amount
+    payment.CustomerRef = customer.to_ref()
+    payment.Line = [line]
+    return payment
+
+
+def test_create_read_query_and_sparse_update(qbo: Qbo, client: QuickBooks) -> None:
+    customer = _customer(client, "PyQB Customer")
+    assert customer.Id and customer.SyncToken == "0"
+    assert Customer.get(customer.Id, qb=client).PrimaryEmailAddr.Address == "billing@example.com"
+    assert [found.Id for found in Customer.filter(DisplayName="PyQB Customer", qb=client)] == [customer.Id]
+    assert Customer.count(qb=client) == 1
+    customer.sparse = True
+    customer.Notes = "updated through python-quickbooks"
+    updated = customer.save(qb=client)
+    assert updated.SyncToken == "1" and updated.Notes == "updated through python-quickbooks"
+
+    item = _item(qbo, client, "PyQB Service")
+    assert [found.Name for found in Item.all(qb=client)] == ["PyQB Service"]
+    invoice = _invoice(customer, item, 150).save(qb=client)
+    assert invoice.TotalAmt == 150 and invoice.Balance == 150
+    payment = _payment(customer, invoice, 50).save(qb=client)
+    assert payment.UnappliedAmt == 0
+    reread = Invoice.get(invoice.Id, qb=client)
+    assert reread.Balance == 100
+    assert [link.TxnId for link in reread.LinkedTxn] == [payment.Id]
+    assert Invoice.where("Balance > '0'", order_by="DocNumber", qb=client)[0].Id == invoice.Id
+
+
+def test_batch_create_customers_items_invoices_and_payments(qbo: Qbo, client: QuickBooks) -> None:
+    customers = batch_create([Customer.from_json({"DisplayName": f"Batch Customer {n}"}) for n in range(3)],
+                             qb=client)
+    assert len(customers.successes) == 3 and not customers.faults
+    items = batch_create([Item.from_json({"Name": f"Batch Item {n}", "Type": "Service",
+                                          "IncomeAccountRef": {"value": income_account(qbo)}}) for n in range(2)],
+                         qb=client)
+    assert len(items.successes) == 2 and not items.faults
+    invoices = batch_create([_invoice(customer, items.successes[0], 120) for customer in customers.successes],
+                            qb=client)
+    assert len(invoices.successes) == 3 and not invoices.faults
+    payments = batch_create([_payment(customers.successes[n], invoices.successes[n], 20) for n in range(3)],
+                            qb=client)
+    assert len(payments.successes) == 3 and not payments.faults
+    assert sorted(invoice.Balance for invoice in Invoice.all(qb=client)) == [100, 100, 100]
+    duplicates = batch_create([Customer.from_json({"DisplayName": "Batch Customer 0"})], qb=client)
+    assert duplicates.faults[0].Error[0].code == "6240"
+
+
+def test_auth_client_refresh_rotates_through_the_sandbox(client: QuickBooks) -> None:
+    auth = client.auth_client
+    old_refresh = auth.refresh_token
+    auth.refresh()
+    assert auth.refresh_token != old_refresh
+    assert auth.access_token
