@@ -198,16 +198,23 @@ def lines_frame(invoices: list[dict[str, Any]], settings: SyncSettings) -> pd.Da
     frame = pd.DataFrame(rows, columns=[*LINE_COLUMNS, "line_discounts"])
     if frame.empty:
         return frame.assign(item_name=[], item_key=[])
-    frame["catalog_item"] = frame["catalog_item"].where(frame["catalog_item"].notna(), None)
-    names = frame["name"].fillna("").astype(str).map(lambda n: clean_name(n, limits["item_name"]))
-    generic = names.eq("") & frame["catalog_item"].isna()
-    frame["item_name"] = names.mask(generic, settings.generic_item_name)
-    frame["item_name"] = frame["item_name"].mask(frame["item_name"].eq(""), frame["catalog_item"].astype(str))
-    frame["item_key"] = [item_key(n, c) for n, c in zip(frame["item_name"], frame["catalog_item"], strict=True)]
-    frame["description"] = frame["description"].map(
-        lambda d: truncate(str(d), limits["line_description"]) if d is not None and d == d else None
+    catalog = [str(value) if _present(value) else None for value in frame["catalog_item"]]
+    names = [clean_name(str(n) if _present(n) else "", limits["item_name"]) for n in frame["name"]]
+    item_names = [name or (sku or settings.generic_item_name) for name, sku in zip(names, catalog, strict=True)]
+    frame["catalog_item"] = pd.Series(catalog, index=frame.index, dtype=object)
+    frame["item_name"] = pd.Series(item_names, index=frame.index, dtype=object)
+    frame["item_key"] = [item_key(n, c) for n, c in zip(item_names, catalog, strict=True)]
+    frame["description"] = pd.Series(
+        [truncate(str(d), limits["line_description"]) if _present(d) else None for d in frame["description"]],
+        index=frame.index,
+        dtype=object,
     )
     return frame
+
+
+def _present(value: Any) -> bool:
+    """Not None, not NaN, not an empty string (pandas turns missing values into NaN)."""
+    return value is not None and not (isinstance(value, float) and value != value) and value != ""
 
 
 def qbo_line(row: pd.Series) -> tuple[dict[str, Any], Decimal]:
