@@ -185,7 +185,7 @@ async def _batch_item(state: SandboxState, realm: Realm, item: object, hidden: s
             return {"bId": bid, "QueryResponse": _run_query(state, realm, str(item["Query"]))}
         spec, body = _batch_payload(item)
         includes = _includes(item.get("optionsData"))
-        operation = entities.resolve_batch_operation(spec, item.get("operation"), includes, body)
+        operation = entities.resolve_batch_operation(item.get("operation"), includes)
         async with name_guard(realm, spec.name, state.config.name_write_hold_seconds):
             obj = entities.apply(state.context(realm, includes, hidden), spec, operation, body)
         if operation == "create":

@@ -49,7 +49,7 @@ def resolve_operation(spec: EntitySpec, operation: str | None, include: frozense
     return "create"
 
 
-def resolve_batch_operation(spec: EntitySpec, operation: object, include: frozenset[str], body: Obj) -> str:
+def resolve_batch_operation(operation: object, include: frozenset[str]) -> str:
     """Batch items name their operation explicitly; `optionsData` may ask for a void."""
     if operation == "create":
         return "create"
