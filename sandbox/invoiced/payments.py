@@ -407,8 +407,12 @@ def save_payment(
 ) -> Payment:
     """Apply and store a new payment; nothing is kept if the application is refused."""
     planned, customer_id = plan_splits(store, payment, entries, payment.customer_id)
-    reapply(store, payment, planned, payment.amount, customer_id, allow_closed=allow_closed)
-    store.payments[payment.id] = payment
+    store.payments[payment.id] = payment  # visible while applying, so invoices see its date as paid date
+    try:
+        reapply(store, payment, planned, payment.amount, customer_id, allow_closed=allow_closed)
+    except ApiError:
+        del store.payments[payment.id]
+        raise
     return payment
 
 

@@ -1,0 +1,83 @@
+"""Imported marks: accounting_system/accounting_id and accounting_sync_status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.integration.sandbox.invoiced.invoiced_client import InvoicedClient
+
+MARK = {"accounting_system": "quickbooks_online", "accounting_id": "145"}
+
+
+def test_marked_invoice_reports_its_mapping(inv: InvoicedClient, make_invoice: Any) -> None:
+    invoice = make_invoice(**MARK)
+    assert "accounting_system" not in invoice and "accounting_id" not in invoice
+    status = inv.get(f"/invoices/{invoice['id']}/accounting_sync_status").json()
+    assert status == {
+        "synced": True,
+        "error": None,
+        "accounting_system": "quickbooks_online",
+        "accounting_id": "145",
+        "source": "accounting_system",
+        "first_synced": status["first_synced"],
+        "last_synced": status["last_synced"],
+    }
+    assert isinstance(status["first_synced"], int)
+
+
+def test_unmarked_record_is_not_synced(inv: InvoicedClient, make_invoice: Any) -> None:
+    invoice = make_invoice()
+    assert inv.get(f"/invoices/{invoice['id']}/accounting_sync_status").json() == {
+        "synced": False,
+        "error": None,
+    }
+
+
+def test_unknown_integration_is_refused_before_writing(inv: InvoicedClient) -> None:
+    response = inv.post("/customers", json={"name": "X", "accounting_system": "foo", "accounting_id": "1"})
+    assert response.status_code == 400
+    assert response.json() == {"type": "invalid_request", "message": "No such integration: foo"}
+    assert inv.get("/customers").json() == []
+
+
+@pytest.mark.parametrize("path", ["/customers", "/credit_notes", "/payments"])
+def test_every_marked_object_type(inv: InvoicedClient, customer: dict[str, Any], path: str) -> None:
+    bodies = {
+        "/customers": {"name": "Imported"},
+        "/credit_notes": {"customer": customer["id"], "items": [{"unit_cost": 5}]},
+        "/payments": {"customer": customer["id"], "amount": 5},
+    }
+    created = inv.create(path, {**bodies[path], **MARK, "accounting_id": 77})
+    status = inv.get(f"{path}/{created['id']}/accounting_sync_status").json()
+    assert (status["synced"], status["accounting_id"]) == (True, "77")
+    if path == "/payments":
+        assert created["source"] == "accounting_system"
+
+
+def test_mark_on_patch_and_never_overwritten(inv: InvoicedClient, make_invoice: Any) -> None:
+    invoice = make_invoice()
+    inv.patch(f"/invoices/{invoice['id']}", json=MARK)
+    inv.patch(
+        f"/invoices/{invoice['id']}", json={**MARK, "accounting_id": "999", "accounting_source": "invoiced"}
+    )
+    status = inv.get(f"/invoices/{invoice['id']}/accounting_sync_status").json()
+    assert (status["accounting_id"], status["source"]) == ("145", "accounting_system")
+
+
+def test_marking_a_paid_invoice_is_not_an_edit(inv: InvoicedClient, make_invoice: Any, pay: Any) -> None:
+    invoice = make_invoice()
+    pay({invoice["id"]: 100})
+    assert inv.patch(f"/invoices/{invoice['id']}", json=MARK).status_code == 200
+
+
+def test_legacy_metadata_mapping(inv: InvoicedClient, make_invoice: Any) -> None:
+    invoice = make_invoice(metadata={"quickbooks_invoice_id": "88"})
+    status = inv.get(f"/invoices/{invoice['id']}/accounting_sync_status").json()
+    assert (status["synced"], status["accounting_system"], status["accounting_id"]) == (
+        True,
+        "quickbooks_online",
+        "88",
+    )
+    assert status["first_synced"] is None
