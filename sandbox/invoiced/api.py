@@ -159,7 +159,8 @@ class InvoicedApi:
 
         def create(request: Request, customer_id: str, body: JsonBody) -> Response:
             with lock:
-                return self.one(request, create_contact(self.store, *ids(request, customer_id), body), 201)
+                (cid,) = ids(request, customer_id)
+                return self.one(request, create_contact(self.store, cid, body), 201)
 
         def retrieve(request: Request, customer_id: str, contact_id: str) -> Response:
             with lock:

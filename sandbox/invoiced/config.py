@@ -19,24 +19,26 @@ class InvoicedConfig(BaseModel):
     """Everything `create_app` needs; the api key is random unless given."""
 
     api_key: str = Field(default_factory=generate_api_key, min_length=6)
-    concurrent: int = Field(20, ge=1, description="In-flight request limit (429 above it).")
-    company_currency: str = Field("usd", min_length=3, max_length=3)
-    company_country: str = Field("US", min_length=2, max_length=2)
-    per_page_max: int = Field(100, ge=1)
+    concurrent: int = Field(default=20, ge=1, description="In-flight request limit (429 above it).")
+    company_currency: str = Field(default="usd", min_length=3, max_length=3)
+    company_country: str = Field(default="US", min_length=2, max_length=2)
+    per_page_max: int = Field(default=100, ge=1)
     cursor_required_offset: int | None = Field(
-        10000,
+        default=10000,
         ge=1,
         description="Default-sort offsets from here need the preceding page fetched first; None disables.",
     )
-    pagination_cursor_ttl_seconds: int = Field(300, ge=1)
-    idempotency_ttl_seconds: int = Field(86400, ge=1)
+    pagination_cursor_ttl_seconds: int = Field(default=300, ge=1)
+    idempotency_ttl_seconds: int = Field(default=86400, ge=1)
     case_insensitive_filters: bool = Field(
-        True, description="filter[...] string matches ignore case, like the service's MySQL collation."
+        default=True,
+        description="filter[...] string matches ignore case, like the service's MySQL collation.",
     )
     allow_payments_on_closed: bool = Field(
-        False, description="The docs say closed invoices take no payments; the vendored code allows them."
+        default=False,
+        description="The docs say closed invoices take no payments; the vendored code allows them.",
     )
-    bad_debt_error_status: int = Field(500, ge=400, le=599)
-    payment_default_source: str = Field("api", min_length=1)
+    bad_debt_error_status: int = Field(default=500, ge=400, le=599)
+    payment_default_source: str = Field(default="api", min_length=1)
     seed_demo: bool = False
-    clock_start: int | None = Field(None, description="Start the sandbox clock at this UNIX time.")
+    clock_start: int | None = Field(default=None, description="Start the sandbox clock at this UNIX time.")

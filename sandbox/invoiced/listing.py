@@ -8,6 +8,7 @@ rule that default-sorted pages past offset 10,000 need the preceding page first.
 from __future__ import annotations
 
 import bisect
+import operator
 import re
 import threading
 import time
@@ -167,19 +168,27 @@ def build_predicates(
         wanted = _filter_value(name, spec, raw, case_insensitive)
         predicates.append(_equals(spec.getter, wanted, case_insensitive))
     for key, value in query.metadata.items():
-        predicates.append(
-            lambda record, key=key, value=value: key in record.metadata and str(record.metadata[key]) == value
-        )
-    if query.updated_after:
-        predicates.append(lambda record, bound=query.updated_after: record.updated_at > bound)
-    if query.updated_before:
-        predicates.append(lambda record, bound=query.updated_before: record.updated_at < bound)
-    column = query.date_column
-    if query.start_date:
-        predicates.append(lambda record, bound=query.start_date: (getattr(record, column) or 0) >= bound)
-    if query.end_date:
-        predicates.append(lambda record, bound=query.end_date: (getattr(record, column) or 0) <= bound)
+        predicates.append(_metadata_equals(key, value))
+    bounds = (
+        ("updated_at", query.updated_after, operator.gt),
+        ("updated_at", query.updated_before, operator.lt),
+        (query.date_column, query.start_date, operator.ge),
+        (query.date_column, query.end_date, operator.le),
+    )
+    for column, bound, compare in bounds:
+        if bound:
+            predicates.append(_bounded(column, bound, compare))
     return predicates
+
+
+def _metadata_equals(key: str, value: str) -> Callable[[Any], bool]:
+    """Records without the key never match; values compare as text."""
+    return lambda record: key in record.metadata and str(record.metadata[key]) == value
+
+
+def _bounded(column: str, bound: int, compare: Callable[[int, int], bool]) -> Callable[[Any], bool]:
+    """``updated_after``/``before`` are strict, ``start_date``/``end_date`` inclusive."""
+    return lambda record: compare(getattr(record, column) or 0, bound)
 
 
 def _equals(getter: Getter, wanted: Any, case_insensitive: bool) -> Callable[[Any], bool]:

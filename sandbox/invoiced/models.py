@@ -310,12 +310,7 @@ def reject_unknown_options(
             raise ApiError(400, f"The required option '{name}' is missing.", "request")
 
 
-def sent_fields(data: InputModel, allowed: frozenset[str]) -> set[str]:
-    """The allowed properties this request actually sent (PATCH semantics)."""
-    return data.model_fields_set & allowed
-
-
 def copy_sent_fields(data: InputModel, record: object, allowed: frozenset[str]) -> None:
-    """Assign every sent, allowed property onto the stored record."""
-    for name in sent_fields(data, allowed):
+    """Assign every allowed property the request actually sent (PATCH semantics)."""
+    for name in data.model_fields_set & allowed:
         setattr(record, name, getattr(data, name))

@@ -225,11 +225,11 @@ def _changes(
     """(application, amount delta) for every split added, changed or removed."""
     old = {split.key(): split for split in payment.splits}
     changes: list[tuple[PlannedSplit, Decimal]] = []
-    for split in planned:
-        previous = old.pop(split.key(), None)
-        changes.append((split, split.amount - (previous.amount if previous else ZERO)))
-    for split in old.values():
-        changes.append((_split_as_planned(store, split), -split.amount))
+    for wanted in planned:
+        previous = old.pop(wanted.key(), None)
+        changes.append((wanted, wanted.amount - (previous.amount if previous else ZERO)))
+    for removed in old.values():
+        changes.append((_split_as_planned(store, removed), -removed.amount))
     return changes
 
 

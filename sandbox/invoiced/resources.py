@@ -189,10 +189,6 @@ class Resource:
     delete: Callable[[Any], Any]
     sync_object: str | None = None
 
-    @property
-    def integer_ids(self) -> bool:
-        return self.listing.integer_ids
-
 
 def build_resources(store: Store) -> list[Resource]:
     def pricing(path: str, kind: Any, fields: dict[str, FieldSpec]) -> Resource:
