@@ -286,3 +286,19 @@ def test_credit_notes_share_the_document_shape(inv: InvoicedClient, customer: di
     assert voided["status"] == "voided"
     blocked = inv.post("/credit_notes", json={"customer": customer["id"], "paid": True})
     assert blocked.json()["message"] == "Mass assignment of paid on CreditNote is not allowed"
+
+
+def test_form_encoded_bodies_nest_brackets(inv: InvoicedClient, customer: dict[str, Any]) -> None:
+    form = {
+        "customer": str(customer["id"]),
+        "items[0][name]": "Copy paper",
+        "items[0][quantity]": "2",
+        "items[0][unit_cost]": "45",
+        "items[1][name]": "Delivery",
+        "items[1][unit_cost]": "10",
+        "taxes[0][amount]": "3.85",
+        "draft": "1",
+    }
+    invoice = inv.post("/invoices", data=form).json()
+    assert [line["name"] for line in invoice["items"]] == ["Copy paper", "Delivery"]
+    assert (invoice["total"], invoice["draft"]) == (103.85, True)
