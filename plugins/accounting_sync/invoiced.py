@@ -77,7 +77,7 @@ class InvoicedClient:
             response = self.session.request(
                 method, url, params=params, json=json, headers=headers, timeout=self.config.timeout
             )
-        except (requests.ConnectionError, requests.Timeout) as error:
+        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as error:
             raise _Retryable(type(error).__name__) from None
         if response.status_code == 429 or response.status_code >= 500:
             raise _Retryable(f"HTTP {response.status_code}")

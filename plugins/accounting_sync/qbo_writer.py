@@ -21,7 +21,6 @@ from accounting_sync.state import ORIGIN_INVOICED, MappedRecord, StateStore
 
 log = logging.getLogger(__name__)
 
-TRANSIENT_ITEM_CODES = {"6000", "5010", "3001", "10000"}
 MAX_ROUNDS = 4
 
 
@@ -101,9 +100,10 @@ class BatchWriter:
         items = [
             {"bId": f"b{index}", "operation": op.operation, self.entity: op.payload} for index, op in enumerate(chunk)
         ]
-        # The round is part of the id: a retry after a definite refusal must not be
-        # answered with the replay of that refusal.
-        rid = request_id(self.company, {"round": self.round, "items": items})
+        # Run and round are part of the id: a retry after a definite refusal must not be
+        # answered with QBO's replay of that refusal. Exactly-once across runs comes from
+        # the journal, which keeps the id of a batch whose answer was never applied.
+        rid = request_id(self.company, {"run": self.run_id, "round": self.round, "items": items})
         journal = {
             "entity": self.entity,
             "flow": self.flow,
@@ -130,7 +130,8 @@ class BatchWriter:
                 continue
             errors = (answer.get("Fault") or {}).get("Error") or [{"code": "missing", "Message": "no answer for item"}]
             fault = QboFault.from_error(400, errors[0])
-            if fault.code in TRANSIENT_ITEM_CODES:
+            if fault.transient or fault.code == "5010":
+                log.warning("%s %s: QBO %s (%s); will retry", self.entity, op.document_number, fault.code, fault.message)
                 self.outcome.retry.append(op)
                 continue
             replacement = self.on_fault(op, fault) if self.on_fault else None

@@ -36,7 +36,8 @@ log = logging.getLogger(__name__)
 MINOR_VERSION = "75"
 BATCH_LIMIT = 30
 PAGE_SIZE = 1000
-RETRYABLE_CODES = {"3001", "6000", "10000"}
+RETRYABLE_CODES = {"3001", "10000"}
+ONE_AT_A_TIME = "at a time"  # 6000 "You can only add or edit one name (product) at a time"
 
 HINTS = {
     "6210": "The books are closed for this date. Reopen the period in QuickBooks and sync again, "
@@ -66,7 +67,10 @@ class QboFault(Exception):
 
     @property
     def transient(self) -> bool:
-        """Worth the same request again later (nothing was written)."""
+        """Worth the same request again later (nothing was written). Code 6000 covers
+        every business rule; only its "one name at a time" form goes away by itself."""
+        if self.code == "6000":
+            return ONE_AT_A_TIME in f"{self.message} {self.detail}"
         return self.code in RETRYABLE_CODES or self.status == 429 or self.status >= 500
 
     @property
@@ -204,7 +208,7 @@ class QuickBooksClient:
             raise Transient(f"server error {response.status_code}")
         if response.status_code >= 400:
             fault = parse_fault(response)
-            if fault.code in RETRYABLE_CODES:
+            if fault.transient:
                 raise Transient(f"fault {fault.code}", definite=True)
             raise fault
         body: dict[str, Any] = response.json()
@@ -238,7 +242,7 @@ class QuickBooksClient:
                     headers=headers,
                     timeout=self.config.timeout,
                 )
-            except (requests.ConnectionError, requests.Timeout) as error:
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as error:
                 raise Transient(f"{type(error).__name__}") from None
 
     # -- API ------------------------------------------------------------------------------

@@ -203,6 +203,7 @@ def transform(job: SyncJob) -> dict[str, int]:
     lines_by_invoice = dict(iter(frame.groupby("invoice_id"))) if not frame.empty else {}
     empty = frame.iloc[0:0]
 
+    written_off = job.store.get_mappings(job.company, "bad_debt_payment", [str(i["id"]) for i in invoices])
     plans: list[Planned] = []
     for invoice in invoices:
         mapped = invoice_map.get(str(invoice["id"]))
@@ -217,6 +218,8 @@ def transform(job: SyncJob) -> dict[str, int]:
         if plan.action in {"create", "update", "unchanged"} or (mapped and mapped.origin == ORIGIN_INVOICED):
             bad_debt = plan_bad_debt(invoice, job.settings)
             if bad_debt is not None and plan.action != "skip":
+                if bad_debt.source_id in written_off:
+                    bad_debt.action = "unchanged"  # written off exactly once
                 plans.append(bad_debt)
 
     by_id = {str(i["id"]): i for i in invoices}
@@ -347,14 +350,14 @@ class Loader:
             payload = customer_payload(customer, names[cid])
             match = existing.get(name_key(names[cid]))
             if match is not None and (taken.get(name_key(names[cid])) in (None, cid) or policy == "merge"):
-                links.append(MappedRecord(cid, match["Id"], match.get("SyncToken"), content_hash(payload), ORIGIN_INVOICED))
+                links.append(MappedRecord(cid, match["Id"], match.get("SyncToken"), customer_hash(payload), ORIGIN_INVOICED))
                 taken[name_key(names[cid])] = taken.get(name_key(names[cid])) or cid
             elif name_key(names[cid]) in created_names and policy == "merge":
                 continue  # linked after its twin is created
             else:
                 created_names[name_key(names[cid])] = cid
                 creates.append(
-                    WriteOp("customer", cid, "create", payload, content_hash(payload), customer.get("number") or cid)
+                    WriteOp("customer", cid, "create", payload, customer_hash(payload), customer.get("number") or cid)
                 )
         self.job.store.put_mappings(self.job.company, "customer", links)
         self.job.count("customer", "linked", len(links))
@@ -388,7 +391,7 @@ class Loader:
         if renamed == name:
             return None
         payload = {**op.payload, "DisplayName": renamed}
-        return WriteOp(op.object_type, op.source_id, op.operation, payload, content_hash(payload), op.document_number)
+        return WriteOp(op.object_type, op.source_id, op.operation, payload, op.hash, op.document_number)
 
     def _update_customers(self, customers: list[dict[str, Any]], mappings: dict[str, MappedRecord]) -> None:
         updates = []
@@ -397,10 +400,10 @@ class Loader:
             if mapped.content_hash is None:
                 continue  # merged twin: the first customer of the name owns the QBO record
             payload = customer_payload(customer, clean_name(customer.get("name"), field_limits()["display_name"]))
-            payload.pop("DisplayName")  # the name stays as first synced (it may carry a suffix)
-            digest = content_hash(payload)
+            digest = customer_hash(payload)
             if digest == mapped.content_hash:
                 continue
+            del payload["DisplayName"]  # the name stays as first synced (it may carry a suffix)
             body = {**payload, "Id": mapped.qbo_id, "SyncToken": mapped.sync_token, "sparse": True}
             updates.append(WriteOp("customer", str(customer["id"]), "update", body, digest, customer.get("number")))
         outcome = self._writer("Customer", refresh_tokens=self._refreshed("Customer")).write(updates)
@@ -562,6 +565,11 @@ class Loader:
         outcome = self._writer("Payment").write(payments)
         self.job.count("bad_debt", "created", len(outcome.created))
         self.job.count("bad_debt", "failed", len(outcome.failed))
+
+
+def customer_hash(payload: dict[str, Any]) -> str:
+    """Changes worth an update: everything but the name, which stays as first synced."""
+    return content_hash({key: value for key, value in payload.items() if key != "DisplayName"})
 
 
 # -- report ---------------------------------------------------------------------------------

@@ -12,10 +12,10 @@ from pydantic import BaseModel, Field
 class FaultConfig(BaseModel):
     """What `POST /_sandbox/faults` accepts."""
 
-    probability: float = Field(0.0, ge=0.0, le=1.0)
+    probability: float = Field(default=0.0, ge=0.0, le=1.0)
     kinds: list[str] = Field(default_factory=list)
     seed: int | None = None
-    slow_seconds: float = Field(35.0, ge=0.0)
+    slow_seconds: float = Field(default=35.0, ge=0.0)
 
 
 class FaultInjector:

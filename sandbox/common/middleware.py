@@ -88,8 +88,8 @@ class SandboxMiddleware:
         finally:
             if key is not None:
                 self._leave(key)
-            route = scope.get("route")
-            self.stats.record(scope["method"], getattr(route, "path", scope["path"]), started["status"])
+            route_path = getattr(scope.get("route"), "path", None)
+            self.stats.record(scope["method"], str(route_path or scope["path"]), started["status"])
 
     async def _forward(self, scope: Scope, receive: Receive, send: Send, started: dict[str, int]) -> None:
         async def send_or_drop(message: Message) -> None:

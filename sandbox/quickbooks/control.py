@@ -128,4 +128,7 @@ async def close_books(request: Request, books: CloseBooks) -> dict[str, Any]:
     if books.date:
         accounting["BookCloseDate"] = books.date
     realm.preferences = revise(state.context(realm), realm.preferences, {"AccountingInfoPrefs": accounting})
+    if not books.date:
+        # revise() merges nested objects, so clearing needs an explicit removal.
+        realm.preferences["AccountingInfoPrefs"].pop("BookCloseDate", None)
     return {"realm_id": realm.realm_id, "BookCloseDate": books.date}

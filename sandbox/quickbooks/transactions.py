@@ -205,6 +205,12 @@ def _tax_detail(ctx: WriteContext, obj: Obj, lines: _Lines) -> tuple[Obj, Decima
                               "TaxPercent": number(percent), "NetAmountTaxable": amount(base)},
         })
     total = sum((money(line["Amount"]) for line in tax_lines), Decimal(0))
+    if requested.get("TotalTax") is not None:
+        # Intuit: TxnTaxDetail "can be calculated by QuickBooks business logic or you may
+        # supply it". A supplied TotalTax wins (how integrations carry exact tax over).
+        total = money(parse_amount(requested["TotalTax"], "TxnTaxDetail.TotalTax"))
+        if tax_lines:
+            tax_lines = [{**tax_lines[0], "Amount": amount(total)}]
     return {"TxnTaxCodeRef": {"value": code["Id"]}, "TotalTax": amount(total), "TaxLine": tax_lines}, total
 
 
