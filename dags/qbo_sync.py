@@ -27,8 +27,9 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from accounting_sync.companies import Company, load_companies
 from airflow.sdk import Param, dag, task
+
+from accounting_sync.companies import Company, load_companies
 
 
 def build_sync_dag(company: Company) -> Any:

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 import requests
-from accounting_sync.state import StateStore
 
+from accounting_sync.state import StateStore
 from tests.support.sandboxes import Sandboxes, run_sync, sandboxes, sync_job
 
 
