@@ -48,7 +48,7 @@ def load_companies() -> list[Company]:
     keys = [company.key for company in companies]
     if len(set(keys)) != len(keys):
         raise ValueError(f"duplicate company keys in {path.name}: {keys}")
-    return companies or [Company(key=DEFAULT_COMPANY)]
+    return companies or [Company.model_validate({"key": DEFAULT_COMPANY})]
 
 
 def company_from_dag_id(dag_id: str) -> str:

@@ -78,12 +78,12 @@ def get_airflow_connection(conn_id: str) -> ConnectionLike:
     try:
         from airflow.sdk import BaseHook
 
-        return BaseHook.get_connection(conn_id)  # type: ignore[no-any-return]
+        return BaseHook.get_connection(conn_id)
     except Exception as sdk_error:  # noqa: BLE001 - fall back to the server-side lookup
         try:
             from airflow.models.connection import Connection
 
-            return Connection.get_connection_from_secrets(conn_id)  # type: ignore[no-any-return]
+            return Connection.get_connection_from_secrets(conn_id)
         except Exception:
             raise MissingConnection(f"Airflow connection {conn_id!r} is not defined") from sdk_error
 

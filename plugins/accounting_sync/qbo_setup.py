@@ -178,10 +178,10 @@ class QboSetup:
         creates: list[WriteOp] = []
         used = {name_key(n) for n in by_name}
         for key in unresolved:
-            row = by_name.get(name_key(names[key]))
+            match = by_name.get(name_key(names[key]))
             sku = key.split(":", 1)[1] if key.startswith("sku:") else None
-            if row is not None and (sku is None or not row.get("Sku") or row.get("Sku") == sku):
-                found[key] = row
+            if match is not None and (sku is None or not match.get("Sku") or match.get("Sku") == sku):
+                found[key] = match
                 continue
             creates.append(WriteOp("item", key, "create", self._item_payload(key, names[key], sku, used), None, names[key]))
         self.store.put_mappings(

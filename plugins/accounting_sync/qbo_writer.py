@@ -117,9 +117,9 @@ class BatchWriter:
         """Send (or re-send) a journaled batch and record what QBO answered."""
         try:
             answers = {answer.get("bId"): answer for answer in self.client.batch(items, rid)}
-        except QboFault as fault:
+        except QboFault as refused:
             for op in chunk:
-                self._fail(op, fault)
+                self._fail(op, refused)
             self.store.drop_intent(rid)
             return
         successes: list[tuple[WriteOp, dict[str, Any]]] = []

@@ -165,6 +165,8 @@ class TokenManager:
         if expires is None or expires - REFRESH_MARGIN <= utcnow():
             return None
         value = self._decrypt(row.access_token_enc)
+        if value is None:
+            return None
         mask(value)
         return AccessToken(value, row.realm_id, expires)
 

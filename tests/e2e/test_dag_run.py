@@ -1,0 +1,112 @@
+"""The qbo_sync DAG itself, run by Airflow (``dag.test()``) against both sandboxes:
+proves the wiring (params, pool, tasks, connections, state store) works end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from accounting_sync.state import StateStore
+from tests.support.sandboxes import Sandboxes, sandboxes
+
+REPO = Path(__file__).resolve().parents[2]
+AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+RUN_DAG = """
+import json, sys
+from airflow.dag_processing.dagbag import DagBag
+dag = DagBag(dag_folder=sys.argv[1]).dags["qbo_sync"]
+run = dag.test(run_conf=json.loads(sys.argv[2]))
+print("DAGRUN-STATE", run.state)
+"""
+
+
+@pytest.fixture(scope="module")
+def boxes() -> Iterator[Sandboxes]:
+    with sandboxes() as started:
+        started.reset(seed_invoiced=True)
+        yield started
+
+
+@pytest.fixture(scope="module")
+def airflow_env(boxes: Sandboxes, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    home = tmp_path_factory.mktemp("airflow-home")
+    config = boxes.qbo_config()
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+        "PYTHONPATH": os.pathsep.join([str(REPO / "plugins"), str(REPO)]),
+        "AIRFLOW_CONN_QUICKBOOKS_DEFAULT": json.dumps(
+            {
+                "conn_type": "http",
+                "host": config.api_base,
+                "login": config.client_id,
+                "password": config.client_secret,
+                "extra": {"token_url": config.token_url, "revoke_url": config.revoke_url},
+            }
+        ),
+        "AIRFLOW_CONN_INVOICED_DEFAULT": json.dumps(
+            {"conn_type": "http", "host": boxes.invoiced_url, "password": boxes.invoiced_info["api_key"]}
+        ),
+    }
+    subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True)
+    subprocess.run([AIRFLOW, "pools", "set", "quickbooks_api", "1", "QBO"], env=env, check=True, capture_output=True)
+    boxes.connect(StateStore(f"sqlite:///{home / 'accounting_sync.db'}"))
+    return env
+
+
+def run_dag(env: dict[str, str], conf: dict[str, object]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", RUN_DAG, str(REPO / "dags"), json.dumps(conf)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_dry_run_then_real_run_through_airflow(boxes: Sandboxes, airflow_env: dict[str, str]) -> None:
+    dry = run_dag(airflow_env, {"dry_run": True})
+    assert "DAGRUN-STATE success" in dry.stdout, dry.stdout[-3000:] + dry.stderr[-3000:]
+    assert boxes.qbo_rows("Invoice") == []
+
+    real = run_dag(airflow_env, {})
+    assert "DAGRUN-STATE success" in real.stdout, real.stdout[-3000:] + real.stderr[-3000:]
+    invoices = boxes.invoiced_all("/invoices")
+    eligible = [i for i in invoices if not i["draft"] and i["status"] != "voided"]
+    assert len(boxes.qbo_rows("Invoice")) == len(eligible)
+
+    store = StateStore(f"sqlite:///{Path(airflow_env['AIRFLOW_HOME']) / 'accounting_sync.db'}")
+    runs = store.recent_runs("default")
+    assert [r.state for r in runs[:2]] == ["success", "success"] and runs[0].counts["invoice"]["created"] == len(eligible)
+
+
+def test_a_failed_record_fails_the_run_with_its_number_in_the_log(
+    boxes: Sandboxes, airflow_env: dict[str, str]
+) -> None:
+    customer = boxes.invoiced_all("/customers")[0]
+    created = requests.post(
+        f"{boxes.invoiced_url}/invoices",
+        json={"customer": customer["id"], "number": "CLOSED-PERIOD-1", "date": 946728000,
+              "items": [{"name": "Old work", "quantity": 1, "unit_cost": 10}]},
+        auth=(boxes.invoiced_info["api_key"], ""),
+        timeout=10,
+    )
+    created.raise_for_status()
+    requests.post(f"{boxes.qbo_url}/_sandbox/close-books", json={"date": "2001-01-01"}, timeout=10).raise_for_status()
+    try:
+        result = run_dag(airflow_env, {})
+    finally:
+        requests.post(f"{boxes.qbo_url}/_sandbox/close-books", json={"date": None}, timeout=10).raise_for_status()
+    output = result.stdout + result.stderr
+    assert "DAGRUN-STATE failed" in output, output[-3000:]
+    assert "CLOSED-PERIOD-1" in output and "6210" in output
