@@ -1,0 +1,293 @@
+"""QuickBooks Online records -> Invoiced request bodies, and the import decisions (no I/O).
+
+QuickBooks is the master of what qbo_import brings over: these functions turn a QBO
+Customer or Invoice into the Invoiced body that shows the same thing, and decide from
+the QBO record and the id map what a run has to do with it. Money is ``Decimal`` to the
+cent, so an imported invoice totals exactly QBO's ``TotalAmt``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from accounting_sync.state import ORIGIN_INVOICED, MappedRecord
+from accounting_sync.transform import CENT, RecordRejected, as_float, money
+
+ACCOUNTING_SYSTEM = "quickbooks_online"
+METADATA_KEY = "quickbooks_invoice_id"
+VOIDED = "voided"
+NAME_LIMIT = 255  # Invoiced customer names
+COUNTRY_ALIASES = {"USA": "US", "UNITED STATES": "US", "CAN": "CA", "CANADA": "CA", "GBR": "GB", "UK": "GB",
+                   "UNITED KINGDOM": "GB", "AUS": "AU", "AUSTRALIA": "AU"}
+
+
+def idempotency_key(company: str, action: str, qbo_id: str, fingerprint: str) -> str:
+    """Same record, same content, same key: a retried write is answered, not repeated."""
+    digest = hashlib.sha256(f"{company}|{action}|{qbo_id}|{fingerprint}".encode()).hexdigest()[:40]
+    return f"qbo-import-{digest}"
+
+
+def timestamp(day: str) -> int:
+    """A QBO date (``YYYY-MM-DD``) as Invoiced's UNIX time, at noon UTC so every time zone
+    shows the same calendar day."""
+    return int(datetime.combine(date.fromisoformat(day[:10]), time(12), timezone.utc).timestamp())
+
+
+def updated_at(record: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(record["MetaData"]["LastUpdatedTime"])
+
+
+# -- customers ------------------------------------------------------------------------------
+
+
+def first_email(record: dict[str, Any]) -> str | None:
+    """QBO accepts several addresses separated by commas; Invoiced takes one."""
+    raw = str((record.get("PrimaryEmailAddr") or {}).get("Address") or "")
+    email = raw.replace(";", ",").split(",")[0].strip()
+    local, _, domain = email.partition("@")
+    return email if local and "." in domain and " " not in email else None
+
+
+def country_code(value: str | None) -> str | None:
+    """Invoiced wants ISO-3166 alpha-2; QBO holds free text."""
+    text = (value or "").strip().upper()
+    code = COUNTRY_ALIASES.get(text, text)
+    return code if len(code) == 2 and code.isalpha() else None
+
+
+def person_name(record: dict[str, Any]) -> str:
+    given = " ".join(str(record.get(key) or "").strip() for key in ("GivenName", "FamilyName")).strip()
+    return given or str(record.get("DisplayName") or "").strip()
+
+
+def customer_type(record: dict[str, Any]) -> str:
+    """A QBO customer with a person's name and no company is a person on Invoiced."""
+    is_person = any(record.get(key) for key in ("GivenName", "FamilyName")) and not record.get("CompanyName")
+    return "person" if is_person else "company"
+
+
+def customer_body(record: dict[str, Any]) -> dict[str, Any]:
+    """The Invoiced customer fields QBO is the master of (empty values are left alone)."""
+    name = str(record.get("DisplayName") or "").strip()[:NAME_LIMIT]
+    if not name:
+        raise RecordRejected("the QuickBooks customer has no display name", "Give the customer a name in QuickBooks.")
+    address = record.get("BillAddr") or {}
+    body: dict[str, Any] = {
+        "name": name,
+        "type": customer_type(record),
+        "email": first_email(record),
+        "phone": str((record.get("PrimaryPhone") or {}).get("FreeFormNumber") or "").strip() or None,
+        "address1": address.get("Line1"),
+        "address2": ", ".join(str(address[key]) for key in ("Line2", "Line3", "Line4", "Line5") if address.get(key))
+        or None,
+        "city": address.get("City"),
+        "state": address.get("CountrySubDivisionCode"),
+        "postal_code": address.get("PostalCode"),
+        "country": country_code(address.get("Country")),
+    }
+    return {key: value for key, value in body.items() if value not in (None, "")}
+
+
+def accounting_mark(accounting_id: str) -> dict[str, str]:
+    """Invoiced's "imported from an accounting system" mark: Invoiced never writes such a
+    record back to QBO, and a payment with it gets the source ``accounting_system``."""
+    return {"accounting_system": ACCOUNTING_SYSTEM, "accounting_id": str(accounting_id)}
+
+
+def new_customer_body(record: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """Create-only fields: a number traceable to QBO and the imported-from mark."""
+    return {**body, "number": f"QBO-{record['Id']}", **accounting_mark(record["Id"])}
+
+
+def contact_body(record: dict[str, Any]) -> dict[str, Any] | None:
+    """The customer's person as the primary contact; nothing to add without an email."""
+    email = first_email(record)
+    if email is None:
+        return None
+    return {"name": person_name(record)[:NAME_LIMIT], "email": email, "primary": True}
+
+
+def customer_changes(body: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    """Only the fields whose Invoiced value differs, so an unchanged customer is not written."""
+    return {key: value for key, value in body.items() if current.get(key) != value}
+
+
+# -- invoices -------------------------------------------------------------------------------
+
+
+def _decimal(value: Any, what: str) -> Decimal:
+    try:
+        return Decimal(str(value))
+    except ArithmeticError:
+        raise RecordRejected(f"{what} {value!r} is not a number") from None
+
+
+def invoice_item(line: dict[str, Any]) -> dict[str, Any] | None:
+    """One Invoiced line item, or None for QBO's subtotal and discount lines."""
+    kind = line.get("DetailType")
+    amount = money(line.get("Amount", 0))
+    description = line.get("Description")
+    if kind == "SalesItemLineDetail":
+        detail = line.get("SalesItemLineDetail") or {}
+        name, quantity, price = (detail.get("ItemRef") or {}).get("name"), detail.get("Qty"), detail.get("UnitPrice")
+    elif kind == "GroupLineDetail":
+        detail = line.get("GroupLineDetail") or {}
+        name, quantity, price = (detail.get("GroupItemRef") or {}).get("name"), detail.get("Quantity"), None
+    elif kind == "DescriptionOnly" and description:
+        return {"name": "", "description": description, "quantity": 1, "unit_cost": 0}
+    else:
+        return None
+    item: dict[str, Any] = {"name": str(name or ""), "description": description, "quantity": 1,
+                            "unit_cost": as_float(amount)}
+    if quantity is not None and price is not None:
+        qty, unit = _decimal(quantity, "quantity"), _decimal(price, "unit price")
+        if (qty * unit).quantize(CENT, rounding=ROUND_HALF_UP) == amount:
+            item.update(quantity=float(qty), unit_cost=float(unit))
+        else:
+            item["description"] = f"{quantity} x {price}" + (f" - {description}" if description else "")
+    return {key: value for key, value in item.items() if value is not None}
+
+
+def invoice_body(record: dict[str, Any], customer_id: str) -> dict[str, Any]:
+    """The Invoiced invoice that shows a QBO invoice line for line, to QBO's total.
+
+    Tax and discounts arrive as flat amounts with Invoiced's tax engine off, the way
+    Invoiced's own accounting readers load documents.
+    """
+    items: list[dict[str, Any]] = []
+    subtotal = discount = Decimal(0)
+    for line in record.get("Line") or []:
+        if line.get("DetailType") == "DiscountLineDetail":
+            discount += money(line.get("Amount", 0))
+            continue
+        item = invoice_item(line)
+        if item is not None:
+            items.append(item)
+            subtotal += money(line.get("Amount", 0))
+    if not items:
+        raise RecordRejected("the QuickBooks invoice has no lines to import", "Add a line to the invoice in QuickBooks.")
+    tax = money((record.get("TxnTaxDetail") or {}).get("TotalTax") or 0)
+    if record.get("GlobalTaxCalculation") == "TaxInclusive":
+        tax = Decimal(0)  # already inside the line amounts
+    total = money(record.get("TotalAmt"))
+    if subtotal - discount + tax != total:
+        raise RecordRejected(
+            f"the lines ({subtotal}), discount ({discount}) and tax ({tax}) do not add up to the QuickBooks "
+            f"total {total}",
+            "Check the invoice's lines in QuickBooks; bundles and inclusive tax must add up to the total.",
+            "total_mismatch",
+        )
+    body: dict[str, Any] = {
+        "customer": int(customer_id),
+        "number": str(record.get("DocNumber") or f"QBO-{record['Id']}"),
+        "date": timestamp(record["TxnDate"]),
+        "items": items,
+        "discounts": [{"amount": as_float(discount)}] if discount else [],
+        "taxes": [{"amount": as_float(tax)}] if tax else [],
+        "calculate_taxes": False,
+        "metadata": {METADATA_KEY: str(record["Id"])},
+    }
+    if record.get("DueDate"):
+        body["due_date"] = timestamp(record["DueDate"])
+    if (record.get("CurrencyRef") or {}).get("value"):
+        body["currency"] = str(record["CurrencyRef"]["value"]).lower()
+    if (record.get("CustomerMemo") or {}).get("value"):
+        body["notes"] = str(record["CustomerMemo"]["value"])
+    return body
+
+
+def new_invoice_body(record: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    return {**body, **accounting_mark(record["Id"])}
+
+
+def invoice_changes(body: dict[str, Any]) -> dict[str, Any]:
+    """What a later QBO edit may change on Invoiced: everything but the customer."""
+    return {key: value for key, value in body.items() if key not in {"customer", "calculate_taxes"}}
+
+
+def is_voided(record: dict[str, Any]) -> bool:
+    """QBO keeps a voided invoice with every amount zeroed (and "Voided" in its note)."""
+    return money(record.get("TotalAmt", 0)) == 0 and money(record.get("Balance", 0)) == 0
+
+
+@dataclass(frozen=True)
+class InvoiceDecision:
+    action: str  # create | refresh | void | unchanged | skip
+    reason: str | None = None
+
+
+def decide_invoice(
+    record: dict[str, Any] | None,
+    mapped: MappedRecord | None,
+    *,
+    retry: bool = False,
+    start: date | None = None,
+) -> InvoiceDecision:
+    """What this run does with one QBO invoice (``record`` None: deleted in QBO)."""
+    if mapped is not None and mapped.origin == ORIGIN_INVOICED:
+        return InvoiceDecision("skip", "written to QuickBooks by qbo_sync: Invoiced is its master")
+    if mapped is None:
+        if record is None or is_voided(record):
+            return InvoiceDecision("skip", "deleted or voided in QuickBooks before it was imported")
+        if money(record.get("Balance", 0)) <= 0:
+            return InvoiceDecision("skip", "paid in full in QuickBooks")
+        if start is not None and date.fromisoformat(record["TxnDate"][:10]) < start:
+            return InvoiceDecision("skip", f"dated before the sync start date {start}")
+        return InvoiceDecision("create")
+    if mapped.content_hash == VOIDED:
+        return InvoiceDecision("unchanged")
+    if record is None or is_voided(record):
+        return InvoiceDecision("void")
+    if mapped.sync_token == str(record.get("SyncToken")) and not retry:
+        return InvoiceDecision("unchanged")
+    return InvoiceDecision("refresh")
+
+
+def invoice_state(record: dict[str, Any], digest: str) -> str:
+    """What the id map remembers: whether QBO still has a balance, and the body's hash."""
+    return f"{'open' if money(record.get('Balance', 0)) > 0 else 'closed'}:{digest}"
+
+
+def is_open(mapped: MappedRecord) -> bool:
+    return mapped.content_hash is not None and mapped.content_hash.startswith("open:")
+
+
+def body_hash(mapped: MappedRecord) -> str | None:
+    return mapped.content_hash.split(":", 1)[1] if mapped.content_hash and ":" in mapped.content_hash else None
+
+
+def paid_in_quickbooks(record: dict[str, Any], invoiced_balance: Any) -> Decimal:
+    """The amount to record on Invoiced so its balance equals QBO's.
+
+    Only ever lowers the Invoiced balance: when Invoiced is already lower, the difference
+    is a payment received on Invoiced that qbo_sync is about to write to QBO, and when
+    they match there is nothing to do. That is what stops the two syncs echoing payments.
+    """
+    return max(Decimal(0), money(invoiced_balance) - money(record.get("Balance", 0)))
+
+
+def payment_body(
+    record: dict[str, Any], invoice: dict[str, Any], amount: Decimal, quickbooks_payments: list[str]
+) -> dict[str, Any]:
+    """An Invoiced payment marked as coming from QBO, so qbo_sync never writes it back."""
+    reference = ", ".join(quickbooks_payments) or str(record["Id"])
+    return {
+        "customer": invoice["customer"],
+        "amount": as_float(amount),
+        "currency": invoice.get("currency"),
+        "date": int(updated_at(record).timestamp()),
+        "method": "other",
+        "reference": f"QuickBooks {reference}"[:255],
+        "notes": f"Recorded in QuickBooks Online against invoice {record.get('DocNumber') or record['Id']}",
+        "applied_to": [{"type": "invoice", "invoice": invoice["id"], "amount": as_float(amount)}],
+        "metadata": {METADATA_KEY: str(record["Id"])},
+        **accounting_mark(reference),
+    }
+
+
+def linked_payments(record: dict[str, Any]) -> list[str]:
+    return sorted(str(link["TxnId"]) for link in record.get("LinkedTxn") or [] if link.get("TxnType") == "Payment")
