@@ -1,0 +1,96 @@
+"""
+### QuickBooks Online import (QuickBooks → Invoiced)
+
+Every hour, brings the receivables kept in **QuickBooks Online** into **Invoiced** so they
+can be collected there, and keeps them in step.
+
+**What is imported**
+- *Customers*: every active QuickBooks customer (name, email, phone, billing address),
+  with its person as the primary contact. An Invoiced customer with the same name is
+  linked instead of duplicated. Later changes in QuickBooks are carried over.
+- *Outstanding invoices*: every QuickBooks invoice with an open balance, line for line,
+  with its discount and tax, to the same total. A partly paid invoice arrives with the
+  same balance as in QuickBooks (the paid part is recorded as a payment from QuickBooks).
+  Fully paid invoices are not imported.
+
+**Kept in step**: a payment or credit recorded in QuickBooks lowers the balance on
+Invoiced (paid in full there closes it here); an invoice voided or deleted in QuickBooks
+is voided on Invoiced. QuickBooks stays the master of what it imported: edits made on
+Invoiced to an imported invoice are not written back, but payments received on Invoiced
+are (by `qbo_sync`, against the original QuickBooks invoice), and they do not come back.
+Invoices and customers that `qbo_sync` wrote to QuickBooks are never imported.
+
+**How to use it**
+- *Enable auto-sync*: switch this DAG on. *Sync now*: trigger it (▶).
+- The trigger form offers **full_reimport** (look at every outstanding invoice and active
+  customer again, not only what changed) and **dry_run** (report what would be imported,
+  write nothing).
+- A failed run lists every record that could not be imported, with the invoice number
+  or customer name, the reason and how to fix it, in the `report` task log and on the
+  Accounting Sync page. Those records are retried on the next run by themselves.
+
+It never writes at the same time as `qbo_sync` for the same company: whichever starts
+writing second waits (its task is retried a few minutes later).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+from airflow.sdk import Param, dag, task
+
+from accounting_sync.companies import Company, load_companies
+
+
+def build_import_dag(company: Company) -> Any:
+    @dag(
+        dag_id=company.dag_id("qbo_import"),
+        schedule="@hourly",
+        start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+        catchup=False,
+        max_active_runs=1,
+        is_paused_upon_creation=True,
+        doc_md=__doc__,
+        tags=["accounting", "quickbooks", "invoiced", "import", f"company:{company.key}"],
+        default_args={"owner": "accounting", "retries": 2, "retry_delay": timedelta(minutes=2)},
+        params={
+            "full_reimport": Param(
+                False, type="boolean", description="Look at every outstanding invoice and active customer again."
+            ),
+            "dry_run": Param(False, type="boolean", description="Report what would be imported; write nothing."),
+        },
+    )
+    def qbo_import() -> None:
+        @task(pool=company.pool)
+        def extract(**context: Any) -> dict[str, int]:
+            """Read changed QuickBooks customers and invoices into the state store."""
+            from accounting_sync import importer, runtime
+
+            job = runtime.sync_job(company.key, context)
+            job.store.start_run(job.company, job.dag_id, job.run_id, job.dry_run)
+            return importer.extract(job, full_reimport=bool(context["params"].get("full_reimport")))
+
+        # qbo_sync may hold the company's write lease for a while: retry patiently.
+        @task(retries=6, retry_delay=timedelta(minutes=5))
+        def load(**context: Any) -> dict[str, dict[str, int]]:
+            """Link or create customers and invoices on Invoiced; match balances; void."""
+            from accounting_sync import importer, runtime
+
+            return importer.load(runtime.sync_job(company.key, context, with_qbo=False))
+
+        @task(retries=0)
+        def report(**context: Any) -> str:
+            """Record the run; fail it if any record failed, listing each one."""
+            from accounting_sync import importer, runtime
+
+            return importer.report(runtime.sync_job(company.key, context, with_qbo=False))
+
+        extract() >> load() >> report()
+
+    return qbo_import()
+
+
+for _company in load_companies():
+    build_import_dag(_company)

@@ -1,0 +1,142 @@
+"""qbo_import's reading side and its DAG, with a QBO stand-in that records the queries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from accounting_sync import importer
+from accounting_sync.import_transform import invoice_state
+from accounting_sync.settings import resolve_settings
+from accounting_sync.state import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord, StateStore
+from accounting_sync.sync import SyncJob
+
+COMPANY = "default"
+
+
+class RecordingQbo:
+    """Answers ``query_rows`` from fixed rows: ``Id IN`` picks among them, a "changed since"
+    query finds nothing."""
+
+    def __init__(self, rows: dict[str, list[dict[str, Any]]]) -> None:
+        self.rows = rows
+        self.queries: list[tuple[str, str]] = []
+
+    def query_rows(self, entity: str, where: str = "") -> list[dict[str, Any]]:
+        self.queries.append((entity, where))
+        rows = self.rows.get(entity, [])
+        if "LastUpdatedTime" in where:
+            return []
+        if "Id IN (" in where:
+            wanted = {part.strip(" '") for part in where.split("Id IN (", 1)[1].rstrip(")").split(",")}
+            rows = [row for row in rows if row["Id"] in wanted]
+        return rows
+
+
+def stamped(entity_id: str, updated: str, **fields: Any) -> dict[str, Any]:
+    return {"Id": entity_id, "SyncToken": "0", "MetaData": {"LastUpdatedTime": updated}, **fields}
+
+
+def invoice(entity_id: str, updated: str = "2026-03-05T10:30:00-08:00", balance: float = 10) -> dict[str, Any]:
+    return stamped(entity_id, updated, CustomerRef={"value": "7"}, Balance=balance, TotalAmt=10)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> StateStore:
+    return StateStore(f"sqlite:///{tmp_path / 'state.db'}")
+
+
+def job_for(store: StateStore, qbo: RecordingQbo, **settings: Any) -> SyncJob:
+    return SyncJob(COMPANY, store, resolve_settings(settings), None, qbo, "qbo_import", "manual__1")  # type: ignore[arg-type]
+
+
+def staged(job: SyncJob, kind: str) -> list[str]:
+    return sorted(str(payload["Id"]) for _, payload in job.staged("extract", kind))
+
+
+def test_the_first_run_reads_active_customers_and_outstanding_invoices(store: StateStore) -> None:
+    qbo = RecordingQbo({"Invoice": [invoice("1")], "Customer": [stamped("7", "2026-03-01T00:00:00Z")]})
+    job = job_for(store, qbo)
+
+    importer.extract(job)
+
+    assert qbo.queries[:2] == [("Customer", ""), ("Invoice", "Balance > '0'")]
+    assert (staged(job, "customer"), staged(job, "invoice")) == (["7"], ["1"])
+
+
+def test_later_runs_read_what_changed_since_the_cursor_minus_the_overlap(store: StateStore) -> None:
+    store.set_cursor(COMPANY, "qbo_import.invoices", "2026-03-05T10:30:00-08:00")
+    qbo = RecordingQbo({"Invoice": []})
+
+    importer.extract(job_for(store, qbo, import_customers=False, cursor_overlap_seconds=300))
+
+    assert qbo.queries == [("Invoice", "MetaData.LastUpdatedTime >= '2026-03-05T10:25:00-08:00'")]
+
+
+def test_a_full_reimport_ignores_the_cursor(store: StateStore) -> None:
+    store.set_cursor(COMPANY, "qbo_import.invoices", "2026-03-05T10:30:00-08:00")
+    qbo = RecordingQbo({"Invoice": []})
+
+    importer.extract(job_for(store, qbo, import_customers=False), full_reimport=True)
+
+    assert qbo.queries == [("Invoice", "Balance > '0'")]
+
+
+def test_the_new_cursor_is_the_latest_change_in_time_not_in_spelling(store: StateStore) -> None:
+    qbo = RecordingQbo({"Invoice": [invoice("1", "2026-03-05T10:30:00-08:00"),  # 18:30 UTC
+                                    invoice("2", "2026-03-05T12:00:00-02:00")]})  # 14:00 UTC
+    job = job_for(store, qbo, import_customers=False)
+
+    importer.extract(job)
+
+    assert dict(job.staged("extract", "meta"))["cursors"] == {"invoices": "2026-03-05T10:30:00-08:00"}
+    assert store.get_cursor(COMPANY, "qbo_import.invoices") is None  # only the load moves it
+
+
+def test_open_imports_are_read_back_by_id_and_missing_ones_are_deleted(store: StateStore) -> None:
+    open_ids = [str(n) for n in range(100, 350)]
+    store.put_mappings(COMPANY, "invoice", [
+        MappedRecord(f"inv-{i}", i, "0", invoice_state({"Balance": 1}, "h"), ORIGIN_QUICKBOOKS) for i in open_ids
+    ] + [
+        MappedRecord("closed", "90", "0", invoice_state({"Balance": 0}, "h"), ORIGIN_QUICKBOOKS),
+        MappedRecord("theirs", "91", "0", "h", ORIGIN_INVOICED),
+    ])
+    store.set_cursor(COMPANY, "qbo_import.invoices", "2026-03-06T00:00:00Z")
+    qbo = RecordingQbo({"Invoice": [invoice(i) for i in open_ids if i != "123"]})
+    job = job_for(store, qbo, import_customers=False)
+
+    importer.extract(job)
+
+    by_id = [where for entity, where in qbo.queries if entity == "Invoice" and "Id IN" in where]
+    assert len(by_id) == 2  # 250 ids, 200 per query
+    assert staged(job, "deleted") == ["123"]
+
+
+def test_customers_of_outstanding_invoices_are_read_even_when_inactive(store: StateStore) -> None:
+    store.put_mappings(COMPANY, "customer", [MappedRecord("c-8", "8", "0", "h", ORIGIN_QUICKBOOKS)])
+    qbo = RecordingQbo({
+        "Invoice": [invoice("1"), {**invoice("2"), "CustomerRef": {"value": "8"}}, invoice("3", balance=0)],
+        "Customer": [stamped("7", "2026-01-01T00:00:00Z", Active=False)],
+    })
+    job = job_for(store, qbo, import_customers=False)
+
+    importer.extract(job)
+
+    assert ("Customer", "Active IN (true, false) AND Id IN ('7')") in qbo.queries
+    assert staged(job, "customer_ref") == ["7"]
+    assert staged(job, "customer") == []
+
+
+def test_the_dag_follows_the_house_rules() -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    dags = DagBag(dag_folder=str(Path(__file__).resolve().parents[2] / "dags" / "qbo_import.py"))
+    dag = dags.dags["qbo_import"]
+
+    assert [task.task_id for task in dag.topological_sort()] == ["extract", "load", "report"]
+    assert set(dag.params.keys()) == {"full_reimport", "dry_run"}
+    assert dag.get_task("extract").pool == "quickbooks_api"
+    assert (dag.max_active_runs, dag.catchup, dag.is_paused_upon_creation) == (1, False, True)
+    assert dag.get_task("report").retries == 0
