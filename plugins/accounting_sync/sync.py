@@ -29,6 +29,7 @@ from accounting_sync.transform import (
     customer_payload,
     disambiguated,
     display_names,
+    group_lines,
     lines_frame,
     name_key,
     plan_bad_debt,
@@ -199,9 +200,7 @@ def transform(job: SyncJob) -> dict[str, int]:
     invoices = [payload for _, payload in job.staged("extract", "invoice")]
     payments = [payload for _, payload in job.staged("extract", "payment")]
     invoice_map = job.store.get_mappings(job.company, "invoice", [str(i["id"]) for i in invoices])
-    frame = lines_frame(invoices, job.settings)
-    lines_by_invoice = dict(iter(frame.groupby("invoice_id"))) if not frame.empty else {}
-    empty = frame.iloc[0:0]
+    lines_by_invoice = group_lines(lines_frame(invoices, job.settings))
 
     written_off = job.store.get_mappings(job.company, "bad_debt_payment", [str(i["id"]) for i in invoices])
     plans: list[Planned] = []
@@ -209,7 +208,7 @@ def transform(job: SyncJob) -> dict[str, int]:
         mapped = invoice_map.get(str(invoice["id"]))
         plan = plan_invoice(
             invoice,
-            lines_by_invoice.get(str(invoice["id"]), empty),
+            lines_by_invoice.get(str(invoice["id"]), []),
             job.settings,
             mapped.content_hash if mapped else None,
             mapped.origin if mapped else None,

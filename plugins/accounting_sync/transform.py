@@ -209,7 +209,33 @@ def lines_frame(invoices: list[dict[str, Any]], settings: SyncSettings) -> pd.Da
         index=frame.index,
         dtype=object,
     )
+    prepared = [_prepare(record) for record in frame.to_dict("records")]
+    frame["qbo_line"] = pd.Series([p[0] for p in prepared], index=frame.index, dtype=object)
+    frame["amount"] = pd.Series([p[1] for p in prepared], index=frame.index, dtype=object)
+    frame["discount"] = pd.Series([p[2] for p in prepared], index=frame.index, dtype=object)
+    frame["error"] = pd.Series([p[3] for p in prepared], index=frame.index, dtype=object)
     return frame
+
+
+def _prepare(record: dict[str, Any]) -> tuple[dict[str, Any] | None, Decimal, Decimal, str | None]:
+    """One line's QBO form, amount and discount, or why it cannot be written."""
+    try:
+        line, amount = qbo_line(record)
+        discount = sum((money(d.get("amount", 0)) for d in record["line_discounts"]), Decimal(0))
+    except RecordRejected as rejected:
+        return None, Decimal(0), Decimal(0), str(rejected)
+    return line, amount, discount, None
+
+
+def group_lines(frame: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
+    """Prepared lines per invoice id, in their original order."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    if frame.empty:
+        return grouped
+    columns = ["invoice_id", "position", "item_key", "qbo_line", "amount", "discount", "error"]
+    for record in frame[columns].sort_values(["invoice_id", "position"]).to_dict("records"):
+        grouped.setdefault(record["invoice_id"], []).append(record)
+    return grouped
 
 
 def _present(value: Any) -> bool:
@@ -217,7 +243,7 @@ def _present(value: Any) -> bool:
     return value is not None and not (isinstance(value, float) and value != value) and value != ""
 
 
-def qbo_line(row: pd.Series) -> tuple[dict[str, Any], Decimal]:
+def qbo_line(row: Any) -> tuple[dict[str, Any], Decimal]:
     """A SalesItemLine whose Amount is exactly Qty x UnitPrice to the cent.
 
     Invoiced rounds quantity x unit cost half-up to the cent. When QBO could round the same
@@ -276,18 +302,16 @@ def written_off_amount(invoice: dict[str, Any]) -> Decimal:
     return money(invoice.get("balance") or 0)
 
 
-def invoice_payload(invoice: dict[str, Any], lines: pd.DataFrame, settings: SyncSettings) -> dict[str, Any]:
+def invoice_payload(invoice: dict[str, Any], lines: list[dict[str, Any]], settings: SyncSettings) -> dict[str, Any]:
     limits = field_limits()
-    if lines.empty:
+    if not lines:
         raise RecordRejected("the invoice has no line items", "Add at least one line item on Invoiced.")
-    qbo_lines: list[dict[str, Any]] = []
-    subtotal = Decimal(0)
-    line_discounts = Decimal(0)
-    for _, row in lines.sort_values("position").iterrows():
-        line, amount = qbo_line(row)
-        qbo_lines.append(line)
-        subtotal += amount
-        line_discounts += sum((money(d.get("amount", 0)) for d in row["line_discounts"]), Decimal(0))
+    broken = next((line["error"] for line in lines if line["error"]), None)
+    if broken:
+        raise RecordRejected(broken, "Correct the line item on Invoiced.")
+    qbo_lines: list[dict[str, Any]] = [line["qbo_line"] for line in lines]
+    subtotal = sum((line["amount"] for line in lines), Decimal(0))
+    line_discounts = sum((line["discount"] for line in lines), Decimal(0))
     discount = line_discounts + sum((money(d.get("amount", 0)) for d in invoice.get("discounts") or []), Decimal(0))
     tax = sum((money(t.get("amount", 0)) for t in invoice.get("taxes") or []), Decimal(0))
     tax += sum(
@@ -330,7 +354,7 @@ def invoice_payload(invoice: dict[str, Any], lines: pd.DataFrame, settings: Sync
 
 def plan_invoice(
     invoice: dict[str, Any],
-    lines: pd.DataFrame,
+    lines: list[dict[str, Any]],
     settings: SyncSettings,
     mapped_hash: str | None,
     mapped_origin: str | None,
@@ -361,7 +385,7 @@ def plan_invoice(
         planned.action, planned.reason, planned.hint, planned.code = "error", str(rejected), rejected.hint, rejected.code
         return planned
     planned.payload, planned.hash = payload, content_hash(payload)
-    planned.depends_on = [f"customer:{invoice['customer']}", *sorted({f"item:{k}" for k in lines["item_key"]})]
+    planned.depends_on = [f"customer:{invoice['customer']}", *sorted({f"item:{line['item_key']}" for line in lines})]
     if mapped_hash is None:
         planned.action = "create"
     elif mapped_hash != planned.hash:

@@ -13,6 +13,7 @@ from accounting_sync.state import content_hash
 from accounting_sync.transform import (
     clean_name,
     display_names,
+    group_lines,
     lines_frame,
     plan_bad_debt,
     plan_invoice,
@@ -50,8 +51,8 @@ def invoice(**overrides: Any) -> dict[str, Any]:
 
 
 def plan(inv: dict[str, Any], mapped_hash: str | None = None, origin: str | None = None, settings: Any = SETTINGS):
-    frame = lines_frame([inv], settings)
-    return plan_invoice(inv, frame, settings, mapped_hash, origin)
+    lines = group_lines(lines_frame([inv], settings)).get(str(inv["id"]), [])
+    return plan_invoice(inv, lines, settings, mapped_hash, origin)
 
 
 # -- names and numbers ----------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Benchmarks. Each prints a JSON summary; `make bench` runs them all."""

@@ -1,0 +1,72 @@
+"""Runs one qbo_sync step for the benchmarks: `python -m bench.step extract < config.json`.
+Prints one JSON line: the step's result and the process's peak resident memory."""
+
+from __future__ import annotations
+
+import json
+import logging
+import resource
+import sys
+from typing import Any
+
+import requests
+
+from accounting_sync import sync
+from accounting_sync.connections import InvoicedConfig, QuickBooksConfig, RateLimits
+from accounting_sync.invoiced import InvoicedClient
+from accounting_sync.quickbooks import QuickBooksClient
+from accounting_sync.settings import resolve_settings
+from accounting_sync.state import StateStore
+from accounting_sync.tokens import TokenManager
+
+
+def job(config: dict[str, Any]) -> sync.SyncJob:
+    qbo_config = QuickBooksConfig(
+        api_base=config["qbo_url"], client_id=config["client_id"], client_secret=config["client_secret"],
+        token_url=f"{config['qbo_url']}/oauth2/v1/tokens/bearer", timeout=60,
+        limits=RateLimits(window_seconds=config["window_seconds"],
+                          throttle_wait_seconds=max(1.0, config["window_seconds"] / 10)),
+    )
+    store = StateStore(config["store_url"])
+    return sync.SyncJob(
+        company="default", store=store, settings=resolve_settings(),
+        invoiced=InvoicedClient(InvoicedConfig(api_base=config["invoiced_url"], api_key=config["api_key"])),
+        qbo=QuickBooksClient(qbo_config, TokenManager(store, "default", qbo_config)),
+        dag_id="qbo_sync", run_id=config["run_id"], dry_run=False,
+    )
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    step = sys.argv[1]
+    config = json.loads(sys.stdin.read())
+    current = job(config)
+    result: Any
+    if step == "connect":
+        token = requests.post(f"{config['qbo_url']}/_sandbox/token", json={}, timeout=10).json()
+        assert current.qbo is not None
+        current.qbo.tokens.save(token, token["realm_id"])
+        result = "connected"
+    elif step == "extract":
+        current.store.start_run(current.company, current.dag_id, current.run_id)
+        result = sync.extract(current)
+    elif step == "transform":
+        result = sync.transform(current)
+    elif step == "load":
+        result = sync.load(current)
+        assert current.qbo is not None
+        result = {"counts": result, "qbo_calls": dict(current.qbo.calls),
+                  "limiter_wait_seconds": round(current.qbo.limiter.waited_seconds, 2)}
+    elif step == "report":
+        try:
+            result = sync.report(current)
+        except sync.SyncFailed as failed:
+            result = {"failed": str(failed)[:2000]}
+    else:
+        raise SystemExit(f"unknown step {step}")
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"result": result, "peak_rss_mb": round(peak_mb, 1)}))
+
+
+if __name__ == "__main__":
+    main()
