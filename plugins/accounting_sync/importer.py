@@ -344,11 +344,12 @@ class Importer:
     def _contact(self, customer_id: str, record: dict[str, Any]) -> None:
         """The customer's person as primary contact: matched by email, else created."""
         body = contact_body(record)
-        qbo_id = str(record["Id"])
-        mapped = self.mappings["contact"].get(qbo_id)
-        if body is None or (mapped is not None and mapped.content_hash == content_hash(body)):
+        if body is None:
             return
-        digest = content_hash(body)
+        qbo_id, digest = str(record["Id"]), content_hash(body)
+        mapped = self.mappings["contact"].get(qbo_id)
+        if mapped is not None and mapped.content_hash == digest:
+            return
         path = f"/customers/{customer_id}/contacts"
         if mapped is None:
             contact = self._contact_with_email(path, body["email"])

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from accounting_sync import importer
 from accounting_sync.state import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS
 from tests.e2e.import_harness import COMPANY, Pipelines
 
@@ -41,7 +44,11 @@ def test_active_customers_arrive_with_their_details_and_a_primary_contact(pipeli
     assert pipelines.invoiced_writes() == []
 
 
-def test_an_invoiced_customer_with_the_same_name_is_linked_not_duplicated(pipelines: Pipelines) -> None:
+@pytest.mark.parametrize("name_lookups", [25, 0], ids=["filter-per-name", "one-streamed-list"])
+def test_an_invoiced_customer_with_the_same_name_is_linked_not_duplicated(
+    pipelines: Pipelines, monkeypatch: pytest.MonkeyPatch, name_lookups: int
+) -> None:
+    monkeypatch.setattr(importer, "NAME_LOOKUPS", name_lookups)
     existing = pipelines.invoiced("POST", "/customers", json={"name": "cool cars", "number": "CUST-COOL"})
 
     pipelines.run_import()
