@@ -35,6 +35,10 @@ class RecordRejected(ValueError):
         super().__init__(message)
         self.hint, self.code = hint, code
 
+    def applied_to(self, planned: Planned) -> Planned:
+        planned.action, planned.reason, planned.hint, planned.code = "error", str(self), self.hint, self.code
+        return planned
+
 
 @dataclass
 class Planned:
@@ -82,18 +86,31 @@ def as_float(amount: Decimal) -> float:
 
 def txn_date(timestamp: Any) -> str:
     """Invoiced dates are UNIX timestamps; QBO wants the calendar date (UTC)."""
-    return datetime.fromtimestamp(int(timestamp), tz=timezone.utc).date().isoformat()
+    try:
+        return datetime.fromtimestamp(int(timestamp), tz=timezone.utc).date().isoformat()
+    except (TypeError, ValueError, OverflowError, OSError):
+        raise RecordRejected(f"date {timestamp!r} is not a valid date", "Set the document date on Invoiced.") from None
+
+
+def before_start(timestamp: Any, settings: SyncSettings) -> bool:
+    """Dated before the sync start date (the closed-books workaround)?"""
+    return settings.sync_start_date is not None and date.fromisoformat(txn_date(timestamp)) < settings.sync_start_date
+
+
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def truncate(text: str | None, limit: int) -> str | None:
+    """At most ``limit`` characters, without the control characters QBO's XML store rejects."""
     if text is None:
         return None
+    text = CONTROL_CHARACTERS.sub("", text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def clean_name(name: str | None, limit: int) -> str:
     """QBO names may not hold ':' tab or newline and are limited in length."""
-    text = str(name or "")
+    text = CONTROL_CHARACTERS.sub("", str(name or ""))
     for bad, good in name_replacements().items():
         text = text.replace(bad, good)
     text = re.sub(r"\s+", " ", text).strip()
@@ -374,16 +391,15 @@ def plan_invoice(
         planned.action = "void" if mapped_hash is not None else "skip"
         planned.reason = None if mapped_hash is not None else "voided before it was ever synced"
         return planned
-    if settings.sync_start_date and date.fromisoformat(txn_date(invoice["date"])) < settings.sync_start_date:
-        planned.reason = f"dated before the sync start date {settings.sync_start_date}"
-        return planned
     try:
+        if before_start(invoice.get("date"), settings):
+            planned.reason = f"dated before the sync start date {settings.sync_start_date}"
+            return planned
         if invoice.get("customer") in (None, ""):
             raise RecordRejected("the invoice has no customer", "Assign a customer on Invoiced.")
         payload = invoice_payload(invoice, lines, settings)
     except RecordRejected as rejected:
-        planned.action, planned.reason, planned.hint, planned.code = "error", str(rejected), rejected.hint, rejected.code
-        return planned
+        return rejected.applied_to(planned)
     planned.payload, planned.hash = payload, content_hash(payload)
     planned.depends_on = [f"customer:{invoice['customer']}", *sorted({f"item:{line['item_key']}" for line in lines})]
     if mapped_hash is None:
@@ -399,6 +415,13 @@ def plan_bad_debt(invoice: dict[str, Any], settings: SyncSettings) -> Planned | 
     """The credit memo that writes an invoice off in QBO, or None when not bad debt."""
     if not is_written_off(invoice):
         return None
+    try:
+        return _bad_debt_plan(invoice)
+    except RecordRejected as rejected:
+        return rejected.applied_to(Planned("bad_debt", str(invoice["id"]), "error", str(invoice.get("number") or "")))
+
+
+def _bad_debt_plan(invoice: dict[str, Any]) -> Planned | None:
     amount = written_off_amount(invoice)
     if amount <= 0:
         return None
@@ -486,9 +509,12 @@ def plan_payment(
                 continue
             invoice_id = str(split.get("invoice"))
             invoice = invoices.get(invoice_id)
-            if invoice is not None and settings.sync_start_date and (
-                date.fromisoformat(txn_date(invoice["date"])) < settings.sync_start_date
-            ):
+            if invoice is not None and invoice.get("status") == "voided":
+                raise RecordRejected(
+                    f"the payment is applied to invoice {invoice.get('number') or invoice_id}, which is voided",
+                    "Remove the application on Invoiced, or reissue the invoice.",
+                )
+            if invoice is not None and before_start(invoice.get("date"), settings):
                 continue
             splits.append((invoice_id, money(split.get("amount"))))
         if payment.get("customer") in (None, ""):
@@ -500,8 +526,7 @@ def plan_payment(
             return planned
         payload = payment_payload(payment, splits, settings)
     except RecordRejected as rejected:
-        planned.action, planned.reason, planned.hint, planned.code = "error", str(rejected), rejected.hint, rejected.code
-        return planned
+        return rejected.applied_to(planned)
     planned.payload, planned.hash = payload, content_hash(payload)
     planned.depends_on = [f"customer:{payment['customer']}", *(f"invoice:{i}" for i, _ in splits)]
     planned.action = "create" if mapped_hash is None else ("update" if mapped_hash != planned.hash else "unchanged")
