@@ -1,33 +1,34 @@
-"""Client-side limits for QBO: stay under 500 requests and 40 batches per minute and
-10 in flight per company, so the sync never spends its quota on 429s.
+"""Client-side limits for QBO: stay under 500 requests and 40 batches per window and 10
+in flight per company, so the sync never spends its quota on 429s.
 
-Counting uses the ``limits`` library's moving window; waiting for a free slot is ours
-(the library only answers "allowed or not").
+A sliding window of send times per budget. The window is padded a little (1 % + 50 ms)
+because QBO counts a request when it arrives, a moment after we count it when we send;
+without the pad, jitter lets an occasional request land in QBO's previous window and
+come back as a 429 that costs far more than the pad. (Written here rather than taken from
+a rate-limit library: those count in whole seconds and cannot express the pad.)
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from limits import RateLimitItemPerSecond
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
-
 from accounting_sync.connections import RateLimits
+
+PAD_RATIO = 0.01
+PAD_SECONDS = 0.05
 
 
 class RequestLimiter:
     """Blocks until a request may be sent within every limit."""
 
-    def __init__(self, limits: RateLimits, key: str = "default") -> None:
-        self.key = key
-        self._window = MovingWindowRateLimiter(MemoryStorage())
-        seconds = max(1, round(limits.window_seconds))
-        self._requests = RateLimitItemPerSecond(limits.requests_per_window, seconds)
-        self._batches = RateLimitItemPerSecond(limits.batch_per_window, seconds)
+    def __init__(self, limits: RateLimits) -> None:
+        self.window = limits.window_seconds * (1 + PAD_RATIO) + PAD_SECONDS
+        self._budgets = {"requests": limits.requests_per_window, "batch": limits.batch_per_window}
+        self._sent: dict[str, deque[float]] = {name: deque() for name in self._budgets}
         self._in_flight = threading.BoundedSemaphore(limits.concurrent)
         self._lock = threading.Lock()
         self.waited_seconds = 0.0
@@ -35,30 +36,24 @@ class RequestLimiter:
     @contextmanager
     def slot(self, batch: bool = False) -> Iterator[None]:
         with self._in_flight:
-            self._wait_for_window(batch)
+            self._wait_for_window(["requests", "batch"] if batch else ["requests"])
             yield
 
-    def _wait_for_window(self, batch: bool) -> None:
+    def _wait_for_window(self, names: list[str]) -> None:
         while True:
             with self._lock:
-                # Test both windows before hitting either, so a refusal wastes nothing.
-                free = self._window.test(self._requests, self.key) and (
-                    not batch or self._window.test(self._batches, self.key)
-                )
-                if free:
-                    self._window.hit(self._requests, self.key)
-                    if batch:
-                        self._window.hit(self._batches, self.key)
+                now = time.monotonic()
+                pause = max((self._pause(name, now) for name in names), default=0.0)
+                if pause <= 0:
+                    for name in names:
+                        self._sent[name].append(now)
                     return
-                pause = self._seconds_until_free(batch)
             self.waited_seconds += pause
             time.sleep(pause)
 
-    def _seconds_until_free(self, batch: bool) -> float:
-        items = [self._requests, self._batches] if batch else [self._requests]
-        resets = []
-        for item in items:
-            stats = self._window.get_window_stats(item, self.key)
-            if stats.remaining <= 0:
-                resets.append(stats.reset_time - time.time())
-        return min(max(max(resets, default=0.05), 0.01), 5.0)
+    def _pause(self, name: str, now: float) -> float:
+        """Seconds until budget ``name`` has room (0 when it has room now)."""
+        sent = self._sent[name]
+        while sent and now - sent[0] >= self.window:
+            sent.popleft()
+        return 0.0 if len(sent) < self._budgets[name] else self.window - (now - sent[0])

@@ -21,7 +21,7 @@ from accounting_sync.qbo_setup import QboSetup
 from accounting_sync.qbo_writer import BatchWriter, WriteOp, record_fault, replay_journal
 from accounting_sync.quickbooks import QboFault, QuickBooksClient, escape
 from accounting_sync.settings import SyncSettings, field_limits
-from accounting_sync.state import ORIGIN_INVOICED, MappedRecord, StateStore
+from accounting_sync.state import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord, StateStore
 from accounting_sync.transform import (
     Planned,
     clean_name,
@@ -396,8 +396,10 @@ class Loader:
         updates = []
         for customer in customers:
             mapped = mappings[str(customer["id"])]
-            if mapped.content_hash is None:
-                continue  # merged twin: the first customer of the name owns the QBO record
+            if mapped.origin == ORIGIN_QUICKBOOKS or mapped.content_hash is None:
+                # Imported from QBO (QBO is its master), or a merged twin whose QBO
+                # record belongs to the first customer of that name.
+                continue
             payload = customer_payload(customer, clean_name(customer.get("name"), field_limits()["display_name"]))
             digest = customer_hash(payload)
             if digest == mapped.content_hash:

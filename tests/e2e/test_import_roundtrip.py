@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tests.e2e.import_harness import Pipelines
 
 
@@ -86,12 +84,6 @@ def test_invoices_qbo_sync_wrote_to_quickbooks_are_never_imported(pipelines: Pip
     assert job.counts_dict()["invoice"]["skipped"] >= 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sync.Loader._update_customers writes customers imported from QBO back to QBO (it ignores the "
-    "id map's origin) and BatchWriter then re-maps them with origin 'invoiced', after which their QBO "
-    "changes no longer come over. Fix: skip mappings whose origin is 'quickbooks' there.",
-)
 def test_customers_imported_from_quickbooks_stay_mastered_by_quickbooks(pipelines: Pipelines) -> None:
     pipelines.run_import()
     before = pipelines.qbo_customer("Jeff's Jalopies")

@@ -1,0 +1,54 @@
+"""The client-side QBO limiter."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from accounting_sync.connections import RateLimits
+from accounting_sync.ratelimit import RequestLimiter
+
+
+def test_requests_beyond_the_window_budget_wait_for_the_window() -> None:
+    limiter = RequestLimiter(RateLimits(requests_per_window=5, batch_per_window=2, concurrent=10, window_seconds=0.4))
+    started = time.monotonic()
+    for _ in range(5):
+        with limiter.slot():
+            pass
+    assert time.monotonic() - started < 0.2
+    with limiter.slot():
+        pass
+    assert time.monotonic() - started >= 0.4
+
+
+def test_batches_have_their_own_smaller_budget() -> None:
+    limiter = RequestLimiter(RateLimits(requests_per_window=100, batch_per_window=2, concurrent=10, window_seconds=0.4))
+    started = time.monotonic()
+    for _ in range(3):
+        with limiter.slot(batch=True):
+            pass
+    assert time.monotonic() - started >= 0.4
+    assert limiter.waited_seconds > 0
+
+
+def test_in_flight_requests_are_capped() -> None:
+    limiter = RequestLimiter(RateLimits(concurrent=2))
+    inside, peak = 0, 0
+    lock = threading.Lock()
+
+    def call() -> None:
+        nonlocal inside, peak
+        with limiter.slot():
+            with lock:
+                inside += 1
+                peak = max(peak, inside)
+            time.sleep(0.05)
+            with lock:
+                inside -= 1
+
+    threads = [threading.Thread(target=call) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert peak == 2
