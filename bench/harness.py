@@ -78,18 +78,22 @@ def stack() -> Iterator[Stack]:
             proc.wait(timeout=10)
 
 
+def step_command(step: str) -> list[str]:
+    return [sys.executable, "-m", "bench.step", step]
+
+
+def step_env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "plugins")])}
+
+
 def run_step(step: str, config: dict[str, Any]) -> dict[str, Any]:
     """One pipeline step in its own process; returns its result, seconds and peak RSS."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "plugins")])}
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "bench.step", step], input=json.dumps(config), text=True,
-                          capture_output=True, env=env, cwd=REPO)
+    done = subprocess.run(step_command(step), input=json.dumps(config), text=True, capture_output=True,
+                          env=step_env(), cwd=REPO)
     if done.returncode != 0:
         raise RuntimeError(f"step {step} failed:\n{done.stderr[-4000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
     result["seconds"] = round(time.perf_counter() - started, 2)
+    result["log"] = done.stderr
     return dict(result)
-
-
-def connect(stack_: Stack, config: dict[str, Any]) -> None:
-    run_step("connect", config)

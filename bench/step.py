@@ -23,14 +23,15 @@ from accounting_sync.tokens import TokenManager
 def job(config: dict[str, Any]) -> sync.SyncJob:
     qbo_config = QuickBooksConfig(
         api_base=config["qbo_url"], client_id=config["client_id"], client_secret=config["client_secret"],
-        token_url=f"{config['qbo_url']}/oauth2/v1/tokens/bearer", timeout=60,
+        token_url=f"{config['qbo_url']}/oauth2/v1/tokens/bearer", timeout=config.get("timeout", 60),
         limits=RateLimits(window_seconds=config["window_seconds"],
                           throttle_wait_seconds=max(1.0, config["window_seconds"] / 10)),
     )
     store = StateStore(config["store_url"])
     return sync.SyncJob(
         company="default", store=store, settings=resolve_settings(),
-        invoiced=InvoicedClient(InvoicedConfig(api_base=config["invoiced_url"], api_key=config["api_key"])),
+        invoiced=InvoicedClient(InvoicedConfig(api_base=config["invoiced_url"], api_key=config["api_key"],
+                                               timeout=config.get("timeout", 60))),
         qbo=QuickBooksClient(qbo_config, TokenManager(store, "default", qbo_config)),
         dag_id="qbo_sync", run_id=config["run_id"], dry_run=False,
     )

@@ -66,11 +66,13 @@ class BatchWriter:
         entity: str,
         on_fault: FaultHandler | None = None,
         refresh_tokens: Callable[[list[WriteOp]], list[WriteOp]] | None = None,
+        heartbeat: Callable[[], object] | None = None,
     ) -> None:
         self.store, self.client, self.company, self.flow, self.run_id = store, client, company, flow, run_id
         self.entity = entity
         self.on_fault = on_fault
         self.refresh_tokens = refresh_tokens
+        self.heartbeat = heartbeat
         self.outcome = Outcome()
         self.round = 1
         self.progress_total = 0
@@ -111,6 +113,8 @@ class BatchWriter:
             "items": items,
         }
         self.store.add_intent(self.company, rid, self.flow, journal)
+        if self.heartbeat:
+            self.heartbeat()
         self.apply(rid, chunk, items)
 
     def apply(self, rid: str, chunk: list[WriteOp], items: list[dict[str, Any]]) -> None:

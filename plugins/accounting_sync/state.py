@@ -454,6 +454,14 @@ class StateStore:
         with self.session() as session:
             return list(session.scalars(query.order_by(RecordError.object_type, RecordError.source_id)))
 
+    def errors_for_run(self, company: str, flow: str, run_id: str) -> list[RecordError]:
+        """The errors a run left, resolved since or not (Recent Syncs shows each run's)."""
+        query = select(RecordError).where(
+            RecordError.company_key == company, RecordError.flow == flow, RecordError.last_run_id == run_id
+        )
+        with self.session() as session:
+            return list(session.scalars(query.order_by(RecordError.object_type, RecordError.source_id)))
+
     def unresolved_source_ids(self, company: str, flow: str, object_type: str) -> set[str]:
         with self.session() as session:
             return set(
@@ -571,21 +579,29 @@ class StateStore:
 
     # -- leases ---------------------------------------------------------------------------
 
-    def acquire_lease(self, company: str, name: str, holder: str, ttl: timedelta) -> bool:
-        """Take the lease if it is free, expired or already ours."""
+    def acquire_lease(
+        self, company: str, name: str, holder: str, ttl: timedelta, takeover_prefix: str | None = None
+    ) -> bool:
+        """Take the lease if it is free, expired, already ours, or held by a holder whose
+        name starts with ``takeover_prefix`` (an earlier run of the same DAG: with
+        max_active_runs=1 that run is over, so its worker died holding the lease)."""
         now = utcnow()
-        with self.session() as session:
-            query = select(Lease).where(Lease.company_key == company, Lease.name == name)
-            if self.is_postgres:
-                query = query.with_for_update()
-            row = session.scalar(query)
-            if row is None:
-                session.add(Lease(company_key=company, name=name, holder=holder, expires_at=now + ttl))
+        try:
+            with self.session() as session:
+                query = select(Lease).where(Lease.company_key == company, Lease.name == name)
+                if self.is_postgres:
+                    query = query.with_for_update()
+                row = session.scalar(query)
+                if row is None:
+                    session.add(Lease(company_key=company, name=name, holder=holder, expires_at=now + ttl))
+                    return True
+                stale = _aware(row.expires_at) <= now or bool(takeover_prefix and row.holder.startswith(takeover_prefix))
+                if row.holder != holder and not stale:
+                    return False
+                row.holder, row.expires_at = holder, now + ttl
                 return True
-            if row.holder != holder and _aware(row.expires_at) > now:
-                return False
-            row.holder, row.expires_at = holder, now + ttl
-            return True
+        except IntegrityError:
+            return False  # another process created the row first
 
     def release_lease(self, company: str, name: str, holder: str) -> None:
         with self.session() as session:
@@ -595,7 +611,10 @@ class StateStore:
 
     @contextmanager
     def lease(self, company: str, name: str, holder: str, ttl: timedelta) -> Iterator[None]:
-        if not self.acquire_lease(company, name, holder, ttl):
+        """Hold the lease for the block. Holders are named ``<dag_id>/<run_id>``, so a later
+        run of the same DAG takes over a lease its crashed predecessor left behind."""
+        takeover = holder.split("/", 1)[0] + "/" if "/" in holder else None
+        if not self.acquire_lease(company, name, holder, ttl, takeover):
             raise LeaseHeld(f"another run holds the {name!r} lock for company {company!r}")
         try:
             yield

@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 FLOW = "qbo_sync"
 INVOICE_INCLUDE = "voided,date_voided,date_bad_debt,amount_written_off,amount_paid,amount_credited"
 CURSORS = ("invoices", "payments", "customers")
-LEASE_TTL = timedelta(hours=3)
+LEASE_TTL = timedelta(minutes=15)  # renewed on every batch while the load runs
 FETCH_ONE_BY_ONE = 50
 
 
@@ -305,7 +305,13 @@ class Loader:
         self.writes = [w for w in self.writes if w is not plan]
 
     def _writer(self, entity: str, **kwargs: Any) -> BatchWriter:
-        return BatchWriter(self.job.store, self.qbo, self.job.company, FLOW, self.job.run_id, entity, **kwargs)
+        return BatchWriter(
+            self.job.store, self.qbo, self.job.company, FLOW, self.job.run_id, entity, heartbeat=self._renew_lease,
+            **kwargs,
+        )
+
+    def _renew_lease(self) -> None:
+        self.job.store.acquire_lease(self.job.company, "writes", self.job.run_key, LEASE_TTL)
 
     def _check_currency(self) -> None:
         home = self.setup.home_currency()

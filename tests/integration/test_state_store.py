@@ -113,3 +113,11 @@ def test_token_row_lock_serializes_concurrent_updates(store: StateStore) -> None
     for thread in threads:
         thread.join()
     assert store.read_token("acme").version == 10  # type: ignore[union-attr]
+
+
+def test_a_later_run_of_the_same_dag_takes_over_a_crashed_runs_lease(store: StateStore) -> None:
+    """max_active_runs=1: a lease left by an earlier run of the same DAG belongs to a dead worker."""
+    assert store.acquire_lease("acme", "writes", "qbo_sync/run-1", timedelta(minutes=15))
+    with store.lease("acme", "writes", "qbo_sync/run-2", timedelta(minutes=15)):
+        assert not store.acquire_lease("acme", "writes", "qbo_import/run-9", timedelta(minutes=15))
+    assert store.acquire_lease("acme", "writes", "qbo_import/run-9", timedelta(minutes=15))
