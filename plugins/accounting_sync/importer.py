@@ -45,6 +45,7 @@ from accounting_sync.import_transform import (
 )
 from accounting_sync.invoiced import InvoicedError
 from accounting_sync.quickbooks import QuickBooksClient
+from accounting_sync.report import RecordsFailed, close_run
 from accounting_sync.state import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord, content_hash
 from accounting_sync.sync import FLOW as SYNC_FLOW
 from accounting_sync.sync import SyncJob, record_key
@@ -520,24 +521,10 @@ def _staged(job: SyncJob, kind: str) -> dict[str, dict[str, Any]]:
 # -- report ---------------------------------------------------------------------------------
 
 
-class ImportFailed(RuntimeError):
+class ImportFailed(RecordsFailed):
     """Some records could not be imported; the message lists them."""
 
 
 def report(job: SyncJob) -> str:
     """Record the run and raise, listing document numbers and reasons, if a record failed."""
-    counts = dict(job.staged("load", "counts")).get("counts", {})
-    errors = job.store.open_errors(job.company, FLOW, run_id=job.run_id)
-    lines = [f"{kind}: " + ", ".join(f"{n} {what}" for what, n in sorted(c.items())) for kind, c in sorted(counts.items())]
-    summary = "; ".join(lines) or "nothing to import"
-    job.store.finish_run(job.company, job.dag_id, job.run_id, "failed" if errors else "success", counts, summary)
-    job.store.clear_stage(job.company, f"{job.dag_id}/")
-    log.info("Import summary: %s", summary)
-    if errors:
-        details = "\n".join(
-            f"  {e.object_type} {e.document_number or e.source_id}: [{e.code}] {e.message}"
-            + (f"\n      fix: {e.hint}" if e.hint else "")
-            for e in errors
-        )
-        raise ImportFailed(f"{len(errors)} record(s) could not be imported:\n{details}")
-    return summary
+    return close_run(job, FLOW, "imported", ImportFailed)

@@ -20,6 +20,7 @@ from accounting_sync.invoiced import InvoicedClient, InvoicedError
 from accounting_sync.qbo_setup import QboSetup
 from accounting_sync.qbo_writer import BatchWriter, WriteOp, record_fault, replay_journal
 from accounting_sync.quickbooks import QboFault, QuickBooksClient, escape
+from accounting_sync.report import RecordsFailed, close_run
 from accounting_sync.settings import SyncSettings, field_limits
 from accounting_sync.state import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord, StateStore
 from accounting_sync.transform import (
@@ -582,27 +583,10 @@ def customer_hash(payload: dict[str, Any]) -> str:
 # -- report ---------------------------------------------------------------------------------
 
 
-class SyncFailed(RuntimeError):
+class SyncFailed(RecordsFailed):
     """Some records could not be synced; the message lists them."""
 
 
-def report(job: SyncJob, counts: dict[str, dict[str, int]] | None = None) -> str:
+def report(job: SyncJob) -> str:
     """Record the run and raise if any record of it failed."""
-    if counts is None:
-        staged = dict(job.staged("load", "counts"))
-        counts = staged.get("counts", {})
-    errors = job.store.open_errors(job.company, FLOW, run_id=job.run_id)
-    lines = [f"{kind}: " + ", ".join(f"{n} {what}" for what, n in sorted(c.items())) for kind, c in sorted(counts.items())]
-    summary = "; ".join(lines) or "nothing to sync"
-    state = "failed" if errors else "success"
-    job.store.finish_run(job.company, job.dag_id, job.run_id, state, counts, summary)
-    job.store.clear_stage(job.company, f"{job.dag_id}/")
-    log.info("Sync summary: %s", summary)
-    if errors:
-        details = "\n".join(
-            f"  {e.object_type} {e.document_number or e.source_id}: [{e.code}] {e.message}"
-            + (f"\n      fix: {e.hint}" if e.hint else "")
-            for e in errors
-        )
-        raise SyncFailed(f"{len(errors)} record(s) could not be synced:\n{details}")
-    return summary
+    return close_run(job, FLOW, "synced", SyncFailed)

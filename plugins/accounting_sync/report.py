@@ -1,0 +1,45 @@
+"""The last step of both pipelines: record the run, then fail it if a record failed.
+
+A failed run lists every record that could not be written, with its document number,
+QBO or Invoiced code, the reason and how to fix it, so the task log alone is enough to
+repair the books.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from accounting_sync.sync import SyncJob
+
+log = logging.getLogger(__name__)
+
+
+class RecordsFailed(RuntimeError):
+    """Some records could not be written; the message lists them."""
+
+
+def summarize(counts: dict[str, dict[str, int]]) -> str:
+    return "; ".join(
+        f"{kind}: " + ", ".join(f"{n} {what}" for what, n in sorted(outcomes.items()))
+        for kind, outcomes in sorted(counts.items())
+    )
+
+
+def close_run(job: SyncJob, flow: str, verb: str, failure: type[RecordsFailed]) -> str:
+    """Record the run's counts and state; raise ``failure`` listing each failed record."""
+    counts = dict(job.staged("load", "counts")).get("counts", {})
+    errors = job.store.open_errors(job.company, flow, run_id=job.run_id)
+    summary = summarize(counts) or f"nothing to {verb.removesuffix('ed')}"
+    job.store.finish_run(job.company, job.dag_id, job.run_id, "failed" if errors else "success", counts, summary)
+    job.store.clear_stage(job.company, f"{job.dag_id}/")
+    log.info("Run summary: %s", summary)
+    if errors:
+        details = "\n".join(
+            f"  {e.object_type} {e.document_number or e.source_id}: [{e.code}] {e.message}"
+            + (f"\n      fix: {e.hint}" if e.hint else "")
+            for e in errors
+        )
+        raise failure(f"{len(errors)} record(s) could not be {verb}:\n{details}")
+    return summary
