@@ -38,7 +38,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pendulum
 from airflow.sdk import Param, dag, task
 
 from accounting_sync.companies import Company, load_companies
@@ -46,15 +45,7 @@ from accounting_sync.companies import Company, load_companies
 
 def build_import_dag(company: Company) -> Any:
     @dag(
-        dag_id=company.dag_id("qbo_import"),
-        schedule="@hourly",
-        start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-        catchup=False,
-        max_active_runs=1,
-        is_paused_upon_creation=True,
-        doc_md=__doc__,
-        tags=["accounting", "quickbooks", "invoiced", "import", f"company:{company.key}"],
-        default_args={"owner": "accounting", "retries": 2, "retry_delay": timedelta(minutes=2)},
+        **company.dag_args("qbo_import", __doc__, tags=["import"]),
         params={
             "full_reimport": Param(
                 False, type="boolean", description="Look at every outstanding invoice and active customer again."

@@ -23,10 +23,8 @@ Settings (account mapping, sync start date, duplicate customer names) live on th
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-import pendulum
 from airflow.sdk import Param, dag, task
 
 from accounting_sync.companies import Company, load_companies
@@ -34,15 +32,7 @@ from accounting_sync.companies import Company, load_companies
 
 def build_sync_dag(company: Company) -> Any:
     @dag(
-        dag_id=company.dag_id("qbo_sync"),
-        schedule="@hourly",
-        start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-        catchup=False,
-        max_active_runs=1,
-        is_paused_upon_creation=True,
-        doc_md=__doc__,
-        tags=["accounting", "quickbooks", "invoiced", f"company:{company.key}"],
-        default_args={"owner": "accounting", "retries": 2, "retry_delay": timedelta(minutes=2)},
+        **company.dag_args("qbo_sync", __doc__, tags=["sync"]),
         params={
             "full_resync": Param(False, type="boolean", description="Ignore the last-sync point and look at every record."),
             "since": Param(None, type=["null", "string"], format="date", description="Re-read changes since this date."),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,21 @@ class Company(BaseModel):
     def dag_id(self, base: str) -> str:
         """``qbo_sync`` for the default company, ``qbo_sync__<key>`` for the others."""
         return base if self.key == DEFAULT_COMPANY else f"{base}__{self.key}"
+
+    def dag_args(self, base: str, doc_md: str | None, tags: list[str]) -> dict[str, Any]:
+        """What every pipeline DAG shares: hourly, one run at a time, no catch-up, paused
+        until someone enables auto-sync, retries on transient failures."""
+        return {
+            "dag_id": self.dag_id(base),
+            "schedule": "@hourly",
+            "start_date": datetime(2026, 1, 1, tzinfo=timezone.utc),
+            "catchup": False,
+            "max_active_runs": 1,
+            "is_paused_upon_creation": True,
+            "doc_md": doc_md,
+            "tags": ["accounting", "quickbooks", "invoiced", *tags, f"company:{self.key}"],
+            "default_args": {"owner": "accounting", "retries": 2, "retry_delay": timedelta(minutes=2)},
+        }
 
     @property
     def pool(self) -> str:
