@@ -224,3 +224,44 @@ def test_expired_access_token_is_refreshed_once(seeded: Sandboxes, store: StateS
     counts, failure = run_sync(sync_job(seeded, store, "first"))
     assert failure is None and counts["invoice"]["created"] > 100
     assert store.read_token("default").status == "connected"  # type: ignore[union-attr]
+
+
+def test_voided_payment_is_voided_in_qbo_and_the_invoice_reopens(seeded: Sandboxes, store: StateStore) -> None:
+    assert run_sync(sync_job(seeded, store, "first"))[1] is None
+    payment = next(
+        p for p in seeded.invoiced_all("/payments", include="applied_to")
+        if not p.get("voided") and [s["type"] for s in p["applied_to"]] == ["invoice"]
+    )
+    invoice_id = str(payment["applied_to"][0]["invoice"])
+    requests.delete(
+        f"{seeded.invoiced_url}/payments/{payment['id']}", auth=(seeded.invoiced_info["api_key"], ""), timeout=10
+    ).raise_for_status()
+    counts, failure = run_sync(sync_job(seeded, store, "second"))
+    assert failure is None and counts["payment"]["voided"] == 1
+    voided = [p for p in seeded.qbo_rows("Payment") if f"Invoiced payment {payment['id']} " in p.get("PrivateNote", "")]
+    assert len(voided) == 1 and money(voided[0]["TotalAmt"]) == 0
+    invoice = seeded.invoiced(f"/invoices/{invoice_id}")
+    assert money(qbo_invoices_by_invoiced_id(seeded)[invoice_id]["Balance"]) == money(invoice["balance"])
+
+
+def test_a_name_held_by_a_vendor_gets_the_customer_number(seeded: Sandboxes, store: StateStore) -> None:
+    customer = next(c for c in seeded.invoiced_all("/customers") if len(c["name"]) < 50 and ":" not in c["name"])
+    token = requests.post(f"{seeded.qbo_url}/_sandbox/token", json={}, timeout=10).json()["access_token"]
+    requests.post(
+        f"{seeded.qbo_url}/v3/company/{seeded.realm_id}/vendor",
+        json={"DisplayName": customer["name"]},
+        headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+        timeout=10,
+    ).raise_for_status()
+    assert run_sync(sync_job(seeded, store, "first"))[1] is None
+    names = {c["DisplayName"] for c in seeded.qbo_rows("Customer")}
+    assert f"{customer['name']} ({customer['number']})" in names
+
+
+def test_since_and_full_resync_reread_without_rewriting(seeded: Sandboxes, store: StateStore) -> None:
+    assert run_sync(sync_job(seeded, store, "first"))[1] is None
+    seeded.reset_stats()
+    counts, failure = run_sync(sync_job(seeded, store, "full"), full_resync=True)
+    assert failure is None and writes(seeded) == 0 and counts["invoice"]["unchanged"] > 100
+    counts, failure = run_sync(sync_job(seeded, store, "since"), since="2000-01-01")
+    assert failure is None and writes(seeded) == 0 and counts["invoice"]["unchanged"] > 100
