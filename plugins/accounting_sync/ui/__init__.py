@@ -1,0 +1,1 @@
+"""The Accounting Sync pages inside the Airflow UI (an Airflow 3 FastAPI plugin)."""

@@ -1,0 +1,452 @@
+"""The Accounting Sync pages: a FastAPI app that Airflow's API server mounts.
+
+Connection (connect / disconnect QuickBooks), Configure (account mapping and sync
+options) and Recent Syncs (runs with their errors, Sync Now, auto-sync). Pages are
+rendered on the server, so they work inside the Airflow UI's iframe without a build step.
+Every route needs an Airflow user (see ``security``); every POST needs the CSRF token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
+from airflow.api_fastapi.core_api.security import get_user
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from accounting_sync import runtime
+from accounting_sync.companies import Company, load_companies
+from accounting_sync.connections import MissingConnection, get_airflow_connection, quickbooks_config
+from accounting_sync.settings import resolve_settings
+from accounting_sync.state import StateStore
+from accounting_sync.tokens import TokenManager
+from accounting_sync.ui import oauth, qbo
+from accounting_sync.ui.airflow_api import AirflowApi, AirflowApiError, loopback_url
+from accounting_sync.ui.security import (
+    CSRF_COOKIE,
+    CSRF_MAX_AGE,
+    airflow_token,
+    csrf_nonce,
+    csrf_protected,
+    csrf_token,
+    form_data,
+    login_url,
+    may_edit,
+    require_edit,
+    require_view,
+    seal,
+    unseal,
+    user_id,
+)
+from accounting_sync.ui.settings_form import LABELS, form_values, submitted_values, to_settings
+from accounting_sync.ui.syncs import FLOWS, flow_by_key, recent_syncs
+
+URL_PREFIX = "/accounting-sync"
+UI_ROUTE = "accounting-sync"
+FLASH_COOKIE = "accounting_sync_flash"
+FLASH_MAX_AGE = 120
+TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
+
+pages = APIRouter()
+actions = APIRouter(dependencies=[Depends(csrf_protected)])
+
+
+# -- dependencies ---------------------------------------------------------------------
+
+
+def get_store() -> StateStore:
+    return runtime.open_store()
+
+
+def selected_company(company: str | None = None) -> Company:
+    """``?company=<key>``; the first company of include/companies.yaml by default."""
+    companies = load_companies()
+    if company is None:
+        return companies[0]
+    for candidate in companies:
+        if candidate.key == company:
+            return candidate
+    raise HTTPException(
+        status.HTTP_404_NOT_FOUND, f"Company {company!r} is not listed in include/companies.yaml."
+    )
+
+
+def get_airflow_api(request: Request) -> Iterator[AirflowApi]:
+    base = loopback_url(request, airflow_root(request))
+    # No proxies from the environment: the user's JWT must not leave this host.
+    with httpx.Client(base_url=base, timeout=20, trust_env=False) as http:
+        yield AirflowApi(http, airflow_token(request))
+
+
+UserDep = Annotated[BaseUser, Depends(get_user)]
+CompanyDep = Annotated[Company, Depends(selected_company)]
+StoreDep = Annotated[StateStore, Depends(get_store)]
+FormDep = Annotated[dict[str, str], Depends(form_data)]
+ApiDep = Annotated[AirflowApi, Depends(get_airflow_api)]
+
+
+# -- paths, cookies, rendering ----------------------------------------------------------
+
+
+def app_root(request: Request) -> str:
+    """Where this app is mounted, e.g. ``/accounting-sync`` (under any Airflow base path)."""
+    return str(request.scope.get("root_path", "")).rstrip("/")
+
+
+def airflow_root(request: Request) -> str:
+    return app_root(request).removesuffix(URL_PREFIX) + "/"
+
+
+def in_airflow_ui(request: Request, company: Company) -> str:
+    """This app's page shown inside the Airflow UI (its nav entry, deep-linked)."""
+    return f"{airflow_root(request)}plugin/{UI_ROUTE}{app_root(request)}/?company={company.key}"
+
+
+def set_cookie(
+    request: Request, response: Response, name: str, value: str, max_age: int, samesite: str
+) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=app_root(request) + "/",
+        httponly=True,
+        secure=request.url.scheme == "https",
+        samesite=samesite,  # type: ignore[arg-type]
+    )
+
+
+def render(
+    request: Request,
+    user: BaseUser,
+    company: Company,
+    template: str,
+    context: dict[str, Any],
+    status_code: int = 200,
+) -> HTMLResponse:
+    nonce = csrf_nonce(request)
+    flash = unseal(request.cookies.get(FLASH_COOKIE), FLASH_MAX_AGE)
+    response = TEMPLATES.TemplateResponse(
+        request,
+        template,
+        {
+            "csrf_token": csrf_token(nonce, user),
+            "flash": flash,
+            "company": company,
+            "link": lambda path: link(request, path, company),
+            "companies": load_companies(),
+            "airflow_root": airflow_root(request),
+            "labels": LABELS,
+            **context,
+        },
+        status_code=status_code,
+    )
+    set_cookie(request, response, CSRF_COOKIE, nonce, CSRF_MAX_AGE, "strict")  # renewed with each page
+    if flash:
+        response.delete_cookie(FLASH_COOKIE, path=app_root(request) + "/")
+    return response
+
+
+def redirect_with(request: Request, url: str, level: str, text: str) -> RedirectResponse:
+    """Post/redirect/get, carrying a one-time message for the next page."""
+    response = RedirectResponse(url, status_code=status.HTTP_303_SEE_OTHER)
+    set_cookie(request, response, FLASH_COOKIE, seal({"level": level, "text": text}), FLASH_MAX_AGE, "lax")
+    return response
+
+
+def link(request: Request, path: str, company: Company) -> str:
+    """A URL of this app for one company, built from where the app is mounted."""
+    return f"{app_root(request)}/{path}?company={company.key}"
+
+
+# -- Connection -------------------------------------------------------------------------
+
+
+@pages.get("/", response_class=HTMLResponse)
+def connection_page(
+    request: Request,
+    user: UserDep,
+    company: CompanyDep,
+    store: StoreDep,
+) -> HTMLResponse:
+    context = {
+        "page": "connection",
+        "status": qbo.connection_status(store, company),
+        "can_edit": may_edit(user, company),
+    }
+    return render(request, user, company, "connection.html", context)
+
+
+@actions.post("/connect")
+def connect(request: Request, user: UserDep, company: CompanyDep) -> Response:
+    """Send the browser to Intuit's consent page, remembering the state it must bring back."""
+    require_edit(user, company)
+    try:
+        config = quickbooks_config(get_airflow_connection(company.quickbooks_conn_id))
+    except MissingConnection as error:
+        return redirect_with(request, link(request, "", company), "error", str(error))
+    redirect_uri = (
+        config.redirect_uri or f"{request.url.scheme}://{request.url.netloc}{app_root(request)}/callback"
+    )
+    url, state = oauth.authorization_url(config, redirect_uri)
+    pending = oauth.PendingAuthorization(state, company.key, user_id(user), redirect_uri)
+    response = RedirectResponse(url, status_code=status.HTTP_303_SEE_OTHER)
+    set_cookie(request, response, oauth.STATE_COOKIE, seal(pending.as_dict()), oauth.STATE_MAX_AGE, "lax")
+    return response
+
+
+@pages.get("/callback")
+def callback(request: Request, user: UserDep, store: StoreDep) -> Response:
+    """Intuit sends the browser back here with ``code``, ``state`` and ``realmId``."""
+    pending = oauth.PendingAuthorization.from_dict(
+        unseal(request.cookies.get(oauth.STATE_COOKIE), oauth.STATE_MAX_AGE)
+    )
+    params = dict(request.query_params)
+    company = _pending_company(pending)
+    try:
+        code = oauth.returned_code(params, pending, user_id(user))
+        require_edit(user, company)
+        config = quickbooks_config(get_airflow_connection(company.quickbooks_conn_id))
+        token = oauth.exchange_code(config, pending.redirect_uri if pending else "", code)
+        TokenManager(store, company.key, config).save(token, params["realmId"])
+    except (oauth.AuthorizationFailed, MissingConnection) as error:
+        context = {
+            "page": "connection",
+            "title": "QuickBooks was not connected",
+            "message": str(error),
+            "reconnect": True,
+            "back_url": in_airflow_ui(request, company),
+        }
+        response: Response = render(request, user, company, "message.html", context, 400)
+    else:
+        connected = qbo.connection_status(store, company, fresh=True)
+        if connected.connected:
+            level, text = "ok", f"Connected to QuickBooks company {connected.company_name}."
+        else:
+            level, text = (
+                "error",
+                f"The tokens were stored, but QuickBooks did not answer: {connected.message}",
+            )
+        response = redirect_with(request, in_airflow_ui(request, company), level, text)
+    response.delete_cookie(oauth.STATE_COOKIE, path=app_root(request) + "/")
+    return response
+
+
+def _pending_company(pending: oauth.PendingAuthorization | None) -> Company:
+    try:
+        return runtime.company(pending.company) if pending else load_companies()[0]
+    except LookupError:
+        return load_companies()[0]
+
+
+@actions.post("/disconnect")
+def disconnect(
+    request: Request,
+    user: UserDep,
+    company: CompanyDep,
+    store: StoreDep,
+) -> Response:
+    require_edit(user, company)
+    try:
+        qbo.token_manager(store, company).disconnect()
+    except MissingConnection as error:
+        return redirect_with(request, link(request, "", company), "error", str(error))
+    text = "Disconnected from QuickBooks: the tokens were revoked at Intuit and deleted here."
+    return redirect_with(request, link(request, "", company), "ok", text)
+
+
+# -- Configure --------------------------------------------------------------------------
+
+
+def _choices(store: StateStore, company: Company) -> tuple[qbo.Choices | None, str | None]:
+    """The connected company's accounts, or why they cannot be offered."""
+    connection = qbo.connection_status(store, company)
+    if not connection.connected:
+        return None, "Connect to QuickBooks to choose from the company's own accounts and tax codes."
+    try:
+        return qbo.choices(store, company), None
+    except Exception as error:  # noqa: BLE001 - the form still works with the current values
+        return None, qbo.describe(error)
+
+
+def _configure(
+    request: Request,
+    user: BaseUser,
+    company: Company,
+    store: StateStore,
+    values: dict[str, Any] | None = None,
+    errors: list[str] | None = None,
+) -> HTMLResponse:
+    choices, notice = _choices(store, company)
+    current = resolve_settings(company.settings, store.get_settings(company.key))
+    context = {
+        "page": "configure",
+        "values": values or form_values(current),
+        "choices": choices,
+        "notice": notice,
+        "errors": errors or [],
+        "can_edit": may_edit(user, company),
+    }
+    return render(request, user, company, "configure.html", context, 400 if errors else 200)
+
+
+@pages.get("/configure", response_class=HTMLResponse)
+def configure_page(
+    request: Request,
+    user: UserDep,
+    company: CompanyDep,
+    store: StoreDep,
+) -> HTMLResponse:
+    return _configure(request, user, company, store)
+
+
+@actions.post("/configure")
+def save_settings(
+    request: Request,
+    user: UserDep,
+    company: CompanyDep,
+    store: StoreDep,
+    form: FormDep,
+) -> Response:
+    require_edit(user, company)
+    values = submitted_values(form)
+    choices, _ = _choices(store, company)
+    settings, errors = to_settings(company, store.get_settings(company.key), values, choices)
+    if errors:
+        return _configure(request, user, company, store, values, errors)
+    store.put_settings(company.key, settings)
+    return redirect_with(
+        request, link(request, "configure", company), "ok", "Settings saved: the next sync uses them."
+    )
+
+
+# -- Recent Syncs -----------------------------------------------------------------------
+
+
+@pages.get("/syncs", response_class=HTMLResponse)
+def syncs_page(
+    request: Request,
+    user: UserDep,
+    company: CompanyDep,
+    store: StoreDep,
+    api: ApiDep,
+) -> HTMLResponse:
+    view = recent_syncs(store, company, api, airflow_root(request))
+    active = any(run.state in {"queued", "running"} for run in view.runs)
+    return render(request, user, company, "syncs.html", {"page": "syncs", "view": view, "active": active})
+
+
+def _flow_dag(company: Company, form: dict[str, str]) -> tuple[str, str]:
+    """Only this company's own sync DAGs can be driven from here."""
+    flow = flow_by_key(form.get("flow", ""))
+    if flow is None:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, f"Unknown flow: choose one of {[f.key for f in FLOWS]}."
+        )
+    return company.dag_id(flow.base), flow.action
+
+
+@actions.post("/syncs/run")
+def run_now(
+    request: Request,
+    company: CompanyDep,
+    form: FormDep,
+    api: ApiDep,
+) -> Response:
+    """Sync Now: trigger the DAG through Airflow's API, as the signed-in user."""
+    dag_id, action = _flow_dag(company, form)
+    back = link(request, "syncs", company)
+    try:
+        dag = api.dag(dag_id)
+        if dag is None:
+            return redirect_with(
+                request, back, "error", f"Airflow does not know the DAG {dag_id} (not parsed yet?)."
+            )
+        run_id = api.trigger(dag_id)
+    except AirflowApiError as error:
+        return redirect_with(request, back, "error", f"{action} failed. {error}")
+    if dag.is_paused:
+        text = (
+            f"{action}: run {run_id} is queued, but auto-sync is paused and Airflow starts no run "
+            "of a paused DAG. Enable auto-sync to let it start."
+        )
+        return redirect_with(request, back, "warn", text)
+    return redirect_with(
+        request, back, "ok", f"{action}: run {run_id} started. It appears below when it begins."
+    )
+
+
+@actions.post("/syncs/auto")
+def auto_sync(
+    request: Request,
+    company: CompanyDep,
+    form: FormDep,
+    api: ApiDep,
+) -> Response:
+    """Enable or pause auto-sync: unpause or pause the DAG in Airflow."""
+    dag_id, _ = _flow_dag(company, form)
+    enable = form.get("enabled") == "true"
+    back = link(request, "syncs", company)
+    try:
+        api.set_paused(dag_id, paused=not enable)
+    except AirflowApiError as error:
+        return redirect_with(request, back, "error", f"Auto-sync was not changed. {error}")
+    text = (
+        f"Auto-sync enabled: {dag_id} runs every hour."
+        if enable
+        else f"Auto-sync paused: {dag_id} no longer runs."
+    )
+    return redirect_with(request, back, "ok", text)
+
+
+# -- errors -----------------------------------------------------------------------------
+
+
+def _wants_html(request: Request) -> bool:
+    return "text/html" in request.headers.get("accept", "")
+
+
+async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+    """Signed-out browsers go to Airflow's login; other refusals get a readable page."""
+    signed_out = error.status_code == 401 or error.detail in {"Invalid JWT token", "Token Expired"}
+    if _wants_html(request) and request.method == "GET" and signed_out:
+        return RedirectResponse(login_url(request), status_code=status.HTTP_303_SEE_OTHER)
+    if _wants_html(request):
+        context = {"title": "Accounting Sync", "message": str(error.detail), "bare": True}
+        return TEMPLATES.TemplateResponse(request, "message.html", context, status_code=error.status_code)
+    return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
+
+
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "frame-ancestors 'self'",  # framed by the Airflow UI only
+    "Referrer-Policy": "same-origin",  # the callback URL carries a one-time code
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+async def security_headers(request: Request, call_next: Any) -> Response:
+    response: Response = await call_next(request)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="Accounting Sync",
+        dependencies=[Depends(require_view)],
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.include_router(pages)
+    app.include_router(actions)
+    app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
+    app.middleware("http")(security_headers)
+    return app

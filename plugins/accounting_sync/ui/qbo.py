@@ -1,0 +1,143 @@
+"""What the pages need from QuickBooks: the connection's state, the company's name and
+the accounts and tax codes to choose from.
+
+Pages must stay quick and readable when QuickBooks is slow or the connection is broken,
+so calls retry little and every failure becomes a short message (never a token).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from accounting_sync import runtime
+from accounting_sync.companies import Company
+from accounting_sync.connections import MissingConnection, get_airflow_connection, quickbooks_config
+from accounting_sync.quickbooks import QboFault, QuickBooksClient
+from accounting_sync.state import StateStore
+from accounting_sync.tokens import (
+    RECONNECT_MESSAGE,
+    QuickBooksConnectionExpired,
+    QuickBooksNotConnected,
+    TokenManager,
+)
+
+UI_ATTEMPTS = 2
+NAME_TTL_SECONDS = 300.0
+
+# US companies' TAX/NON mark taxable lines; they are not a tax code for the whole document.
+LINE_TAX_CODES = {"TAX", "NON"}
+
+# Which QBO account types fit each mapping, so the lists offer sensible choices.
+ACCOUNT_TYPES = {
+    "income_account": {"Income", "Other Income"},
+    "discount_account": {"Income", "Other Income", "Expense", "Other Expense"},
+    "deposit_account": {"Bank", "Other Current Asset"},
+    "bad_debt_account": {"Expense", "Other Expense"},
+}
+
+
+@dataclass(frozen=True)
+class ConnectionStatus:
+    state: str  # connected | disconnected | expired | unavailable
+    message: str | None = None
+    realm_id: str | None = None
+    company_name: str | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self.state == "connected"
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    account_type: str
+    account_sub_type: str | None
+
+
+@dataclass(frozen=True)
+class Choices:
+    """The connected company's accounts and tax codes."""
+
+    accounts: list[Account]
+    tax_codes: list[str]
+
+    def accounts_for(self, field: str) -> list[Account]:
+        return [account for account in self.accounts if account.account_type in ACCOUNT_TYPES[field]]
+
+
+class _NameCache:
+    """Company names by (company, realm), so each page view does not call QBO."""
+
+    def __init__(self) -> None:
+        self._names: dict[tuple[str, str], tuple[float, str]] = {}
+
+    def get(self, key: tuple[str, str]) -> str | None:
+        entry = self._names.get(key)
+        return entry[1] if entry and time.monotonic() - entry[0] < NAME_TTL_SECONDS else None
+
+    def put(self, key: tuple[str, str], name: str) -> None:
+        self._names[key] = (time.monotonic(), name)
+
+
+_names = _NameCache()
+
+
+def token_manager(store: StateStore, company: Company) -> TokenManager:
+    config = quickbooks_config(get_airflow_connection(company.quickbooks_conn_id))
+    return TokenManager(store, company.key, config)
+
+
+def client(store: StateStore, company: Company) -> QuickBooksClient:
+    qbo = runtime.quickbooks_client(store, company)
+    qbo.max_attempts = UI_ATTEMPTS
+    return qbo
+
+
+def connection_status(store: StateStore, company: Company, fresh: bool = False) -> ConnectionStatus:
+    """The stored token's state, with the company's name read from CompanyInfo."""
+    try:
+        row = token_manager(store, company).status()
+    except MissingConnection as error:
+        return ConnectionStatus(
+            "unavailable", f"{error}: add it with the app's client id and secret to connect."
+        )
+    except RuntimeError as error:  # no encryption key configured
+        return ConnectionStatus("unavailable", str(error))
+    if row is None or row.status == "disconnected" or not row.realm_id:
+        return ConnectionStatus("disconnected")
+    if row.status == "expired":
+        return ConnectionStatus("expired", RECONNECT_MESSAGE, row.realm_id)
+    key = (company.key, row.realm_id)
+    name = None if fresh else _names.get(key)
+    if name is None:
+        try:
+            name = str(client(store, company).company_info().get("CompanyName") or "")
+        except QuickBooksConnectionExpired:
+            return ConnectionStatus("expired", RECONNECT_MESSAGE, row.realm_id)
+        except QuickBooksNotConnected as error:
+            return ConnectionStatus("disconnected", str(error))
+        except Exception as error:  # noqa: BLE001 - the page must render whatever QBO does
+            return ConnectionStatus("unavailable", describe(error), row.realm_id)
+        _names.put(key, name)
+    return ConnectionStatus("connected", realm_id=row.realm_id, company_name=name)
+
+
+def choices(store: StateStore, company: Company) -> Choices:
+    qbo = client(store, company)
+    accounts = [
+        Account(str(row.get("Name", "")), str(row.get("AccountType", "")), row.get("AccountSubType"))
+        for row in qbo.query_rows("Account")
+    ]
+    tax_codes = [
+        str(row["Name"]) for row in qbo.query_rows("TaxCode") if row.get("Name") not in LINE_TAX_CODES
+    ]
+    return Choices(sorted(accounts, key=lambda a: a.name.lower()), sorted(tax_codes, key=str.lower))
+
+
+def describe(error: Exception) -> str:
+    """A failure in words fit for the page: QBO's fault text, else only the kind."""
+    if isinstance(error, QboFault | QuickBooksNotConnected):
+        return str(error)
+    return f"QuickBooks could not be reached ({type(error).__name__})."

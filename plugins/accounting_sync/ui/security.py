@@ -1,0 +1,140 @@
+"""Who may use the Accounting Sync pages, and protection against cross-site requests.
+
+Airflow 3 mounts plugin apps without its authentication, so every route depends on
+Airflow's own auth dependencies: the user comes from the JWT the Airflow UI already
+holds (``Authorization: Bearer`` or the ``_token`` cookie), and the auth manager decides.
+
+State-changing requests are POSTs that must carry a CSRF token: a random per-browser
+cookie plus a form field sealing that cookie value together with the user (a signed
+double submit). A cookie planted from another port of the same host, or a token taken
+from another user's page, does not pass. Cross-site requests are refused up front.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from airflow.api_fastapi.app import get_auth_manager
+from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
+from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
+from airflow.api_fastapi.auth.managers.models.resource_details import AccessView, ConnectionDetails
+from airflow.api_fastapi.core_api.security import get_user, requires_access_view
+from cryptography.fernet import InvalidToken
+from fastapi import Depends, HTTPException, Request, status
+
+from accounting_sync.companies import Company
+from accounting_sync.tokens import fernet
+
+CSRF_COOKIE = "accounting_sync_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_MAX_AGE = 12 * 3600
+
+# Every page needs Airflow's "plugins" view permission (viewer and above).
+require_view = requires_access_view(AccessView.PLUGINS)
+
+
+def seal(data: dict[str, Any]) -> str:
+    """Encrypt and sign a small value with the key that protects the QuickBooks tokens,
+    which every API server process shares."""
+    return fernet().encrypt(json.dumps(data, separators=(",", ":")).encode()).decode()
+
+
+def unseal(value: str | None, max_age: int) -> dict[str, Any] | None:
+    """The sealed value, or None when missing, forged or older than ``max_age`` seconds."""
+    if not value:
+        return None
+    try:
+        data = json.loads(fernet().decrypt(value.encode(), ttl=max_age))
+    except (InvalidToken, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def user_id(user: BaseUser) -> str:
+    return str(user.get_id())
+
+
+def may_edit(user: BaseUser, company: Company) -> bool:
+    """Connecting, disconnecting and configuring change how a company's QuickBooks
+    connection is used, so they need the right to edit that Airflow connection (Op and
+    Admin with the simple auth manager)."""
+    return get_auth_manager().is_authorized_connection(
+        method="PUT", details=ConnectionDetails(conn_id=company.quickbooks_conn_id), user=user
+    )
+
+
+def require_edit(user: BaseUser, company: Company) -> None:
+    if not may_edit(user, company):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"You may not change the QuickBooks connection of company {company.key!r}: "
+            "ask an Airflow admin for the right to edit connections.",
+        )
+
+
+def airflow_token(request: Request) -> str | None:
+    """The caller's Airflow JWT, to call Airflow's REST API on their behalf."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return request.cookies.get(COOKIE_NAME_JWT_TOKEN)
+
+
+# -- CSRF ------------------------------------------------------------------------------
+
+
+def csrf_nonce(request: Request) -> str:
+    """The browser's CSRF cookie value, or a new one (the page then sets it)."""
+    current = request.cookies.get(CSRF_COOKIE)
+    if current and 20 <= len(current) <= 100:
+        return current
+    return secrets.token_urlsafe(32)
+
+
+def csrf_token(nonce: str, user: BaseUser) -> str:
+    return seal({"n": nonce, "u": user_id(user)})
+
+
+def is_same_origin(request: Request) -> bool:
+    """Browsers send ``Sec-Fetch-Site`` and ``Origin`` with every POST; anything but our
+    own origin is a cross-site request."""
+    if request.headers.get("sec-fetch-site") == "cross-site":
+        return False
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc == request.headers.get("host")
+
+
+async def form_data(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+def csrf_protected(
+    request: Request,
+    form: Annotated[dict[str, str], Depends(form_data)],
+    user: Annotated[BaseUser, Depends(get_user)],
+) -> None:
+    """Refuse a state-changing request that did not come from one of our own pages."""
+    sealed = unseal(form.get(CSRF_FIELD), CSRF_MAX_AGE)
+    cookie = request.cookies.get(CSRF_COOKIE)
+    valid = (
+        is_same_origin(request)
+        and sealed is not None
+        and cookie is not None
+        and secrets.compare_digest(str(sealed.get("n")), cookie)
+        and secrets.compare_digest(str(sealed.get("u")), user_id(user))
+    )
+    if not valid:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            "The form was not sent from this Accounting Sync page (CSRF check failed): reload the page and try again.",
+        )
+
+
+def login_url(request: Request) -> str:
+    return get_auth_manager().get_url_login(next_url=str(request.url))

@@ -1,0 +1,114 @@
+"""The Configure form: what it shows, and turning a submitted form into settings.
+
+Accounts and the tax code can only be one of the connected company's (or the current
+value, which the sync creates when missing); everything is then validated by the same
+SyncSettings model the DAGs use, and only the keys this form edits are stored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from accounting_sync.companies import Company
+from accounting_sync.settings import AccountSpec, SyncSettings, resolve_settings
+from accounting_sync.ui.qbo import Choices
+
+ACCOUNT_FIELDS = ("income_account", "discount_account", "deposit_account", "bad_debt_account")
+FLAG_FIELDS = ("write_invoices", "write_payments", "import_invoices", "import_customers")
+LABELS = {
+    "income_account": "Income account",
+    "discount_account": "Discount account",
+    "deposit_account": "Deposit account",
+    "bad_debt_account": "Bad-debt account",
+    "tax_code": "Tax code",
+    "bad_debt_item_name": "Bad-debt item",
+    "sync_start_date": "Sync start date",
+    "duplicate_customer_names": "Duplicate customer names",
+    "write_invoices": "Write invoices to QuickBooks",
+    "write_payments": "Write payments to QuickBooks",
+    "import_invoices": "Import invoices from QuickBooks",
+    "import_customers": "Import customers from QuickBooks",
+}
+FORM_KEYS = (
+    *ACCOUNT_FIELDS,
+    "tax_code",
+    "bad_debt_item_name",
+    "sync_start_date",
+    "duplicate_customer_names",
+    *FLAG_FIELDS,
+)
+
+
+def form_values(settings: SyncSettings) -> dict[str, Any]:
+    """What the form shows for stored settings (names for accounts and the tax code)."""
+    values: dict[str, Any] = {field: getattr(settings, field).name for field in ACCOUNT_FIELDS}
+    values["tax_code"] = settings.tax_code.name
+    values["bad_debt_item_name"] = settings.bad_debt_item_name
+    values["sync_start_date"] = settings.sync_start_date.isoformat() if settings.sync_start_date else ""
+    values["duplicate_customer_names"] = settings.duplicate_customer_names
+    values.update({flag: getattr(settings, flag) for flag in FLAG_FIELDS})
+    return values
+
+
+def submitted_values(form: dict[str, str]) -> dict[str, Any]:
+    """The submitted form in the shape ``form_values`` returns (to show it again)."""
+    values: dict[str, Any] = {key: form.get(key, "").strip() for key in FORM_KEYS if key not in FLAG_FIELDS}
+    values.update({flag: form.get(flag) == "on" for flag in FLAG_FIELDS})
+    return values
+
+
+def _account(field: str, name: str, current: SyncSettings, choices: Choices | None) -> dict[str, Any] | None:
+    existing: AccountSpec = getattr(current, field)
+    if name == existing.name:
+        return existing.model_dump()
+    for account in choices.accounts_for(field) if choices else []:
+        if account.name == name:
+            return {
+                "name": name,
+                "account_type": account.account_type,
+                "account_sub_type": account.account_sub_type,
+            }
+    return None
+
+
+def to_settings(
+    company: Company,
+    stored: dict[str, Any],
+    values: dict[str, Any],
+    choices: Choices | None,
+) -> tuple[dict[str, Any], list[str]]:
+    """The settings to store, or the messages saying what is wrong."""
+    current = resolve_settings(company.settings, stored)
+    errors: list[str] = []
+    update: dict[str, Any] = {
+        key: values[key] for key in FORM_KEYS if key not in (*ACCOUNT_FIELDS, "tax_code")
+    }
+    for field in ACCOUNT_FIELDS:
+        spec = _account(field, values[field], current, choices)
+        if spec is None:
+            errors.append(
+                f"{LABELS[field]}: {values[field]!r} is not one of the offered QuickBooks accounts."
+            )
+        update[field] = spec
+    tax_code = values["tax_code"]
+    if tax_code != current.tax_code.name and not (choices and tax_code in choices.tax_codes):
+        errors.append(
+            f"{LABELS['tax_code']}: {tax_code!r} is not a tax code of the connected QuickBooks company."
+        )
+    update["tax_code"] = {**current.tax_code.model_dump(), "name": tax_code}
+    if errors:
+        return {}, errors
+    try:
+        settings = resolve_settings(company.settings, stored, update)
+    except ValidationError as error:
+        return {}, [_message(item) for item in error.errors()]
+    dumped = settings.model_dump(mode="json")
+    return {key: dumped[key] for key in FORM_KEYS}, []
+
+
+def _message(item: Any) -> str:
+    location = item.get("loc") or ("settings",)
+    label = LABELS.get(str(location[0]), str(location[0]))
+    return f"{label}: {item.get('msg', 'invalid value')}"
