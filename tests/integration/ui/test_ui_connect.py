@@ -1,0 +1,217 @@
+"""Connect and disconnect QuickBooks from the Connection page, against the QBO sandbox."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from datetime import timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+from airflow.api_fastapi.core_api.security import get_user
+from fastapi import FastAPI
+from ui_support import Browser, flash
+
+from accounting_sync.connections import get_airflow_connection, quickbooks_config
+from accounting_sync.state import StateStore, utcnow
+from accounting_sync.tokens import RECONNECT_MESSAGE, QuickBooksConnectionExpired, TokenManager, fernet
+
+PAGE = "/accounting-sync/"
+
+
+def start_connect(browser: Browser) -> str:
+    """Press Connect: the answer sends the browser to the authorize page."""
+    response = browser.post("/accounting-sync/connect?company=default")
+    assert response.status_code == 303
+    return str(response.headers["location"])
+
+
+def consent(authorize_url: str, decision: str = "allow") -> str:
+    """Press Authorize (or Deny) on the sandbox's consent page; returns the callback URL."""
+    page = requests.get(authorize_url, timeout=10)
+    assert page.status_code == 200 and "Authorize" in page.text
+    action = re.search(r'<form method="post" action="([^"]+)"', page.text)
+    assert action
+    fields = {
+        name: html.unescape(value) for name, value in re.findall(r'name="(\w+)" value="([^"]*)"', page.text)
+    }
+    fields.pop("decision", None)
+    base = "{0.scheme}://{0.netloc}".format(urlsplit(authorize_url))
+    answer = requests.post(
+        base + action.group(1), data={**fields, "decision": decision}, allow_redirects=False, timeout=10
+    )
+    assert answer.status_code in (302, 303)
+    return str(answer.headers["location"])
+
+
+def follow_back(browser: Browser, callback_url: str) -> Any:
+    parts = urlsplit(callback_url)
+    return browser.get(f"{parts.path}?{parts.query}")
+
+
+def connect(browser: Browser) -> None:
+    follow_back(browser, consent(start_connect(browser)))
+
+
+def test_connect_round_trip_through_the_sandbox(
+    browser: Browser, qbo: dict[str, Any], store: StateStore
+) -> None:
+    authorize_url = start_connect(browser)
+    query = parse_qs(urlsplit(authorize_url).query)
+    assert authorize_url.startswith(f"{qbo['url']}/connect/oauth2?")
+    assert query["scope"] == ["com.intuit.quickbooks.accounting"]
+    assert query["redirect_uri"] == ["http://testserver/accounting-sync/callback"]
+    assert query["client_id"] == [qbo["client_id"]] and query["state"][0]
+
+    back = follow_back(browser, consent(authorize_url))
+
+    assert back.status_code == 303
+    assert back.headers["location"] == "/plugin/accounting-sync/accounting-sync/?company=default"
+    page = browser.get(PAGE)
+    assert flash(page) == "ok: Connected to QuickBooks company Sandbox Company US."
+    assert '<strong id="qbo-company">Sandbox Company US</strong>' in page.text
+    row = store.read_token("default")
+    assert row is not None and row.status == "connected" and row.realm_id == qbo["realm_id"]
+    assert browser.get(PAGE).text.count("Sandbox Company US") == 1  # the message is shown once
+
+
+def test_secrets_never_leave_the_server(browser: Browser, qbo: dict[str, Any], store: StateStore) -> None:
+    callback_url = consent(start_connect(browser))
+    follow_back(browser, callback_url)
+    browser.get(PAGE)
+    browser.get("/accounting-sync/configure")
+    code = parse_qs(urlsplit(callback_url).query)["code"][0]
+    row = store.read_token("default")
+    assert row is not None and row.access_token_enc and row.refresh_token_enc
+    tokens = [
+        fernet().decrypt(value.encode()).decode() for value in (row.access_token_enc, row.refresh_token_enc)
+    ]
+
+    seen = browser.seen()
+
+    assert not [secret for secret in (qbo["client_secret"], code, *tokens) if secret in seen]
+
+
+def test_redirect_uri_comes_from_the_connection_when_set(
+    browser: Browser, qbo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connection = qbo["connection"]
+    connection["extra"]["redirect_uri"] = "https://airflow.example.com/accounting-sync/callback"
+    monkeypatch.setenv("AIRFLOW_CONN_QUICKBOOKS_DEFAULT", json.dumps(connection))
+
+    authorize_url = start_connect(browser)
+
+    assert parse_qs(urlsplit(authorize_url).query)["redirect_uri"] == [
+        "https://airflow.example.com/accounting-sync/callback"
+    ]
+
+
+def test_denied_authorization_explains_and_offers_reconnect(browser: Browser, store: StateStore) -> None:
+    back = follow_back(browser, consent(start_connect(browser), decision="deny"))
+
+    assert back.status_code == 400
+    assert "Access to QuickBooks was denied" in back.text
+    assert ">Reconnect</button>" in back.text
+    assert store.read_token("default") is None or store.read_token("default").status != "connected"
+
+
+def test_a_wrong_state_is_refused_and_connects_nothing(browser: Browser, store: StateStore) -> None:
+    callback_url = consent(start_connect(browser))
+    forged = callback_url.replace("state=", "state=forged")
+
+    back = follow_back(browser, forged)
+
+    assert back.status_code == 400
+    assert "state mismatch" in back.text and ">Reconnect</button>" in back.text
+    assert store.read_token("default") is None or store.read_token("default").status != "connected"
+
+
+def test_a_callback_without_the_browsers_state_cookie_is_refused(
+    browser: Browser, sign_in: Any, store: StateStore
+) -> None:
+    callback_url = consent(start_connect(browser))
+    other_browser = sign_in("op")  # same user, but not the browser that started
+
+    back = follow_back(other_browser, callback_url)
+
+    assert back.status_code == 400
+    assert "could not be matched to this browser" in back.text
+    assert store.read_token("default") is None or store.read_token("default").status != "connected"
+
+
+def test_a_callback_for_another_user_is_refused(browser: Browser, ui_app: FastAPI, store: StateStore) -> None:
+    callback_url = consent(start_connect(browser))
+    ui_app.dependency_overrides[get_user] = lambda: SimpleAuthManagerUser(username="mallory", role="admin")
+
+    back = follow_back(browser, callback_url)
+
+    assert back.status_code == 400
+    assert store.read_token("default") is None or store.read_token("default").status != "connected"
+
+
+def test_disconnect_revokes_the_token_at_intuit(
+    browser: Browser, qbo: dict[str, Any], store: StateStore
+) -> None:
+    connect(browser)
+    row = store.read_token("default")
+    assert row is not None and row.refresh_token_enc
+    refresh = fernet().decrypt(row.refresh_token_enc.encode()).decode()
+
+    response = browser.post("/accounting-sync/disconnect?company=default")
+
+    assert response.status_code == 303
+    page = browser.get(PAGE)
+    assert "Disconnected from QuickBooks" in flash(page)
+    assert "Not connected" in page.text and "Connect to QuickBooks</button>" in page.text
+    assert store.read_token("default").status == "disconnected"
+    answer = requests.post(
+        f"{qbo['url']}/oauth2/v1/tokens/bearer",
+        data={"grant_type": "refresh_token", "refresh_token": refresh},
+        auth=(qbo["client_id"], qbo["client_secret"]),
+        timeout=10,
+    )
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
+
+
+def test_invalid_grant_later_shows_reconnect(
+    browser: Browser, qbo: dict[str, Any], store: StateStore
+) -> None:
+    """The refresh token dies at Intuit; the next task that refreshes marks the connection
+    expired, and the page says so with the way out."""
+    connect(browser)
+    with store.locked_token("default") as row:
+        refresh = fernet().decrypt(row.refresh_token_enc.encode()).decode()
+        row.access_expires_at = utcnow() - timedelta(minutes=1)
+    requests.post(
+        f"{qbo['url']}/oauth2/v1/tokens/revoke",
+        json={"token": refresh},
+        auth=(qbo["client_id"], qbo["client_secret"]),
+        timeout=10,
+    ).raise_for_status()
+    tasks_view = TokenManager(
+        store, "default", quickbooks_config(get_airflow_connection("quickbooks_default"))
+    )
+    with pytest.raises(QuickBooksConnectionExpired):
+        tasks_view.access_token()
+
+    page = browser.get(PAGE)
+
+    assert RECONNECT_MESSAGE in page.text
+    assert ">Reconnect</button>" in page.text
+    assert store.read_token("default").status == "expired"
+
+
+def test_missing_connection_is_explained(browser: Browser, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AIRFLOW_CONN_QUICKBOOKS_DEFAULT")
+
+    page = browser.get(PAGE)
+    response = browser.post("/accounting-sync/connect?company=default", page="/accounting-sync/configure")
+
+    assert "Airflow connection &#39;quickbooks_default&#39; is not defined" in page.text
+    assert "Connect to QuickBooks</button>" not in page.text
+    assert response.status_code == 303
+    assert "is not defined" in flash(browser.get(PAGE))
