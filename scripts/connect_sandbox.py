@@ -1,0 +1,47 @@
+"""Connect companies to their QuickBooks sandbox without the browser step (demo and tests).
+
+For each company key given, asks the sandbox behind the company's QuickBooks connection
+for a token pair (``POST /_sandbox/token``) and stores it, encrypted, in the state store,
+exactly as the "Connect to QuickBooks" callback would. Always stores a fresh pair: the
+sandbox keeps its data in memory, so after its restart an old token names a dead realm.
+
+    python scripts/connect_sandbox.py default [acme ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import requests
+
+PLUGINS = Path(__file__).resolve().parents[1] / "plugins"
+
+
+def connect(company_key: str) -> str:
+    """Store a sandbox token for the company; returns the realm id it belongs to."""
+    from accounting_sync import runtime
+    from accounting_sync.connections import get_airflow_connection, quickbooks_config
+    from accounting_sync.tokens import TokenManager
+
+    company = runtime.company(company_key)
+    config = quickbooks_config(get_airflow_connection(company.quickbooks_conn_id))
+    response = requests.post(f"{config.api_base}/_sandbox/token", json={}, timeout=30)
+    response.raise_for_status()
+    token = response.json()
+    TokenManager(runtime.open_store(), company.key, config).save(token, token["realm_id"])
+    return str(token["realm_id"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("companies", nargs="+", metavar="COMPANY", help="company keys of include/companies.yaml")
+    args = parser.parse_args()
+    sys.path.insert(0, str(PLUGINS))
+    for key in args.companies:
+        print(f"company {key!r} connected to QuickBooks sandbox realm {connect(key)}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
