@@ -52,6 +52,8 @@ def airflow_env(connections: dict[str, Any]) -> dict[str, str]:
             "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{UI_PORT}",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
             "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "plugins"), str(REPO), env.get("PYTHONPATH")])),
+            # standalone starts its components as `airflow ...` from PATH
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
         }
     )
     for conn_id, value in connections.items():
@@ -118,37 +120,13 @@ def connections(qbo: dict[str, Any], invoiced: dict[str, Any]) -> dict[str, Any]
     }
 
 
-def seed_token(env: dict[str, str], qbo_base: str) -> None:
-    """Give the demo a connected QuickBooks company without the browser step."""
-    token = requests.post(f"{qbo_base}/_sandbox/token", json={}, timeout=10).json()
-    script = (
-        "import json,sys\n"
-        "from accounting_sync import runtime\n"
-        "from accounting_sync.connections import get_airflow_connection, quickbooks_config\n"
-        "from accounting_sync.tokens import TokenManager\n"
-        "token = json.load(sys.stdin)\n"
-        "store = runtime.open_store()\n"
-        "company = runtime.company('default')\n"
-        "config = quickbooks_config(get_airflow_connection(company.quickbooks_conn_id))\n"
-        "manager = TokenManager(store, company.key, config)\n"
-        "if manager.status() is None or manager.status().status != 'connected':\n"
-        "    manager.save(token, token['realm_id'])\n"
-    )
-    subprocess.run([sys.executable, "-c", script], input=json.dumps(token).encode(), env=env, cwd=REPO, check=True)
-
-
 def prepare_airflow(env: dict[str, str]) -> None:
-    airflow = str(Path(sys.executable).with_name("airflow"))
-    subprocess.run([airflow, "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
-    from accounting_sync.companies import load_companies
-
-    for company in load_companies():
-        subprocess.run(
-            [airflow, "pools", "set", company.pool, str(company.pool_slots), f"QuickBooks API calls of {company.key}"],
-            env=env,
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+    """The same steps a compose deployment runs: migrate, state store, pools; then
+    connect the demo company to the freshly started QuickBooks sandbox."""
+    python = sys.executable
+    subprocess.run([python, "-m", "airflow", "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([python, str(REPO / "scripts" / "deploy_init.py")], env=env, check=True)
+    subprocess.run([python, str(REPO / "scripts" / "connect_sandbox.py"), "default"], env=env, check=True)
 
 
 def print_login() -> None:
@@ -183,14 +161,11 @@ def stop_children(*_: Any) -> None:
 
 def main() -> None:
     HOME.mkdir(parents=True, exist_ok=True)
-    sys.path[:0] = [str(REPO / "plugins"), str(REPO)]
     signal.signal(signal.SIGINT, stop_children)
     signal.signal(signal.SIGTERM, stop_children)
     qbo, invoiced = start_sandboxes()
     env = airflow_env(connections(qbo, invoiced))
-    os.environ.update({k: v for k, v in env.items() if k.startswith("AIRFLOW")})
     prepare_airflow(env)
-    seed_token(env, f"http://127.0.0.1:{QBO_PORT}")
     airflow = start([str(Path(sys.executable).with_name("airflow")), "standalone"], env=env)
     print_login()
     airflow.wait()

@@ -73,19 +73,30 @@ class InvoicedConfig:
 
 
 def get_airflow_connection(conn_id: str) -> ConnectionLike:
-    """A connection from wherever Airflow keeps it: the Task SDK inside tasks, the
-    secrets backends and metadata DB inside the API server (for the UI plugin)."""
+    """A connection from wherever Airflow keeps it. Inside a task the Task SDK asks the API
+    server (metadata DB, env vars, secrets backends); elsewhere (the UI plugin in the API
+    server, scripts) the SDK only sees env vars and secrets backends, so the metadata DB
+    is asked directly."""
+    from airflow.exceptions import AirflowNotFoundException
+    from airflow.sdk import BaseHook
+
     try:
-        from airflow.sdk import BaseHook
-
         return BaseHook.get_connection(conn_id)
-    except Exception as sdk_error:  # noqa: BLE001 - fall back to the server-side lookup
-        try:
-            from airflow.models.connection import Connection
+    except AirflowNotFoundException:
+        if _inside_task():
+            raise MissingConnection(f"Airflow connection {conn_id!r} is not defined") from None
+    try:
+        from airflow.models.connection import Connection
 
-            return Connection.get_connection_from_secrets(conn_id)
-        except Exception:
-            raise MissingConnection(f"Airflow connection {conn_id!r} is not defined") from sdk_error
+        return Connection.get_connection_from_secrets(conn_id)
+    except Exception:  # noqa: BLE001 - no metadata DB here, or no such connection
+        raise MissingConnection(f"Airflow connection {conn_id!r} is not defined") from None
+
+
+def _inside_task() -> bool:
+    from airflow.sdk.execution_time import task_runner
+
+    return hasattr(task_runner, "SUPERVISOR_COMMS")
 
 
 def _base_url(conn: ConnectionLike) -> str:

@@ -64,14 +64,19 @@ def airflow_env(boxes: Sandboxes, tmp_path_factory: pytest.TempPathFactory) -> d
     return env
 
 
+OUTPUTS: list[str] = []  # what the runs printed: dag.test() writes the task logs to its output
+
+
 def run_dag(env: dict[str, str], conf: dict[str, object]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    result = subprocess.run(
         [sys.executable, "-c", RUN_DAG, str(REPO / "dags"), json.dumps(conf)],
         env=env,
         capture_output=True,
         text=True,
         timeout=600,
     )
+    OUTPUTS.append(result.stdout + result.stderr)
+    return result
 
 
 def test_dry_run_then_real_run_through_airflow(boxes: Sandboxes, airflow_env: dict[str, str]) -> None:
@@ -110,3 +115,31 @@ def test_a_failed_record_fails_the_run_with_its_number_in_the_log(
     output = result.stdout + result.stderr
     assert "DAGRUN-STATE failed" in output, output[-3000:]
     assert "CLOSED-PERIOD-1" in output and "6210" in output
+
+
+def test_no_secret_reaches_task_logs_xcom_or_the_state_store(boxes: Sandboxes, airflow_env: dict[str, str]) -> None:
+    """After real runs: the client secret, the API key and the current tokens appear
+    nowhere in plain text: not in task logs, XCom (Airflow's DB) or the state store."""
+    from accounting_sync.tokens import fernet
+
+    home = Path(airflow_env["AIRFLOW_HOME"])
+    token = StateStore(f"sqlite:///{home / 'accounting_sync.db'}").read_token("default")
+    assert token is not None and token.access_token_enc and token.refresh_token_enc
+    crypto = fernet()
+    secrets = {
+        "client secret": boxes.qbo_info["client_secret"],
+        "API key": boxes.invoiced_info["api_key"],
+        "access token": crypto.decrypt(token.access_token_enc.encode()).decode(),
+        "refresh token": crypto.decrypt(token.refresh_token_enc.encode()).decode(),
+    }
+    assert any("Run summary" in output for output in OUTPUTS), "the task logs of the runs were not captured"
+    haystacks = {f"task log of run {n}": output.encode() for n, output in enumerate(OUTPUTS)}
+    for path in (home / "logs").rglob("*"):
+        if path.is_file():
+            haystacks[str(path.relative_to(home))] = path.read_bytes()
+    for database in home.glob("*.db*"):  # Airflow's DB (XCom) and the state store, with WAL files
+        haystacks[database.name] = database.read_bytes()
+    assert {"airflow.db", "accounting_sync.db"} <= set(haystacks)
+    for name, secret in secrets.items():
+        for where, content in haystacks.items():
+            assert secret.encode() not in content, f"the {name} appears in {where}"
