@@ -3,7 +3,7 @@
 `docker-compose config` (Debian's docker-compose, installed by scripts/system-deps.sh)
 validates and resolves the file the way `up` would, in a copy of the project set up as the
 README says: .env made from .env.example with the REQUIRED values filled in. The checks
-then hold the compose file to what docs/deploy.md promises.
+then hold the compose file to what README.md promises.
 """
 
 from __future__ import annotations
