@@ -29,6 +29,8 @@ def run(invoices: int) -> dict[str, Any]:
         requests.post(f"{boxes.qbo_url}/_sandbox/limits", json=unlimited, timeout=10).raise_for_status()
         data = dataset.load(boxes.invoiced_url, customers=max(10, invoices // 50), items=100, invoices=invoices,
                             payments=0, bad_debts=0)
+        # The account's history is older than the first sync, as in real life.
+        requests.post(f"{boxes.invoiced_url}/_sandbox/clock", json={"advance_seconds": 86400}, timeout=10)
         config = boxes.job_config("setup", 60)
         config["window_seconds"] = 0.001  # lift the client-side limiter too for the unmeasured setup
         run_step("connect", config)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterator
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
@@ -21,6 +22,14 @@ from accounting_sync.connections import InvoicedConfig
 log = logging.getLogger(__name__)
 
 PER_PAGE = 100
+
+
+def server_time(response: requests.Response) -> int | None:
+    """The server's clock, from the Date header (UNIX seconds)."""
+    try:
+        return int(parsedate_to_datetime(response.headers["Date"]).timestamp())
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 class InvoicedError(Exception):
@@ -43,6 +52,7 @@ class InvoicedClient:
         self.session.auth = (config.api_key, "")
         self.session.headers["Accept"] = "application/json"
         self.calls: Counter[str] = Counter()
+        self.list_started_at: int | None = None
 
     def request(
         self,
@@ -105,11 +115,15 @@ class InvoicedClient:
         return self.request("PATCH", path, json=body, idempotency_key=idempotency_key).json()
 
     def iter_list(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
-        """Every record of a list endpoint, streamed one page at a time."""
+        """Every record of a list endpoint, streamed one page at a time. The server's time
+        of the first page is kept in ``list_started_at`` (for incremental cursors)."""
         url: str | None = path
         query: dict[str, Any] | None = {"per_page": PER_PAGE, **(params or {})}
+        self.list_started_at = None
         while url:
             response = self.request("GET", url, params=query)
+            if self.list_started_at is None:
+                self.list_started_at = server_time(response)
             yield from response.json()
             url = response.links.get("next", {}).get("url")
             query = None  # the next link carries the query already

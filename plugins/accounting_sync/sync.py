@@ -13,9 +13,10 @@ from __future__ import annotations
 import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
+from accounting_sync.cursor import Cursor
 from accounting_sync.invoiced import InvoicedClient, InvoicedError
 from accounting_sync.qbo_setup import QboSetup
 from accounting_sync.qbo_writer import BatchWriter, WriteOp, record_fault, replay_journal
@@ -91,22 +92,18 @@ def record_key(source_id: Any) -> str:
 def extract(job: SyncJob, full_resync: bool = False, since: str | None = None) -> dict[str, int]:
     """Stage every Invoiced record this run has to look at."""
     job.store.clear_stage(job.company, f"{job.dag_id}/")
-    updated_after = {name: _updated_after(job, name, full_resync, since) for name in CURSORS}
-    cursors: dict[str, int] = {}
+    overlap = job.settings.cursor_overlap_seconds
+    cursors = {
+        name: Cursor.load(job.store, job.company, f"{FLOW}.{name}", overlap, full_resync, since) for name in CURSORS
+    }
 
-    invoices: dict[str, dict[str, Any]] = {}
-    for invoice in job.invoiced.iter_list("/invoices", _list_params(updated_after["invoices"], INVOICE_INCLUDE)):
-        invoices[str(invoice["id"])] = invoice
-        cursors["invoices"] = max(cursors.get("invoices", 0), int(invoice.get("updated_at") or 0))
+    invoices = _read_stream(job, "/invoices", cursors["invoices"], INVOICE_INCLUDE)
     for invoice_id in job.store.unresolved_source_ids(job.company, FLOW, "invoice") - invoices.keys():
         fetched = _fetch(job.invoiced, f"/invoices/{invoice_id}", {"include": INVOICE_INCLUDE})
         if fetched:
             invoices[invoice_id] = fetched
 
-    payments: dict[str, dict[str, Any]] = {}
-    for payment in job.invoiced.iter_list("/payments", _list_params(updated_after["payments"], "applied_to")):
-        payments[str(payment["id"])] = payment
-        cursors["payments"] = max(cursors.get("payments", 0), int(payment.get("updated_at") or 0))
+    payments = _read_stream(job, "/payments", cursors["payments"], "applied_to")
     for payment_id in job.store.unresolved_source_ids(job.company, FLOW, "payment") - payments.keys():
         fetched = _fetch(job.invoiced, f"/payments/{payment_id}", {"include": "applied_to"})
         if fetched:
@@ -126,32 +123,27 @@ def extract(job: SyncJob, full_resync: bool = False, since: str | None = None) -
         if fetched:
             invoices[invoice_id] = fetched
 
-    customers = _extract_customers(job, invoices, payments, updated_after["customers"], cursors)
+    customers = _extract_customers(job, invoices, payments, cursors["customers"])
 
     counts = {
         "invoices": job.stage("extract", "invoice", ((record_key(k), v) for k, v in invoices.items())),
         "payments": job.stage("extract", "payment", ((record_key(k), v) for k, v in payments.items())),
         "customers": job.stage("extract", "customer", ((record_key(k), v) for k, v in customers.items())),
     }
-    job.stage("extract", "meta", [("cursors", cursors)])
+    job.stage("extract", "meta", [("cursors", {name: cursor.next_value() for name, cursor in cursors.items()})])
     log.info("Extracted from Invoiced: %s", counts)
     return counts
 
 
-def _updated_after(job: SyncJob, name: str, full_resync: bool, since: str | None) -> int | None:
-    if full_resync:
-        return None
-    if since:
-        return int(datetime.combine(date.fromisoformat(since[:10]), datetime.min.time(), timezone.utc).timestamp())
-    cursor = job.store.get_cursor(job.company, f"{FLOW}.{name}")
-    return None if cursor is None else max(0, int(cursor) - job.settings.cursor_overlap_seconds)
-
-
-def _list_params(updated_after: int | None, include: str) -> dict[str, Any]:
-    params: dict[str, Any] = {"include": include}
-    if updated_after is not None:
-        params["updated_after"] = updated_after
-    return params
+def _read_stream(job: SyncJob, path: str, cursor: Cursor, include: str) -> dict[str, dict[str, Any]]:
+    """Records changed after the cursor, streamed page by page, de-duplicated by id."""
+    records: dict[str, dict[str, Any]] = {}
+    params = {"include": include, **cursor.params()} if include else cursor.params()
+    for record in job.invoiced.iter_list(path, params):
+        records[str(record["id"])] = record
+        cursor.observe(record)
+    cursor.server_time = job.invoiced.list_started_at
+    return records
 
 
 def _fetch(client: InvoicedClient, path: str, params: dict[str, Any]) -> dict[str, Any] | None:
@@ -164,28 +156,26 @@ def _fetch(client: InvoicedClient, path: str, params: dict[str, Any]) -> dict[st
 
 
 def _extract_customers(
-    job: SyncJob,
-    invoices: dict[str, dict[str, Any]],
-    payments: dict[str, dict[str, Any]],
-    updated_after: int | None,
-    cursors: dict[str, int],
+    job: SyncJob, invoices: dict[str, dict[str, Any]], payments: dict[str, dict[str, Any]], cursor: Cursor
 ) -> dict[str, dict[str, Any]]:
-    """Customers changed since the cursor, plus the unmapped ones the records refer to."""
+    """Customers changed since the cursor, plus the unmapped ones the records refer to
+    (one GET each when they are few, else one streamed list of every customer)."""
     referenced = {
         str(record["customer"])
         for record in [*invoices.values(), *payments.values()]
         if record.get("customer") not in (None, "")
     }
-    mapped = set(job.store.get_mappings(job.company, "customer", referenced))
-    missing = referenced - mapped
-    customers: dict[str, dict[str, Any]] = {}
-    full_list = updated_after is None or len(missing) > FETCH_ONE_BY_ONE
-    params = {} if full_list else {"updated_after": updated_after}
-    for customer in job.invoiced.iter_list("/customers", params):
-        if full_list and str(customer["id"]) not in referenced and updated_after is not None:
-            continue
-        customers[str(customer["id"])] = customer
-        cursors["customers"] = max(cursors.get("customers", 0), int(customer.get("updated_at") or 0))
+    missing = referenced - set(job.store.get_mappings(job.company, "customer", referenced))
+    if cursor.start is not None and len(missing) > FETCH_ONE_BY_ONE:
+        every = Cursor(cursor.name, None, cursor.overlap)
+        changed_or_missing = _read_stream(job, "/customers", every, "")
+        customers = {
+            cid: c for cid, c in changed_or_missing.items()
+            if cid in missing or int(c.get("updated_at") or 0) > cursor.start
+        }
+        cursor.server_time, cursor.newest_seen = every.server_time, every.newest_seen
+    else:
+        customers = _read_stream(job, "/customers", cursor, "")
     for customer_id in sorted(missing - customers.keys()):
         fetched = _fetch(job.invoiced, f"/customers/{customer_id}", {})
         if fetched:

@@ -13,8 +13,9 @@ from fastapi import FastAPI
 
 
 def serve(app: FastAPI, host: str, port: int) -> None:
-    """Run until interrupted; the quiet access log keeps `make run` readable."""
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    """Run until interrupted; the quiet access log keeps `make run` readable. A sandbox
+    sends its own Date header, from its movable clock."""
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, date_header=False)
 
 
 def free_port() -> int:
@@ -27,7 +28,8 @@ def free_port() -> int:
 def running_server(app: FastAPI, port: int | None = None) -> Iterator[str]:
     """Serve ``app`` on 127.0.0.1 in a background thread and yield its base URL."""
     port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", access_log=False)
+    # A sandbox sends its own Date header, from its movable clock.
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", access_log=False, date_header=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"sandbox-{port}", daemon=True)
     thread.start()

@@ -56,7 +56,9 @@ def create_app(config: InvoicedConfig | None = None) -> FastAPI:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_middleware(Gateway, config=state.config, faults=state.faults, idempotency=state.idempotency)
+    app.add_middleware(
+        Gateway, config=state.config, faults=state.faults, idempotency=state.idempotency, clock=state.clock
+    )
     app.add_middleware(
         SandboxMiddleware,
         stats=state.stats,

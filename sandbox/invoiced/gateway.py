@@ -16,11 +16,13 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from email.utils import formatdate
 
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sandbox.common.faults import FaultInjector
+from sandbox.invoiced.clock import SandboxClock
 from sandbox.invoiced.config import InvoicedConfig
 from sandbox.invoiced.errors import ApiError, InvoicedJSONResponse, error_response, internal_error
 
@@ -114,12 +116,18 @@ class Gateway:
     """Pure ASGI middleware in front of every non-control route."""
 
     def __init__(
-        self, app: ASGIApp, config: InvoicedConfig, faults: FaultInjector, idempotency: IdempotencyCache
+        self,
+        app: ASGIApp,
+        config: InvoicedConfig,
+        faults: FaultInjector,
+        idempotency: IdempotencyCache,
+        clock: SandboxClock,
     ) -> None:
         self.app = app
         self.config = config
         self.faults = faults
         self.idempotency = idempotency
+        self.clock = clock
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(CONTROL_PREFIX):
@@ -145,6 +153,8 @@ class Gateway:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers.append((b"cache-control", b"no-cache, no-store"))
+                # The server's own time, on the same clock as every updated_at it serves.
+                headers.append((b"date", formatdate(self.clock.now(), usegmt=True).encode()))
                 if app_version is None:
                     headers.append((b"www-authenticate", b'Basic realm="Invoiced"'))
                 message = {**message, "headers": headers}
