@@ -188,13 +188,7 @@ def test_duplicate_customer_names_follow_the_setting(seeded: Sandboxes, store: S
 
 def test_existing_qbo_customer_with_the_same_name_is_linked_not_duplicated(seeded: Sandboxes, store: StateStore) -> None:
     customer = next(c for c in seeded.invoiced_all("/customers") if len(c["name"]) < 50 and ":" not in c["name"])
-    token = requests.post(f"{seeded.qbo_url}/_sandbox/token", json={}, timeout=10).json()["access_token"]
-    requests.post(
-        f"{seeded.qbo_url}/v3/company/{seeded.realm_id}/customer",
-        json={"DisplayName": customer["name"]},
-        headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-        timeout=10,
-    ).raise_for_status()
+    seeded.qbo("customer", "POST", {"DisplayName": customer["name"]})
     assert run_sync(sync_job(seeded, store, "first"))[1] is None
     named = [c for c in seeded.qbo_rows("Customer") if c["DisplayName"].casefold() == customer["name"].casefold()]
     assert len(named) == 1
@@ -249,13 +243,7 @@ def test_voided_payment_is_voided_in_qbo_and_the_invoice_reopens(seeded: Sandbox
 
 def test_a_name_held_by_a_vendor_gets_the_customer_number(seeded: Sandboxes, store: StateStore) -> None:
     customer = next(c for c in seeded.invoiced_all("/customers") if len(c["name"]) < 50 and ":" not in c["name"])
-    token = requests.post(f"{seeded.qbo_url}/_sandbox/token", json={}, timeout=10).json()["access_token"]
-    requests.post(
-        f"{seeded.qbo_url}/v3/company/{seeded.realm_id}/vendor",
-        json={"DisplayName": customer["name"]},
-        headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-        timeout=10,
-    ).raise_for_status()
+    seeded.qbo("vendor", "POST", {"DisplayName": customer["name"]})
     assert run_sync(sync_job(seeded, store, "first"))[1] is None
     names = {c["DisplayName"] for c in seeded.qbo_rows("Customer")}
     assert f"{customer['name']} ({customer['number']})" in names

@@ -63,12 +63,14 @@ class Sandboxes:
         manager.save(token, token["realm_id"])
         return manager
 
-    def qbo(self, path: str, **params: Any) -> Any:
-        """Read QBO through the sandbox's public API (as a test oracle)."""
+    def qbo(self, path: str, method: str = "GET", body: Any = None, **params: Any) -> Any:
+        """Read (or, as someone working in QBO would, write) through the sandbox's public API."""
         token = requests.post(f"{self.qbo_url}/_sandbox/token", json={}, timeout=10).json()["access_token"]
-        response = requests.get(
+        response = requests.request(
+            method,
             f"{self.qbo_url}/v3/company/{self.realm_id}/{path}",
             params=params,
+            json=body,
             headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
             timeout=30,
         )

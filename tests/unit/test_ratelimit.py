@@ -9,25 +9,26 @@ from accounting_sync.connections import RateLimits
 from accounting_sync.ratelimit import RequestLimiter
 
 
+def send(limiter: RequestLimiter, batch: bool = False) -> float:
+    """Take a slot as a request would; returns when it was granted."""
+    with limiter.slot(batch=batch):
+        return time.monotonic()
+
+
 def test_requests_beyond_the_window_budget_wait_for_the_window() -> None:
     limiter = RequestLimiter(RateLimits(requests_per_window=5, batch_per_window=2, concurrent=10, window_seconds=0.4))
     started = time.monotonic()
-    for _ in range(5):
-        with limiter.slot():
-            pass
+    sent = [send(limiter) for _ in range(5)]
     assert time.monotonic() - started < 0.2
-    with limiter.slot():
-        pass
-    assert time.monotonic() - started >= 0.4
+    sent.append(send(limiter))
+    assert sent[-1] - started >= 0.4
 
 
 def test_batches_have_their_own_smaller_budget() -> None:
     limiter = RequestLimiter(RateLimits(requests_per_window=100, batch_per_window=2, concurrent=10, window_seconds=0.4))
     started = time.monotonic()
-    for _ in range(3):
-        with limiter.slot(batch=True):
-            pass
-    assert time.monotonic() - started >= 0.4
+    sent = [send(limiter, batch=True) for _ in range(3)]
+    assert sent[-1] - started >= 0.4
     assert limiter.waited_seconds > 0
 
 
