@@ -71,7 +71,7 @@ def build_import_dag(company: Company) -> Any:
 
             return importer.load(runtime.sync_job(company.key, context, with_qbo=False))
 
-        @task(retries=0)
+        @task(retries=0, trigger_rule="all_done")
         def report(**context: Any) -> str:
             """Record the run; fail it if any record failed, listing each one."""
             from accounting_sync import importer, runtime

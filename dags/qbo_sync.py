@@ -64,7 +64,7 @@ def build_sync_dag(company: Company) -> Any:
 
             return sync.load(runtime.sync_job(company.key, context))
 
-        @task(retries=0)
+        @task(retries=0, trigger_rule="all_done")
         def report(**context: Any) -> str:
             """Record the run; fail it if any record failed, listing each one."""
             from accounting_sync import runtime, sync

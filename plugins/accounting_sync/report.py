@@ -27,9 +27,23 @@ def summarize(counts: dict[str, dict[str, int]]) -> str:
     )
 
 
+STOPPED = (
+    "stopped before every record was tried: the failed task's log says why "
+    "(for example a QuickBooks connection to reconnect); the next run picks up where it stopped"
+)
+
+
 def close_run(job: SyncJob, flow: str, verb: str, failure: type[RecordsFailed]) -> str:
-    """Record the run's counts and state; raise ``failure`` listing each failed record."""
-    counts = dict(job.staged("load", "counts")).get("counts", {})
+    """Record the run's counts and state; raise ``failure`` listing each failed record.
+
+    Runs even when an earlier step failed (the task's trigger rule is ``all_done``), so a
+    run that died half-way is recorded as failed instead of staying "running"."""
+    staged = dict(job.staged("load", "counts"))
+    if "counts" not in staged:
+        job.store.finish_run(job.company, job.dag_id, job.run_id, "failed", {}, STOPPED)
+        job.store.clear_stage(job.company, f"{job.dag_id}/")
+        raise failure(f"The run {STOPPED}.")
+    counts = staged["counts"]
     errors = job.store.open_errors(job.company, flow, run_id=job.run_id)
     summary = summarize(counts) or f"nothing to {verb.removesuffix('ed')}"
     job.store.finish_run(job.company, job.dag_id, job.run_id, "failed" if errors else "success", counts, summary)

@@ -121,3 +121,16 @@ def test_a_later_run_of_the_same_dag_takes_over_a_crashed_runs_lease(store: Stat
     with store.lease("acme", "writes", "qbo_sync/run-2", timedelta(minutes=15)):
         assert not store.acquire_lease("acme", "writes", "qbo_import/run-9", timedelta(minutes=15))
     assert store.acquire_lease("acme", "writes", "qbo_import/run-9", timedelta(minutes=15))
+
+
+def test_a_run_that_died_before_its_load_finished_is_recorded_as_failed(tmp_path: Path) -> None:
+    from accounting_sync import sync
+    from accounting_sync.settings import resolve_settings
+
+    store = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
+    job = sync.SyncJob("acme", store, resolve_settings(), None, None, "qbo_sync", "run-1")  # type: ignore[arg-type]
+    store.start_run("acme", "qbo_sync", "run-1")
+    with pytest.raises(sync.SyncFailed, match="stopped before every record was tried"):
+        sync.report(job)
+    [run] = store.recent_runs("acme")
+    assert run.state == "failed" and "reconnect" in (run.summary or "")

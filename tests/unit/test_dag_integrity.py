@@ -47,6 +47,7 @@ def test_sync_dag_shape(dagbag: DagBag) -> None:
     assert [t.task_id for t in dag.topological_sort()] == ["extract", "transform", "load", "report"]
     assert set(dag.params.keys()) == {"full_resync", "since", "dry_run"}
     assert dag.get_task("load").pool == "quickbooks_api"
+    assert dag.get_task("report").trigger_rule == "all_done", "a run that dies half-way must still be recorded"
 
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
