@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,17 +45,16 @@ from accounting_sync.import_transform import (
     updated_at,
 )
 from accounting_sync.invoiced import InvoicedError
+from accounting_sync.job import LEASE_TTL, SYNC_FLOW, SyncJob, record_key
 from accounting_sync.quickbooks import QuickBooksClient
 from accounting_sync.report import RecordsFailed, close_run
 from accounting_sync.state import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord, content_hash
-from accounting_sync.sync import FLOW as SYNC_FLOW
-from accounting_sync.sync import SyncJob, record_key
 from accounting_sync.transform import RecordRejected, money
 
 log = logging.getLogger(__name__)
 
 FLOW = "qbo_import"
-LEASE_TTL = timedelta(hours=3)
+LEASE_RENEWAL_SECONDS = 60
 ID_CHUNK = 200  # ids per "Id IN (...)" query
 NAME_LOOKUPS = 25  # more new customers than this: one streamed list beats a filter per name
 DRY_RUN_ID = "0"
@@ -202,6 +202,7 @@ class Importer:
         unmapped = {*self.customers, *self.refs} - self.mappings["customer"].keys()
         self._filtered = len(unmapped) <= NAME_LOOKUPS
         self._names: dict[str, list[dict[str, Any]]] | None = None
+        self._lease_renewed = time.monotonic()
 
     def run(self) -> None:
         if self.deferring:
@@ -229,12 +230,21 @@ class Importer:
     def _post(self, action: str, path: str, body: dict[str, Any], key: str) -> dict[str, Any]:
         if self.job.dry_run:
             raise _DryRun(action)
+        self._renew_lease()
         return dict(self.job.invoiced.post(path, body, idempotency_key=key) or {})
 
     def _patch(self, action: str, path: str, body: dict[str, Any], key: str) -> dict[str, Any]:
         if self.job.dry_run:
             raise _DryRun(action)
+        self._renew_lease()
         return dict(self.job.invoiced.patch(path, body, idempotency_key=key))
+
+    def _renew_lease(self) -> None:
+        """Keep the write lease while writing (it expires if this worker dies)."""
+        now = time.monotonic()
+        if now - self._lease_renewed > LEASE_RENEWAL_SECONDS:
+            self.job.store.acquire_lease(self.job.company, "writes", self.job.run_key, LEASE_TTL)
+            self._lease_renewed = now
 
     def _map(self, kind: str, invoiced_id: str, record: dict[str, Any], state: str, token: str | None) -> None:
         mapped = MappedRecord(invoiced_id, str(record["Id"]), token, state, ORIGIN_QUICKBOOKS)

@@ -17,10 +17,10 @@ from accounting_sync.connections import (
     state_store_url,
 )
 from accounting_sync.invoiced import InvoicedClient
+from accounting_sync.job import SyncJob
 from accounting_sync.quickbooks import QuickBooksClient
 from accounting_sync.settings import SyncSettings, resolve_settings
 from accounting_sync.state import StateStore
-from accounting_sync.sync import SyncJob
 from accounting_sync.tokens import TokenManager
 
 log = logging.getLogger(__name__)

@@ -17,9 +17,9 @@ import pytest
 import requests
 
 from accounting_sync import importer
+from accounting_sync.job import SyncJob
 from accounting_sync.quickbooks import escape
 from accounting_sync.state import StateStore
-from accounting_sync.sync import SyncJob
 from tests.support.sandboxes import Sandboxes, run_sync, sandboxes, sync_job
 
 COMPANY = "default"

@@ -15,10 +15,10 @@ import requests
 
 from accounting_sync.connections import InvoicedConfig, QuickBooksConfig, RateLimits
 from accounting_sync.invoiced import InvoicedClient
+from accounting_sync.job import SyncJob
 from accounting_sync.quickbooks import QuickBooksClient
 from accounting_sync.settings import resolve_settings
 from accounting_sync.state import StateStore
-from accounting_sync.sync import SyncJob
 from accounting_sync.tokens import TokenManager
 from sandbox.common.serve import running_server
 from sandbox.invoiced.app import create_app as create_invoiced

@@ -9,9 +9,9 @@ import pytest
 
 from accounting_sync import importer
 from accounting_sync.import_transform import invoice_state
+from accounting_sync.job import SyncJob
 from accounting_sync.settings import resolve_settings
 from accounting_sync.state import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord, StateStore
-from accounting_sync.sync import SyncJob
 
 COMPANY = "default"
 

@@ -1,0 +1,345 @@
+"""The load step of qbo_sync: customers, items, invoices, payments and bad-debt
+write-offs go to QBO in dependency order, each phase in batches through BatchWriter."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from accounting_sync.job import LEASE_TTL, SYNC_FLOW, SyncJob
+from accounting_sync.qbo_setup import QboSetup
+from accounting_sync.qbo_writer import BatchWriter, WriteOp, record_fault
+from accounting_sync.quickbooks import QboFault, escape
+from accounting_sync.settings import field_limits
+from accounting_sync.state import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord
+from accounting_sync.transform import (
+    Planned,
+    clean_name,
+    content_hash,
+    customer_payload,
+    disambiguated,
+    display_names,
+    lines_frame,
+    name_key,
+)
+
+log = logging.getLogger(__name__)
+
+FLOW = SYNC_FLOW
+
+
+class Loader:
+    """Runs the load phases in dependency order."""
+
+    def __init__(self, job: SyncJob, plans: list[Planned]) -> None:
+        assert job.qbo is not None
+        self.job, self.qbo, self.plans = job, job.qbo, plans
+        self.setup = QboSetup(job.store, job.qbo, job.company, job.settings)
+        self.writes = [p for p in plans if p.action in {"create", "update"}]
+
+    def run(self) -> None:
+        for plan in self.plans:
+            if plan.action in {"skip", "unchanged"}:
+                self.job.count(plan.kind, "skipped" if plan.action == "skip" else "unchanged")
+            elif plan.action == "error":
+                self._fail_plan(plan, plan.code or "invalid_record", plan.reason or "invalid", plan.hint)
+        if self.writes:
+            self._check_currency()
+        self._customers()
+        self._items()
+        self._documents("invoice", "Invoice")
+        self._voids("invoice")
+        self._documents("payment", "Payment")
+        self._voids("payment")
+        self._bad_debts()
+
+    # -- shared helpers ---------------------------------------------------------------------
+
+    def _fail_plan(self, plan: Planned, code: str, message: str, hint: str | None) -> None:
+        self.job.count(plan.kind, "failed")
+        self.job.store.record_error(
+            self.job.company,
+            FLOW,
+            "invoice" if plan.kind == "bad_debt" else plan.kind,
+            plan.source_id,
+            message=message,
+            document_number=plan.document_number,
+            code=code,
+            hint=hint,
+            run_id=self.job.run_id,
+        )
+        self.writes = [w for w in self.writes if w is not plan]
+
+    def _writer(self, entity: str, **kwargs: Any) -> BatchWriter:
+        return BatchWriter(
+            self.job.store, self.qbo, self.job.company, FLOW, self.job.run_id, entity, heartbeat=self._renew_lease,
+            **kwargs,
+        )
+
+    def _renew_lease(self) -> None:
+        self.job.store.acquire_lease(self.job.company, "writes", self.job.run_key, LEASE_TTL)
+
+    def _check_currency(self) -> None:
+        home = self.setup.home_currency()
+        for plan in list(self.writes):
+            if plan.currency and home and plan.currency != home.upper():
+                self._fail_plan(
+                    plan,
+                    "currency_mismatch",
+                    f"{plan.kind} currency {plan.currency} differs from the QuickBooks home currency {home}",
+                    "Turn on multicurrency in QuickBooks, or bill this customer in the home currency.",
+                )
+
+    # -- customers --------------------------------------------------------------------------
+
+    def _customers(self) -> None:
+        staged = {str(c["id"]): c for _, c in self.job.staged("extract", "customer")}
+        needed = {dep.split(":", 1)[1] for plan in self.writes for dep in plan.depends_on if dep.startswith("customer:")}
+        mappings = self.job.store.get_mappings(self.job.company, "customer", set(staged) | needed)
+        for customer_id in sorted(needed - mappings.keys() - staged.keys()):
+            for plan in [p for p in self.writes if f"customer:{customer_id}" in p.depends_on]:
+                self._fail_plan(plan, "missing_customer", f"customer {customer_id} does not exist on Invoiced", None)
+        new = [staged[i] for i in sorted(needed & staged.keys()) if i not in mappings]
+        self._create_customers(new)
+        self._update_customers([c for i, c in staged.items() if i in mappings], mappings)
+
+    def _create_customers(self, customers: list[dict[str, Any]]) -> None:
+        if not customers:
+            return
+        limit = field_limits()["display_name"]
+        policy = self.job.settings.duplicate_customer_names
+        plain = {str(c["id"]): clean_name(c.get("name"), limit) for c in customers}
+        existing = self._qbo_customers_by_name({n for n in plain.values() if n})
+        owners = self.job.store.find_by_qbo_id(self.job.company, "customer", [q["Id"] for q in existing.values()])
+        taken = {key: owners[q["Id"]].invoiced_id for key, q in existing.items() if q["Id"] in owners}
+        names = display_names(customers, taken, policy)
+        links: list[MappedRecord] = []
+        creates: list[WriteOp] = []
+        created_names: dict[str, str] = {}
+        for customer in customers:
+            cid = str(customer["id"])
+            payload = customer_payload(customer, names[cid])
+            match = existing.get(name_key(names[cid]))
+            if match is not None and (taken.get(name_key(names[cid])) in (None, cid) or policy == "merge"):
+                links.append(MappedRecord(cid, match["Id"], match.get("SyncToken"), customer_hash(payload), ORIGIN_INVOICED))
+                taken[name_key(names[cid])] = taken.get(name_key(names[cid])) or cid
+            elif name_key(names[cid]) in created_names and policy == "merge":
+                continue  # linked after its twin is created
+            else:
+                created_names[name_key(names[cid])] = cid
+                creates.append(
+                    WriteOp("customer", cid, "create", payload, customer_hash(payload), customer.get("number") or cid)
+                )
+        self.job.store.put_mappings(self.job.company, "customer", links)
+        self.job.count("customer", "linked", len(links))
+        outcome = self._writer("Customer", on_fault=self._customer_name_taken).write(creates)
+        self.job.count("customer", "created", len(outcome.created))
+        self.job.count("customer", "failed", len(outcome.failed))
+        twins = [c for c in customers if name_key(names[str(c["id"])]) in created_names
+                 and created_names[name_key(names[str(c["id"])])] != str(c["id"])]
+        self._link_merged_twins(twins, names, created_names)
+
+    def _link_merged_twins(
+        self, twins: list[dict[str, Any]], names: dict[str, str], created: dict[str, str]
+    ) -> None:
+        """Under ``merge``, customers sharing a name map to the one created for the first."""
+        owners = self.job.store.get_mappings(self.job.company, "customer", set(created.values()))
+        records = []
+        for customer in twins:
+            owner = owners.get(created[name_key(names[str(customer["id"])])])
+            if owner is not None:
+                records.append(MappedRecord(str(customer["id"]), owner.qbo_id, owner.sync_token, None, ORIGIN_INVOICED))
+        self.job.store.put_mappings(self.job.company, "customer", records)
+        self.job.count("customer", "linked", len(records))
+
+    def _customer_name_taken(self, op: WriteOp, fault: QboFault) -> WriteOp | None:
+        """6240: the name belongs to a vendor, an employee or an inactive customer."""
+        if fault.code != "6240" or self.job.settings.duplicate_customer_names != "disambiguate":
+            return None
+        name = op.payload["DisplayName"]
+        staged = {"id": op.source_id, "number": op.document_number}
+        renamed = disambiguated(name, staged, field_limits()["display_name"])
+        if renamed == name:
+            return None
+        payload = {**op.payload, "DisplayName": renamed}
+        return WriteOp(op.object_type, op.source_id, op.operation, payload, op.hash, op.document_number)
+
+    def _update_customers(self, customers: list[dict[str, Any]], mappings: dict[str, MappedRecord]) -> None:
+        updates = []
+        for customer in customers:
+            mapped = mappings[str(customer["id"])]
+            if mapped.origin == ORIGIN_QUICKBOOKS or mapped.content_hash is None:
+                # Imported from QBO (QBO is its master), or a merged twin whose QBO
+                # record belongs to the first customer of that name.
+                continue
+            payload = customer_payload(customer, clean_name(customer.get("name"), field_limits()["display_name"]))
+            digest = customer_hash(payload)
+            if digest == mapped.content_hash:
+                continue
+            del payload["DisplayName"]  # the name stays as first synced (it may carry a suffix)
+            body = {**payload, "Id": mapped.qbo_id, "SyncToken": mapped.sync_token, "sparse": True}
+            updates.append(WriteOp("customer", str(customer["id"]), "update", body, digest, customer.get("number")))
+        outcome = self._writer("Customer", refresh_tokens=self._refreshed("Customer")).write(updates)
+        self.job.count("customer", "updated", len(outcome.updated))
+        self.job.count("customer", "failed", len(outcome.failed))
+
+    def _qbo_customers_by_name(self, names: set[str]) -> dict[str, dict[str, Any]]:
+        """Existing QBO customers (active or not) holding any of the names."""
+        found: dict[str, dict[str, Any]] = {}
+        ordered = sorted(names)
+        if len(ordered) > 500:
+            rows = self.qbo.query_rows("Customer", "Active IN (true, false)")
+        else:
+            rows = (
+                row
+                for start in range(0, len(ordered), 40)
+                for row in self.qbo.query_rows(
+                    "Customer",
+                    "Active IN (true, false) AND DisplayName IN ("
+                    + ", ".join(f"'{escape(n)}'" for n in ordered[start : start + 40])
+                    + ")",
+                )
+            )
+        wanted = {name_key(n) for n in names}
+        for row in rows:
+            key = name_key(row.get("DisplayName", ""))
+            if key in wanted:
+                found.setdefault(key, row)
+        return found
+
+    # -- items ------------------------------------------------------------------------------
+
+    def _items(self) -> None:
+        keys = {dep.split(":", 1)[1] for plan in self.writes for dep in plan.depends_on if dep.startswith("item:")}
+        if any(plan.kind == "bad_debt" for plan in self.writes):
+            keys.add("setup:bad_debt")
+        failed = self.setup.ensure_items(keys, self._item_names(keys), self._writer)
+        for key, fault in failed.items():
+            for plan in [p for p in self.writes if f"item:{key}" in p.depends_on]:
+                self._fail_plan(plan, fault.code, f"item {key}: {fault.message}", fault.hint)
+
+    def _item_names(self, keys: set[str]) -> dict[str, str]:
+        """The QBO item name for each key, from the staged line items."""
+        frame = lines_frame([payload for _, payload in self.job.staged("extract", "invoice")], self.job.settings)
+        names = dict(zip(frame["item_key"], frame["item_name"], strict=True)) if not frame.empty else {}
+        names["setup:bad_debt"] = self.job.settings.bad_debt_item_name
+        return {key: names.get(key, key.split(":", 1)[1]) for key in keys}
+
+    # -- invoices and payments --------------------------------------------------------------
+
+    def _documents(self, kind: str, entity: str) -> None:
+        plans = [p for p in self.writes if p.kind == kind]
+        if not plans:
+            return
+        self.setup.prefetch(plans)
+        ops = [op for op in (self._resolve_op(p) for p in plans) if op is not None]
+        outcome = self._writer(entity, refresh_tokens=self._refreshed(entity)).write(ops)
+        self.job.count(kind, "created", len(outcome.created))
+        self.job.count(kind, "updated", len(outcome.updated))
+        self.job.count(kind, "failed", len(outcome.failed))
+
+    def _resolve_op(self, plan: Planned) -> WriteOp | None:
+        """Swap placeholders for QBO ids; a missing dependency fails (or parks) the record."""
+        try:
+            payload = self.setup.resolve(plan.payload)
+        except LookupError as missing:
+            kind, key = missing.args[0]
+            if kind == "invoice":
+                message = f"waiting for invoice {key} to reach QuickBooks; retried on the next sync"
+                self._fail_plan(plan, "waiting_for_invoice", message, "Fix the invoice's own error first.")
+            else:
+                self._fail_plan(plan, f"missing_{kind}", f"{kind} {key} is not in QuickBooks", None)
+            return None
+        object_type = "bad_debt_credit_memo" if plan.kind == "bad_debt" else plan.kind
+        if plan.action == "update":
+            mapped = self.job.store.get_mapping(self.job.company, object_type, plan.source_id)
+            assert mapped is not None
+            payload = {**payload, "Id": mapped.qbo_id, "SyncToken": mapped.sync_token}
+        return WriteOp(object_type, plan.source_id, plan.action, payload, plan.hash, plan.document_number)
+
+    def _refreshed(self, entity: str) -> Any:
+        """After 5010, read the current SyncTokens in one query and try again."""
+
+        def refresh(ops: list[WriteOp]) -> list[WriteOp]:
+            ids = [op.payload["Id"] for op in ops if op.operation == "update" and "Id" in op.payload]
+            tokens: dict[str, str] = {}
+            for start in range(0, len(ids), 500):
+                chunk = ", ".join(f"'{i}'" for i in ids[start : start + 500])
+                for row in self.qbo.query_rows(entity, f"Id IN ({chunk})"):
+                    tokens[row["Id"]] = row["SyncToken"]
+            return [
+                WriteOp(op.object_type, op.source_id, op.operation,
+                        {**op.payload, "SyncToken": tokens.get(op.payload.get("Id", ""), op.payload.get("SyncToken"))},
+                        op.hash, op.document_number)
+                for op in ops
+            ]
+
+        return refresh
+
+    def _voids(self, kind: str) -> None:
+        entity = "Invoice" if kind == "invoice" else "Payment"
+        for plan in [p for p in self.plans if p.kind == kind and p.action == "void"]:
+            mapped = self.job.store.get_mapping(self.job.company, kind, plan.source_id)
+            if mapped is None or mapped.content_hash == "voided":
+                self.job.count(kind, "unchanged")
+                continue
+            try:
+                current = self.qbo.read(entity, mapped.qbo_id)
+                body = {"Id": mapped.qbo_id, "SyncToken": current["SyncToken"]}
+                if kind == "invoice":
+                    params = {"operation": "void"}
+                else:
+                    body["sparse"] = True
+                    params = {"operation": "update", "include": "void"}
+                result = self.qbo.write(entity, body, f"void-{kind}-{mapped.qbo_id}-{current['SyncToken']}", params)
+            except QboFault as fault:
+                self.job.count(kind, "failed")
+                record_fault(self.job.store, self.job.company, FLOW, self.job.run_id, kind, plan.source_id,
+                             plan.document_number, fault)
+                continue
+            self.job.store.put_mappings(self.job.company, kind, [
+                MappedRecord(plan.source_id, mapped.qbo_id, str(result.get("SyncToken", current["SyncToken"])),
+                             "voided", mapped.origin)
+            ])
+            self.job.store.resolve_errors(self.job.company, FLOW, kind, [plan.source_id])
+            self.job.count(kind, "voided")
+
+    # -- bad debt ---------------------------------------------------------------------------
+
+    def _bad_debts(self) -> None:
+        """Credit memo on the bad-debt item, then a $0 payment applying it to the invoice."""
+        plans = [p for p in self.writes if p.kind == "bad_debt"]
+        done = self.job.store.get_mappings(self.job.company, "bad_debt_credit_memo", [p.source_id for p in plans])
+        memos = [p for p in plans if p.source_id not in done]
+        ops = [op for op in (self._resolve_op(p) for p in memos) if op is not None]
+        outcome = self._writer("CreditMemo").write(ops)
+        self.job.count("bad_debt", "failed", len(outcome.failed))
+        credit_memos = self.job.store.get_mappings(self.job.company, "bad_debt_credit_memo", [p.source_id for p in plans])
+        applied = self.job.store.get_mappings(self.job.company, "bad_debt_payment", list(credit_memos))
+        invoice_ids = self.job.store.get_mappings(self.job.company, "invoice", list(credit_memos))
+        payments = []
+        for plan in plans:
+            memo = credit_memos.get(plan.source_id)
+            invoice = invoice_ids.get(plan.source_id)
+            if memo is None or invoice is None or plan.source_id in applied:
+                continue
+            amount = plan.payload["Line"][0]["Amount"]
+            payload = {
+                "CustomerRef": self.setup.resolve(plan.payload["CustomerRef"]),
+                "TotalAmt": 0,
+                "TxnDate": plan.payload["TxnDate"],
+                "Line": [
+                    {"Amount": amount, "LinkedTxn": [{"TxnId": invoice.qbo_id, "TxnType": "Invoice"}]},
+                    {"Amount": amount, "LinkedTxn": [{"TxnId": memo.qbo_id, "TxnType": "CreditMemo"}]},
+                ],
+                "PrivateNote": f"Invoiced bad debt of invoice {plan.source_id}: applies the credit memo",
+            }
+            payments.append(WriteOp("bad_debt_payment", plan.source_id, "create", payload, plan.hash, plan.document_number))
+        outcome = self._writer("Payment").write(payments)
+        self.job.count("bad_debt", "created", len(outcome.created))
+        self.job.count("bad_debt", "failed", len(outcome.failed))
+
+
+def customer_hash(payload: dict[str, Any]) -> str:
+    """Changes worth an update: everything but the name, which stays as first synced."""
+    return content_hash({key: value for key, value in payload.items() if key != "DisplayName"})
