@@ -19,7 +19,6 @@ from accounting_sync.transform import (
     customer_payload,
     disambiguated,
     display_names,
-    lines_frame,
     name_key,
 )
 
@@ -219,9 +218,8 @@ class Loader:
                 self._fail_plan(plan, fault.code, f"item {key}: {fault.message}", fault.hint)
 
     def _item_names(self, keys: set[str]) -> dict[str, str]:
-        """The QBO item name for each key, from the staged line items."""
-        frame = lines_frame([payload for _, payload in self.job.staged("extract", "invoice")], self.job.settings)
-        names = dict(zip(frame["item_key"], frame["item_name"], strict=True)) if not frame.empty else {}
+        """The QBO item name for each key, as the transform step derived it."""
+        names = dict(dict(self.job.staged("transform", "items")).get("names", {}))
         names["setup:bad_debt"] = self.job.settings.bad_debt_item_name
         return {key: names.get(key, key.split(":", 1)[1]) for key in keys}
 

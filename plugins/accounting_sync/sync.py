@@ -143,7 +143,9 @@ def transform(job: SyncJob) -> dict[str, int]:
     invoices = [payload for _, payload in job.staged("extract", "invoice")]
     payments = [payload for _, payload in job.staged("extract", "payment")]
     invoice_map = job.store.get_mappings(job.company, "invoice", [str(i["id"]) for i in invoices])
-    lines_by_invoice = group_lines(lines_frame(invoices, job.settings))
+    frame = lines_frame(invoices, job.settings)
+    lines_by_invoice = group_lines(frame)
+    item_names = dict(zip(frame["item_key"], frame["item_name"], strict=True)) if not frame.empty else {}
 
     written_off = job.store.get_mappings(job.company, "bad_debt_payment", [str(i["id"]) for i in invoices])
     plans: list[Planned] = []
@@ -176,6 +178,7 @@ def transform(job: SyncJob) -> dict[str, int]:
         )
 
     job.stage("transform", "plan", ((f"{p.kind}:{record_key(p.source_id)}", p.to_dict()) for p in plans))
+    job.stage("transform", "items", [("names", item_names)])
     summary = Counter(f"{p.kind}.{p.action}" for p in plans)
     log.info("Planned: %s", dict(sorted(summary.items())))
     return dict(summary)
