@@ -49,13 +49,19 @@ def extract(job: SyncJob, full_resync: bool = False, since: str | None = None) -
         name: Cursor.load(job.store, job.company, f"{FLOW}.{name}", overlap, full_resync, since) for name in CURSORS
     }
 
-    invoices = _read_stream(job, "/invoices", cursors["invoices"], INVOICE_INCLUDE)
+    # A flow turned off on the Configure page is not read, and its cursor stays where it
+    # is, so turning it back on later picks up everything that changed meanwhile.
+    if not job.settings.write_invoices:
+        del cursors["invoices"]
+    if not job.settings.write_payments:
+        del cursors["payments"]
+    invoices = _read_stream(job, "/invoices", cursors["invoices"], INVOICE_INCLUDE) if "invoices" in cursors else {}
     for invoice_id in job.store.unresolved_source_ids(job.company, FLOW, "invoice") - invoices.keys():
         fetched = _fetch(job.invoiced, f"/invoices/{invoice_id}", {"include": INVOICE_INCLUDE})
         if fetched:
             invoices[invoice_id] = fetched
 
-    payments = _read_stream(job, "/payments", cursors["payments"], "applied_to")
+    payments = _read_stream(job, "/payments", cursors["payments"], "applied_to") if "payments" in cursors else {}
     for payment_id in job.store.unresolved_source_ids(job.company, FLOW, "payment") - payments.keys():
         fetched = _fetch(job.invoiced, f"/payments/{payment_id}", {"include": "applied_to"})
         if fetched:

@@ -384,6 +384,9 @@ def plan_invoice(
     if mapped_origin == "quickbooks" or (invoice.get("metadata") or {}).get("quickbooks_invoice_id"):
         planned.reason = "imported from QuickBooks: QuickBooks is the master of this invoice"
         return planned
+    if not settings.write_invoices:
+        planned.reason = "writing invoices to QuickBooks is turned off"
+        return planned
     if invoice.get("draft"):
         planned.reason = "draft"
         return planned
@@ -495,6 +498,9 @@ def plan_payment(
     source_id = str(payment["id"])
     planned = Planned("payment", source_id, "skip", document_number=str(payment.get("reference") or source_id))
     planned.currency = str(payment.get("currency") or "").upper() or None
+    if not settings.write_payments:
+        planned.reason = "writing payments to QuickBooks is turned off"
+        return planned
     if payment.get("source") == "accounting_system":
         planned.reason = "recorded from QuickBooks: not written back"
         return planned

@@ -256,3 +256,19 @@ def test_since_and_full_resync_reread_without_rewriting(seeded: Sandboxes, store
     assert failure is None and writes(seeded) == 0 and counts["invoice"]["unchanged"] > 100
     counts, failure = run_sync(sync_job(seeded, store, "since"), since="2000-01-01")
     assert failure is None and writes(seeded) == 0 and counts["invoice"]["unchanged"] > 100
+
+
+def test_flows_turned_off_write_nothing_and_catch_up_when_turned_on(seeded: Sandboxes, store: StateStore) -> None:
+    store.put_settings("default", {"write_invoices": False, "write_payments": False})
+    counts, failure = run_sync(sync_job(seeded, store, "off"))
+    assert failure is None and writes(seeded) == 0 and seeded.qbo_rows("Invoice") == []
+    assert store.get_cursor("default", "qbo_sync.invoices") is None, "a flow that is off keeps its cursor"
+
+    store.put_settings("default", {"write_invoices": True})
+    counts, failure = run_sync(sync_job(seeded, store, "invoices-on"))
+    cash = [p for p in seeded.qbo_rows("Payment") if money(p["TotalAmt"]) > 0]
+    assert failure is None and counts["invoice"]["created"] > 100 and cash == []  # write-offs go with invoices
+
+    store.put_settings("default", {"write_payments": True})
+    counts, failure = run_sync(sync_job(seeded, store, "payments-on"))
+    assert failure is None and counts["payment"]["created"] > 50
