@@ -4,6 +4,9 @@ write-offs go to QBO in dependency order, each phase in batches through BatchWri
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from accounting_sync.job import LEASE_TTL, SYNC_FLOW, SyncJob
@@ -25,32 +28,72 @@ from accounting_sync.transform import (
 log = logging.getLogger(__name__)
 
 FLOW = SYNC_FLOW
+WRITES = frozenset({"create", "update"})
+CHUNK = 1500  # plans resolved and written at a time (50 batches)
+
+
+def chunked(items: Iterator[Planned], size: int) -> Iterator[list[Planned]]:
+    while chunk := list(islice(items, size)):
+        yield chunk
+
+
+@dataclass
+class Needs:
+    """What the planned writes depend on, gathered in one pass over the plan."""
+
+    customers: set[str] = field(default_factory=set)
+    items: set[str] = field(default_factory=set)
 
 
 class Loader:
-    """Runs the load phases in dependency order."""
+    """Runs the load phases in dependency order. The plan is streamed from the state
+    store one kind and one chunk at a time, so memory does not grow with the run."""
 
-    def __init__(self, job: SyncJob, plans: list[Planned]) -> None:
+    def __init__(self, job: SyncJob) -> None:
         assert job.qbo is not None
-        self.job, self.qbo, self.plans = job, job.qbo, plans
+        self.job, self.qbo = job, job.qbo
         self.setup = QboSetup(job.store, job.qbo, job.company, job.settings)
-        self.writes = [p for p in plans if p.action in {"create", "update"}]
+        self.failed: set[tuple[str, str]] = set()
+        self.failed_items: dict[str, QboFault] = {}
+        self.missing_customers: set[str] = set()
 
     def run(self) -> None:
-        for plan in self.plans:
-            if plan.action in {"skip", "unchanged"}:
-                self.job.count(plan.kind, "skipped" if plan.action == "skip" else "unchanged")
-            elif plan.action == "error":
-                self._fail_plan(plan, plan.code or "invalid_record", plan.reason or "invalid", plan.hint)
-        if self.writes:
-            self._check_currency()
-        self._customers()
-        self._items()
+        needs = self._survey()
+        self._customers(needs.customers)
+        self._items(needs.items)
         self._documents("invoice", "Invoice")
         self._voids("invoice")
         self._documents("payment", "Payment")
         self._voids("payment")
         self._bad_debts()
+
+    def plans(self, kind: str | None = None, actions: frozenset[str] = WRITES) -> Iterator[Planned]:
+        """Planned records of one kind (all kinds when None), streamed from the state store."""
+        for _, payload in self.job.store.staged(
+            self.job.company, self.job.run_key, "transform", "plan", prefix=f"{kind}:" if kind else None
+        ):
+            plan = Planned.from_dict(payload)
+            if plan.action in actions and (plan.kind, plan.source_id) not in self.failed:
+                yield plan
+
+    def _survey(self) -> Needs:
+        """Count what needs no write, fail what cannot be written, collect dependencies."""
+        needs = Needs()
+        for plan in self.plans(actions=frozenset({"skip", "unchanged", "error", "create", "update"})):
+            if plan.action in {"skip", "unchanged"}:
+                self.job.count(plan.kind, "skipped" if plan.action == "skip" else "unchanged")
+            elif plan.action == "error":
+                self._fail_plan(plan, plan.code or "invalid_record", plan.reason or "invalid", plan.hint)
+            elif self._currency_ok(plan):
+                for dep in plan.depends_on:
+                    kind, _, key = dep.partition(":")
+                    if kind == "customer":
+                        needs.customers.add(key)
+                    elif kind == "item":
+                        needs.items.add(key)
+                if plan.kind == "bad_debt":
+                    needs.items.add("setup:bad_debt")
+        return needs
 
     # -- shared helpers ---------------------------------------------------------------------
 
@@ -67,7 +110,7 @@ class Loader:
             hint=hint,
             run_id=self.job.run_id,
         )
-        self.writes = [w for w in self.writes if w is not plan]
+        self.failed.add((plan.kind, plan.source_id))
 
     def _writer(self, entity: str, **kwargs: Any) -> BatchWriter:
         return BatchWriter(
@@ -78,26 +121,25 @@ class Loader:
     def _renew_lease(self) -> None:
         self.job.store.acquire_lease(self.job.company, "writes", self.job.run_key, LEASE_TTL)
 
-    def _check_currency(self) -> None:
+    def _currency_ok(self, plan: Planned) -> bool:
+        """QBO without multicurrency would book foreign amounts in its home currency."""
         home = self.setup.home_currency()
-        for plan in list(self.writes):
-            if plan.currency and home and plan.currency != home.upper():
-                self._fail_plan(
-                    plan,
-                    "currency_mismatch",
-                    f"{plan.kind} currency {plan.currency} differs from the QuickBooks home currency {home}",
-                    "Turn on multicurrency in QuickBooks, or bill this customer in the home currency.",
-                )
+        if not plan.currency or not home or plan.currency == home.upper():
+            return True
+        self._fail_plan(
+            plan,
+            "currency_mismatch",
+            f"{plan.kind} currency {plan.currency} differs from the QuickBooks home currency {home}",
+            "Turn on multicurrency in QuickBooks, or bill this customer in the home currency.",
+        )
+        return False
 
     # -- customers --------------------------------------------------------------------------
 
-    def _customers(self) -> None:
+    def _customers(self, needed: set[str]) -> None:
         staged = {str(c["id"]): c for _, c in self.job.staged("extract", "customer")}
-        needed = {dep.split(":", 1)[1] for plan in self.writes for dep in plan.depends_on if dep.startswith("customer:")}
         mappings = self.job.store.get_mappings(self.job.company, "customer", set(staged) | needed)
-        for customer_id in sorted(needed - mappings.keys() - staged.keys()):
-            for plan in [p for p in self.writes if f"customer:{customer_id}" in p.depends_on]:
-                self._fail_plan(plan, "missing_customer", f"customer {customer_id} does not exist on Invoiced", None)
+        self.missing_customers = needed - mappings.keys() - staged.keys()
         new = [staged[i] for i in sorted(needed & staged.keys()) if i not in mappings]
         self._create_customers(new)
         self._update_customers([c for i, c in staged.items() if i in mappings], mappings)
@@ -208,14 +250,8 @@ class Loader:
 
     # -- items ------------------------------------------------------------------------------
 
-    def _items(self) -> None:
-        keys = {dep.split(":", 1)[1] for plan in self.writes for dep in plan.depends_on if dep.startswith("item:")}
-        if any(plan.kind == "bad_debt" for plan in self.writes):
-            keys.add("setup:bad_debt")
-        failed = self.setup.ensure_items(keys, self._item_names(keys), self._writer)
-        for key, fault in failed.items():
-            for plan in [p for p in self.writes if f"item:{key}" in p.depends_on]:
-                self._fail_plan(plan, fault.code, f"item {key}: {fault.message}", fault.hint)
+    def _items(self, keys: set[str]) -> None:
+        self.failed_items = self.setup.ensure_items(keys, self._item_names(keys), self._writer)
 
     def _item_names(self, keys: set[str]) -> dict[str, str]:
         """The QBO item name for each key, as the transform step derived it."""
@@ -226,18 +262,22 @@ class Loader:
     # -- invoices and payments --------------------------------------------------------------
 
     def _documents(self, kind: str, entity: str) -> None:
-        plans = [p for p in self.writes if p.kind == kind]
-        if not plans:
-            return
-        self.setup.prefetch(plans)
-        ops = [op for op in (self._resolve_op(p) for p in plans) if op is not None]
-        outcome = self._writer(entity, refresh_tokens=self._refreshed(entity)).write(ops)
+        writer = self._writer(entity, refresh_tokens=self._refreshed(entity))
+        for chunk in chunked(self.plans(kind), CHUNK):
+            self.setup.prefetch(chunk)
+            writer.write([op for op in (self._resolve_op(p) for p in chunk) if op is not None])
+        outcome = writer.outcome
         self.job.count(kind, "created", len(outcome.created))
         self.job.count(kind, "updated", len(outcome.updated))
         self.job.count(kind, "failed", len(outcome.failed))
 
     def _resolve_op(self, plan: Planned) -> WriteOp | None:
         """Swap placeholders for QBO ids; a missing dependency fails (or parks) the record."""
+        broken_item = next((d[5:] for d in plan.depends_on if d[5:] in self.failed_items and d.startswith("item:")), None)
+        if broken_item is not None:
+            fault = self.failed_items[broken_item]
+            self._fail_plan(plan, fault.code, f"item {broken_item}: {fault.message}", fault.hint)
+            return None
         try:
             payload = self.setup.resolve(plan.payload)
         except LookupError as missing:
@@ -245,6 +285,8 @@ class Loader:
             if kind == "invoice":
                 message = f"waiting for invoice {key} to reach QuickBooks; retried on the next sync"
                 self._fail_plan(plan, "waiting_for_invoice", message, "Fix the invoice's own error first.")
+            elif kind == "customer" and key in self.missing_customers:
+                self._fail_plan(plan, "missing_customer", f"customer {key} does not exist on Invoiced", None)
             else:
                 self._fail_plan(plan, f"missing_{kind}", f"{kind} {key} is not in QuickBooks", None)
             return None
@@ -276,7 +318,7 @@ class Loader:
 
     def _voids(self, kind: str) -> None:
         entity = "Invoice" if kind == "invoice" else "Payment"
-        for plan in [p for p in self.plans if p.kind == kind and p.action == "void"]:
+        for plan in self.plans(kind, frozenset({"void"})):
             mapped = self.job.store.get_mapping(self.job.company, kind, plan.source_id)
             if mapped is None or mapped.content_hash == "voided":
                 self.job.count(kind, "unchanged")
@@ -306,7 +348,7 @@ class Loader:
 
     def _bad_debts(self) -> None:
         """Credit memo on the bad-debt item, then a $0 payment applying it to the invoice."""
-        plans = [p for p in self.writes if p.kind == "bad_debt"]
+        plans = list(self.plans("bad_debt"))
         done = self.job.store.get_mappings(self.job.company, "bad_debt_credit_memo", [p.source_id for p in plans])
         memos = [p for p in plans if p.source_id not in done]
         ops = [op for op in (self._resolve_op(p) for p in memos) if op is not None]

@@ -544,25 +544,29 @@ class StateStore:
             session.execute(insert(StagedRecord), rows)
         return len(rows)
 
-    def staged(self, company: str, run_key: str, stage: str, kind: str) -> Iterator[tuple[str, Any]]:
-        """Stream staged records in key order, a page at a time."""
-        last = ""
+    def staged(
+        self, company: str, run_key: str, stage: str, kind: str, prefix: str | None = None
+    ) -> Iterator[tuple[str, Any]]:
+        """Stream staged records in key order, a page at a time (only keys starting with
+        ``prefix`` when given)."""
+        last = prefix or ""
         while True:
-            with self.session() as session:
-                rows = list(
-                    session.execute(
-                        select(StagedRecord.record_key, StagedRecord.payload)
-                        .where(
-                            StagedRecord.company_key == company,
-                            StagedRecord.run_key == run_key,
-                            StagedRecord.stage == stage,
-                            StagedRecord.kind == kind,
-                            StagedRecord.record_key > last,
-                        )
-                        .order_by(StagedRecord.record_key)
-                        .limit(1000)
-                    )
+            query = (
+                select(StagedRecord.record_key, StagedRecord.payload)
+                .where(
+                    StagedRecord.company_key == company,
+                    StagedRecord.run_key == run_key,
+                    StagedRecord.stage == stage,
+                    StagedRecord.kind == kind,
+                    StagedRecord.record_key > last,
                 )
+                .order_by(StagedRecord.record_key)
+                .limit(1000)
+            )
+            if prefix:
+                query = query.where(StagedRecord.record_key.startswith(prefix))
+            with self.session() as session:
+                rows = list(session.execute(query))
             if not rows:
                 return
             yield from ((key, payload) for key, payload in rows)

@@ -195,10 +195,9 @@ def transform(job: SyncJob) -> dict[str, int]:
 
 def load(job: SyncJob) -> dict[str, dict[str, int]]:
     """Write the plan to QBO. Holds the company's write lease so qbo_import waits."""
-    plans = [Planned.from_dict(payload) for _, payload in job.staged("transform", "plan")]
     if job.dry_run:
-        for plan in plans:
-            job.count(plan.kind, f"would_{plan.action}")
+        for _, payload in job.staged("transform", "plan"):
+            job.count(payload["kind"], f"would_{payload['action']}")
         job.stage("load", "counts", [("counts", job.counts_dict())])
         return job.counts_dict()
     assert job.qbo is not None
@@ -206,7 +205,7 @@ def load(job: SyncJob) -> dict[str, dict[str, int]]:
         replayed = replay_journal(job.store, job.qbo, job.company, FLOW, job.run_id)
         if replayed:
             log.warning("Replayed %d unconfirmed batches before this run's writes", replayed)
-        Loader(job, plans).run()
+        Loader(job).run()
         cursors = dict(next(iter(job.staged("extract", "meta")), ("", {}))[1])
         for name, value in cursors.items():
             job.store.set_cursor(job.company, f"{FLOW}.{name}", str(value))
