@@ -4,9 +4,11 @@ receives, and how records pass between steps (the state store, never XCom)."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from itertools import islice
+from typing import Any, TypeVar
 
 from accounting_sync.invoiced import InvoicedClient
 from accounting_sync.quickbooks import QuickBooksClient
@@ -14,6 +16,7 @@ from accounting_sync.settings import SyncSettings
 from accounting_sync.state import StateStore
 
 SYNC_FLOW = "qbo_sync"
+CHUNK = 1500  # records planned, resolved or written at a time (50 QBO batches)
 LEASE_TTL = timedelta(minutes=15)  # renewed on every batch while a load runs
 
 
@@ -53,3 +56,13 @@ def record_key(source_id: Any) -> str:
     """Zero-padded so staged records stream in numeric order."""
     text = str(source_id)
     return text.zfill(20) if text.isdigit() else text
+
+
+T = TypeVar("T")
+
+
+def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Lists of ``size`` items (the last one shorter), without reading ahead further."""
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk

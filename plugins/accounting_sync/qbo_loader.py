@@ -6,10 +6,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import Any
 
-from accounting_sync.job import LEASE_TTL, SYNC_FLOW, SyncJob
+from accounting_sync.job import CHUNK, LEASE_TTL, SYNC_FLOW, SyncJob, chunked
 from accounting_sync.qbo_setup import QboSetup
 from accounting_sync.qbo_writer import BatchWriter, WriteOp, record_fault
 from accounting_sync.quickbooks import QboFault, escape
@@ -29,12 +28,6 @@ log = logging.getLogger(__name__)
 
 FLOW = SYNC_FLOW
 WRITES = frozenset({"create", "update"})
-CHUNK = 1500  # plans resolved and written at a time (50 batches)
-
-
-def chunked(items: Iterator[Planned], size: int) -> Iterator[list[Planned]]:
-    while chunk := list(islice(items, size)):
-        yield chunk
 
 
 @dataclass

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from accounting_sync.cursor import Cursor
-from accounting_sync.invoiced import InvoicedClient, InvoicedError
-from accounting_sync.job import LEASE_TTL, SYNC_FLOW, SyncJob, record_key
+from accounting_sync.invoiced import InvoicedError
+from accounting_sync.job import CHUNK, LEASE_TTL, SYNC_FLOW, SyncJob, chunked, record_key
 from accounting_sync.qbo_loader import Loader
 from accounting_sync.qbo_writer import replay_journal
 from accounting_sync.report import RecordsFailed, close_run
@@ -41,119 +43,142 @@ FETCH_ONE_BY_ONE = 50
 # -- extract --------------------------------------------------------------------------------
 
 
+@dataclass
+class Seen:
+    """What extract remembers of the records it staged: ids and references, not records,
+    so its memory does not grow with the size of the run."""
+
+    ids: set[str] = field(default_factory=set)
+    customers: set[str] = field(default_factory=set)
+    applied: set[str] = field(default_factory=set)
+
+    def note(self, record: dict[str, Any]) -> None:
+        self.ids.add(str(record["id"]))
+        if record.get("customer") not in (None, ""):
+            self.customers.add(str(record["customer"]))
+        for split in record.get("applied_to") or []:
+            if split.get("type") == "invoice" and split.get("invoice") is not None:
+                self.applied.add(str(split["invoice"]))
+
+
 def extract(job: SyncJob, full_resync: bool = False, since: str | None = None) -> dict[str, int]:
-    """Stage every Invoiced record this run has to look at."""
+    """Stage every Invoiced record this run has to look at, page by page."""
     job.store.clear_stage(job.company, f"{job.dag_id}/")
     overlap = job.settings.cursor_overlap_seconds
     cursors = {
         name: Cursor.load(job.store, job.company, f"{FLOW}.{name}", overlap, full_resync, since) for name in CURSORS
     }
-
     # A flow turned off on the Configure page is not read, and its cursor stays where it
     # is, so turning it back on later picks up everything that changed meanwhile.
     if not job.settings.write_invoices:
         del cursors["invoices"]
     if not job.settings.write_payments:
         del cursors["payments"]
-    invoices = _read_stream(job, "/invoices", cursors["invoices"], INVOICE_INCLUDE) if "invoices" in cursors else {}
-    for invoice_id in job.store.unresolved_source_ids(job.company, FLOW, "invoice") - invoices.keys():
-        fetched = _fetch(job.invoiced, f"/invoices/{invoice_id}", {"include": INVOICE_INCLUDE})
-        if fetched:
-            invoices[invoice_id] = fetched
 
-    payments = _read_stream(job, "/payments", cursors["payments"], "applied_to") if "payments" in cursors else {}
-    for payment_id in job.store.unresolved_source_ids(job.company, FLOW, "payment") - payments.keys():
-        fetched = _fetch(job.invoiced, f"/payments/{payment_id}", {"include": "applied_to"})
-        if fetched:
-            payments[payment_id] = fetched
+    invoices, payments, customers = Seen(), Seen(), Seen()
+    if "invoices" in cursors:
+        _stage(job, "invoice", _listed(job, "/invoices", cursors["invoices"], INVOICE_INCLUDE), invoices)
+    retry = job.store.unresolved_source_ids(job.company, FLOW, "invoice") - invoices.ids
+    _stage(job, "invoice", _fetched(job, "/invoices", retry, INVOICE_INCLUDE), invoices)
+
+    if "payments" in cursors:
+        _stage(job, "payment", _listed(job, "/payments", cursors["payments"], "applied_to"), payments)
+    retry = job.store.unresolved_source_ids(job.company, FLOW, "payment") - payments.ids
+    _stage(job, "payment", _fetched(job, "/payments", retry, "applied_to"), payments)
 
     # Invoices that payments apply to and that this run has not seen: their date decides
     # whether the payment is before the sync start date.
-    applied = {
-        str(split["invoice"])
-        for payment in payments.values()
-        for split in payment.get("applied_to") or []
-        if split.get("type") == "invoice" and split.get("invoice") is not None
-    }
-    known = set(job.store.get_mappings(job.company, "invoice", applied - invoices.keys()))
-    for invoice_id in sorted(applied - invoices.keys() - known):
-        fetched = _fetch(job.invoiced, f"/invoices/{invoice_id}", {"include": INVOICE_INCLUDE})
-        if fetched:
-            invoices[invoice_id] = fetched
+    unseen = payments.applied - invoices.ids
+    unseen -= set(job.store.get_mappings(job.company, "invoice", unseen))
+    _stage(job, "invoice", _fetched(job, "/invoices", unseen, INVOICE_INCLUDE), invoices)
 
-    customers = _extract_customers(job, invoices, payments, cursors["customers"])
+    _extract_customers(job, invoices.customers | payments.customers, cursors["customers"], customers)
 
-    counts = {
-        "invoices": job.stage("extract", "invoice", ((record_key(k), v) for k, v in invoices.items())),
-        "payments": job.stage("extract", "payment", ((record_key(k), v) for k, v in payments.items())),
-        "customers": job.stage("extract", "customer", ((record_key(k), v) for k, v in customers.items())),
-    }
+    counts = {"invoices": len(invoices.ids), "payments": len(payments.ids), "customers": len(customers.ids)}
     job.stage("extract", "meta", [("cursors", {name: cursor.next_value() for name, cursor in cursors.items()})])
     log.info("Extracted from Invoiced: %s", counts)
     return counts
 
 
-def _read_stream(job: SyncJob, path: str, cursor: Cursor, include: str) -> dict[str, dict[str, Any]]:
-    """Records changed after the cursor, streamed page by page, de-duplicated by id."""
-    records: dict[str, dict[str, Any]] = {}
+def _stage(job: SyncJob, kind: str, records: Iterator[dict[str, Any]], seen: Seen) -> None:
+    def keyed() -> Iterator[tuple[str, dict[str, Any]]]:
+        for record in records:
+            seen.note(record)
+            yield record_key(record["id"]), record
+
+    job.stage("extract", kind, keyed())
+
+
+def _listed(job: SyncJob, path: str, cursor: Cursor, include: str) -> Iterator[dict[str, Any]]:
+    """Records changed after the cursor, streamed page by page."""
     params = {"include": include, **cursor.params()} if include else cursor.params()
     for record in job.invoiced.iter_list(path, params):
-        records[str(record["id"])] = record
         cursor.observe(record)
+        yield record
     cursor.server_time = job.invoiced.list_started_at
-    return records
 
 
-def _fetch(client: InvoicedClient, path: str, params: dict[str, Any]) -> dict[str, Any] | None:
-    try:
-        return dict(client.get(path, params))
-    except InvoicedError as error:
-        if error.status == 404:
-            return None
-        raise
+def _fetched(job: SyncJob, path: str, ids: set[str], include: str) -> Iterator[dict[str, Any]]:
+    """Records read one by one (a few: retries and references); deleted ones are skipped."""
+    params = {"include": include} if include else {}
+    for record_id in sorted(ids):
+        try:
+            yield dict(job.invoiced.get(f"{path}/{record_id}", params))
+        except InvoicedError as error:
+            if error.status != 404:
+                raise
 
 
-def _extract_customers(
-    job: SyncJob, invoices: dict[str, dict[str, Any]], payments: dict[str, dict[str, Any]], cursor: Cursor
-) -> dict[str, dict[str, Any]]:
+def _extract_customers(job: SyncJob, referenced: set[str], cursor: Cursor, seen: Seen) -> None:
     """Customers changed since the cursor, plus the unmapped ones the records refer to
     (one GET each when they are few, else one streamed list of every customer)."""
-    referenced = {
-        str(record["customer"])
-        for record in [*invoices.values(), *payments.values()]
-        if record.get("customer") not in (None, "")
-    }
     missing = referenced - set(job.store.get_mappings(job.company, "customer", referenced))
     if cursor.start is not None and len(missing) > FETCH_ONE_BY_ONE:
+        start = cursor.start
         every = Cursor(cursor.name, None, cursor.overlap)
-        changed_or_missing = _read_stream(job, "/customers", every, "")
-        customers = {
-            cid: c for cid, c in changed_or_missing.items()
-            if cid in missing or int(c.get("updated_at") or 0) > cursor.start
-        }
+        wanted = (
+            c for c in _listed(job, "/customers", every, "")
+            if str(c["id"]) in missing or int(c.get("updated_at") or 0) > start
+        )
+        _stage(job, "customer", wanted, seen)
         cursor.server_time, cursor.newest_seen = every.server_time, every.newest_seen
     else:
-        customers = _read_stream(job, "/customers", cursor, "")
-    for customer_id in sorted(missing - customers.keys()):
-        fetched = _fetch(job.invoiced, f"/customers/{customer_id}", {})
-        if fetched:
-            customers[customer_id] = fetched
-    return customers
+        _stage(job, "customer", _listed(job, "/customers", cursor, ""), seen)
+    _stage(job, "customer", _fetched(job, "/customers", missing - seen.ids, ""), seen)
 
 
 # -- transform ------------------------------------------------------------------------------
 
 
 def transform(job: SyncJob) -> dict[str, int]:
-    """Plan every write; the plan is staged for the load step."""
-    invoices = [payload for _, payload in job.staged("extract", "invoice")]
-    payments = [payload for _, payload in job.staged("extract", "payment")]
-    invoice_map = job.store.get_mappings(job.company, "invoice", [str(i["id"]) for i in invoices])
+    """Plan every write, a chunk of staged records at a time; the plan is staged for the
+    load step. Only a small brief of each invoice is kept for the payments that follow."""
+    summary: Counter[str] = Counter()
+    item_names: dict[str, str] = {}
+    briefs: dict[str, dict[str, Any]] = {}
+    for chunk in chunked((payload for _, payload in job.staged("extract", "invoice")), CHUNK):
+        _stage_plans(job, _plan_invoices(job, chunk, item_names), summary)
+        briefs.update({str(i["id"]): {k: i.get(k) for k in ("id", "number", "date", "status")} for i in chunk})
+    for chunk in chunked((payload for _, payload in job.staged("extract", "payment")), CHUNK):
+        _stage_plans(job, _plan_payments(job, chunk, briefs), summary)
+    job.stage("transform", "items", [("names", item_names)])
+    log.info("Planned: %s", dict(sorted(summary.items())))
+    return dict(summary)
+
+
+def _stage_plans(job: SyncJob, plans: list[Planned], summary: Counter[str]) -> None:
+    job.stage("transform", "plan", ((f"{p.kind}:{record_key(p.source_id)}", p.to_dict()) for p in plans))
+    summary.update(f"{p.kind}.{p.action}" for p in plans)
+
+
+def _plan_invoices(job: SyncJob, invoices: list[dict[str, Any]], item_names: dict[str, str]) -> list[Planned]:
+    ids = [str(i["id"]) for i in invoices]
+    invoice_map = job.store.get_mappings(job.company, "invoice", ids)
+    written_off = job.store.get_mappings(job.company, "bad_debt_payment", ids)
     frame = lines_frame(invoices, job.settings)
     lines_by_invoice = group_lines(frame)
-    item_names = dict(zip(frame["item_key"], frame["item_name"], strict=True)) if not frame.empty else {}
-
-    written_off = job.store.get_mappings(job.company, "bad_debt_payment", [str(i["id"]) for i in invoices])
+    if not frame.empty:
+        item_names.update(zip(frame["item_key"], frame["item_name"], strict=True))
     plans: list[Planned] = []
     for invoice in invoices:
         mapped = invoice_map.get(str(invoice["id"]))
@@ -171,23 +196,21 @@ def transform(job: SyncJob) -> dict[str, int]:
                 if bad_debt.source_id in written_off:
                     bad_debt.action = "unchanged"  # written off exactly once
                 plans.append(bad_debt)
+    return plans
 
-    by_id = {str(i["id"]): i for i in invoices}
+
+def _plan_payments(job: SyncJob, payments: list[dict[str, Any]], briefs: dict[str, dict[str, Any]]) -> list[Planned]:
     payment_map = job.store.get_mappings(job.company, "payment", [str(p["id"]) for p in payments])
+    plans = []
     for payment in payments:
         mapped = payment_map.get(str(payment["id"]))
         applied = {str(s.get("invoice")) for s in payment.get("applied_to") or [] if s.get("type") == "invoice"}
         plans.append(
             plan_payment(
-                payment, {i: by_id.get(i) for i in applied}, job.settings, mapped.content_hash if mapped else None
+                payment, {i: briefs.get(i) for i in applied}, job.settings, mapped.content_hash if mapped else None
             )
         )
-
-    job.stage("transform", "plan", ((f"{p.kind}:{record_key(p.source_id)}", p.to_dict()) for p in plans))
-    job.stage("transform", "items", [("names", item_names)])
-    summary = Counter(f"{p.kind}.{p.action}" for p in plans)
-    log.info("Planned: %s", dict(sorted(summary.items())))
-    return dict(summary)
+    return plans
 
 
 # -- load -----------------------------------------------------------------------------------
