@@ -7,6 +7,7 @@ inside the repo. Ctrl-C stops everything it started; running it again is safe.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -16,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 import requests
 
 REPO = Path(__file__).resolve().parents[1]
@@ -147,15 +149,20 @@ def print_login() -> None:
 
 
 def stop_children(*_: Any) -> None:
-    for proc in reversed(CHILDREN):
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 20
+    """Stop everything started here, grandchildren included: the scheduler and its
+    executor workers leave standalone's process group, so the group alone is not enough."""
+    everything: list[psutil.Process] = []
     for proc in CHILDREN:
-        try:
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(psutil.NoSuchProcess):
+            parent = psutil.Process(proc.pid)
+            everything += [parent, *parent.children(recursive=True)]
+    for process in everything:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.terminate()
+    _, alive = psutil.wait_procs(everything, timeout=20)
+    for process in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
     raise SystemExit(0)
 
 
