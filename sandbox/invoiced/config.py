@@ -15,6 +15,12 @@ def generate_api_key() -> str:
     return secrets.token_urlsafe(24)
 
 
+def random_id_base() -> int:
+    """Where this account's ids start: Invoiced numbers the records of all its accounts
+    from shared sequences, so two accounts never share a customer or invoice id."""
+    return secrets.randbelow(900_000) * 1000 + 100_000
+
+
 class InvoicedConfig(BaseModel):
     """Everything `create_app` needs; the api key is random unless given."""
 
@@ -40,5 +46,10 @@ class InvoicedConfig(BaseModel):
     )
     bad_debt_error_status: int = Field(default=500, ge=400, le=599)
     payment_default_source: str = Field(default="api", min_length=1)
+    id_base: int = Field(
+        default_factory=random_id_base,
+        ge=0,
+        description="First id minus one of every record kind; 0 numbers from 1 like a lone account.",
+    )
     seed_demo: bool = False
     clock_start: int | None = Field(default=None, description="Start the sandbox clock at this UNIX time.")

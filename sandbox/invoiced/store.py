@@ -60,7 +60,7 @@ class Store:
             self.invoice_payments: defaultdict[int, set[int]] = defaultdict(set)
             self._numbers: dict[str, dict[str, int]] = {kind: {} for kind in NUMBER_PREFIXES}
             self._number_sequences: dict[str, int] = dict.fromkeys(NUMBER_PREFIXES, 0)
-            self._id_sequences: defaultdict[str, int] = defaultdict(int)
+            self._id_sequences: defaultdict[str, int] = defaultdict(lambda: self.settings.id_base)
 
     def next_id(self, sequence: str) -> int:
         self._id_sequences[sequence] += 1
