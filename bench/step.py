@@ -14,41 +14,44 @@ import requests
 from accounting_sync import sync
 from accounting_sync.connections import InvoicedConfig, QuickBooksConfig, RateLimits
 from accounting_sync.invoiced import InvoicedClient
-from accounting_sync.quickbooks import QuickBooksClient
-from accounting_sync.settings import resolve_settings
 from accounting_sync.state import StateStore
 from accounting_sync.tokens import TokenManager
 
 
-def job(config: dict[str, Any]) -> sync.SyncJob:
-    qbo_config = QuickBooksConfig(
+def qbo_config(config: dict[str, Any]) -> QuickBooksConfig:
+    return QuickBooksConfig(
         api_base=config["qbo_url"], client_id=config["client_id"], client_secret=config["client_secret"],
         token_url=f"{config['qbo_url']}/oauth2/v1/tokens/bearer", timeout=config.get("timeout", 60),
         limits=RateLimits(window_seconds=config["window_seconds"],
                           throttle_wait_seconds=max(1.0, config["window_seconds"] / 10)),
     )
-    store = StateStore(config["store_url"])
-    return sync.SyncJob(
-        company="default", store=store, settings=resolve_settings(),
-        invoiced=InvoicedClient(InvoicedConfig(api_base=config["invoiced_url"], api_key=config["api_key"],
-                                               timeout=config.get("timeout", 60))),
-        qbo=QuickBooksClient(qbo_config, TokenManager(store, "default", qbo_config)),
-        dag_id="qbo_sync", run_id=config["run_id"], dry_run=False,
+
+
+def job(config: dict[str, Any]) -> sync.SyncJob:
+    return sync.SyncJob.bind(
+        StateStore(config["store_url"]), "default",
+        InvoicedClient(InvoicedConfig(api_base=config["invoiced_url"], api_key=config["api_key"],
+                                      timeout=config.get("timeout", 60))),
+        qbo_config(config), company_settings=None, dag_id="qbo_sync", run_id=config["run_id"],
     )
+
+
+def connect(config: dict[str, Any]) -> str:
+    token = requests.post(f"{config['qbo_url']}/_sandbox/token", json={}, timeout=10).json()
+    TokenManager(StateStore(config["store_url"]), "default", qbo_config(config)).save(token, token["realm_id"])
+    return "connected"
 
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     step = sys.argv[1]
     config = json.loads(sys.stdin.read())
+    if step == "connect":
+        print(json.dumps({"result": connect(config)}))
+        return
     current = job(config)
     result: Any
-    if step == "connect":
-        token = requests.post(f"{config['qbo_url']}/_sandbox/token", json={}, timeout=10).json()
-        assert current.qbo is not None
-        current.qbo.tokens.save(token, token["realm_id"])
-        result = "connected"
-    elif step == "extract":
+    if step == "extract":
         current.store.start_run(current.company, current.dag_id, current.run_id)
         result = sync.extract(current)
     elif step == "transform":

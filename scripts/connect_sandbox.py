@@ -5,6 +5,10 @@ for a token pair (``POST /_sandbox/token``) and stores it, encrypted, in the sta
 exactly as the "Connect to QuickBooks" callback would. Always stores a fresh pair: the
 sandbox keeps its data in memory, so after its restart an old token names a dead realm.
 
+A restarted sandbox is a new demo company (new realm, new Invoiced account), so the script
+then does what a user would choose on the Connection page: start afresh for that pair. The
+previous pair's state is kept in the state store, never reused.
+
     python scripts/connect_sandbox.py default [acme ...]
 """
 
@@ -21,7 +25,7 @@ PLUGINS = Path(__file__).resolve().parents[1] / "plugins"
 
 def connect(company_key: str) -> str:
     """Store a sandbox token for the company; returns the realm id it belongs to."""
-    from accounting_sync import runtime
+    from accounting_sync import binding, runtime
     from accounting_sync.connections import get_airflow_connection, quickbooks_config
     from accounting_sync.tokens import TokenManager
 
@@ -30,7 +34,9 @@ def connect(company_key: str) -> str:
     response = requests.post(f"{config.api_base}/_sandbox/token", json={}, timeout=30)
     response.raise_for_status()
     token = response.json()
-    TokenManager(runtime.open_store(), company.key, config).save(token, token["realm_id"])
+    store = runtime.open_store()
+    TokenManager(store, company.key, config).save(token, token["realm_id"])
+    binding.start_afresh(store, company.key, str(token["realm_id"]), runtime.invoiced_client(company))
     return str(token["realm_id"])
 
 

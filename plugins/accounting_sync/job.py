@@ -10,10 +10,13 @@ from datetime import timedelta
 from itertools import islice
 from typing import Any, TypeVar
 
+from accounting_sync import binding
+from accounting_sync.connections import QuickBooksConfig
 from accounting_sync.invoiced import InvoicedClient
 from accounting_sync.quickbooks import QuickBooksClient
-from accounting_sync.settings import SyncSettings
+from accounting_sync.settings import SyncSettings, resolve_settings
 from accounting_sync.state import StateStore
+from accounting_sync.tokens import TokenManager
 
 SYNC_FLOW = "qbo_sync"
 CHUNK = 1500  # records planned, resolved or written at a time (50 QBO batches)
@@ -22,7 +25,8 @@ LEASE_TTL = timedelta(minutes=15)  # renewed on every batch while a load runs
 
 @dataclass
 class SyncJob:
-    """Everything one run of one company needs."""
+    """Everything one run of one company needs. ``company`` is the key of the state it
+    works on: the scope bound to the QBO company and Invoiced account connected now."""
 
     company: str
     store: StateStore
@@ -33,6 +37,38 @@ class SyncJob:
     run_id: str
     dry_run: bool = False
     counts: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+
+    @classmethod
+    def bind(
+        cls,
+        store: StateStore,
+        company: str,
+        invoiced: InvoicedClient,
+        qbo_config: QuickBooksConfig | None,
+        *,
+        company_settings: dict[str, Any] | None,
+        dag_id: str,
+        run_id: str,
+        dry_run: bool = False,
+    ) -> SyncJob:
+        """A job on the state that belongs to the pair the connections reach now; raises
+        ``StateHeld`` when a connection points at another company than that state's."""
+        token = store.read_token(company)
+        connected = token is not None and token.status != "disconnected"
+        scope = binding.resolve(store, company, token.realm_id if connected and token else None, invoiced)
+        qbo = None
+        if qbo_config is not None:
+            qbo = QuickBooksClient(qbo_config, TokenManager(store, company, qbo_config, scope.realm_id))
+        return cls(
+            company=scope.key,
+            store=store,
+            settings=resolve_settings(company_settings, store.get_settings(scope.key)),
+            invoiced=invoiced,
+            qbo=qbo,
+            dag_id=dag_id,
+            run_id=run_id,
+            dry_run=dry_run,
+        )
 
     @property
     def run_key(self) -> str:

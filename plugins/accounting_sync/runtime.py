@@ -9,6 +9,7 @@ import functools
 import logging
 from typing import Any
 
+from accounting_sync.binding import active_scope_key
 from accounting_sync.companies import Company, load_companies
 from accounting_sync.connections import (
     get_airflow_connection,
@@ -39,7 +40,8 @@ def company(key: str) -> Company:
 
 
 def settings_for(store: StateStore, company: Company) -> SyncSettings:
-    return resolve_settings(company.settings, store.get_settings(company.key))
+    """The settings of the state the company is bound to now."""
+    return resolve_settings(company.settings, store.get_settings(active_scope_key(store, company.key)))
 
 
 def quickbooks_client(store: StateStore, company: Company) -> QuickBooksClient:
@@ -52,15 +54,14 @@ def invoiced_client(company: Company) -> InvoicedClient:
 
 
 def sync_job(company_key: str, context: dict[str, Any], with_qbo: bool = True) -> SyncJob:
-    store = open_store()
     entry = company(company_key)
     params = context.get("params") or {}
-    return SyncJob(
-        company=entry.key,
-        store=store,
-        settings=settings_for(store, entry),
-        invoiced=invoiced_client(entry),
-        qbo=quickbooks_client(store, entry) if with_qbo else None,
+    return SyncJob.bind(
+        open_store(),
+        entry.key,
+        invoiced_client(entry),
+        quickbooks_config(get_airflow_connection(entry.quickbooks_conn_id)) if with_qbo else None,
+        company_settings=entry.settings,
         dag_id=context["dag"].dag_id,
         run_id=context["run_id"],
         dry_run=bool(params.get("dry_run")),

@@ -39,7 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: state bindings (which QBO company and Invoiced account a state belongs to)
 ORIGIN_INVOICED = "invoiced"
 ORIGIN_QUICKBOOKS = "quickbooks"
 
@@ -178,8 +178,45 @@ class Lease(Base):
     expires_at: Mapped[datetime]
 
 
+class StateBinding(Base):
+    """Which QBO company (realm) and Invoiced account one set of sync state belongs to.
+
+    Every table keyed by ``company_key`` except tokens and bindings holds the state of
+    one binding: its ``scope_key``. A company has one active binding at a time; the
+    others are kept, so reconnecting an earlier pair brings its state back."""
+
+    __tablename__ = "state_binding"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    company_key: Mapped[str] = mapped_column(String(64), index=True)
+    scope_key: Mapped[str] = mapped_column(String(64), unique=True)
+    realm_id: Mapped[str] = mapped_column(String(64))
+    invoiced_fingerprint: Mapped[str] = mapped_column(String(64))
+    invoiced_anchors: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class BindingHold(Base):
+    """Why a company's sync is held: a connection now points at another QBO company or
+    Invoiced account than its state belongs to. Cleared when the user chooses."""
+
+    __tablename__ = "binding_hold"
+    company_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    side: Mapped[str] = mapped_column(String(16), primary_key=True)  # quickbooks | invoiced
+    found: Mapped[str] = mapped_column(String(64))  # the realm id or Invoiced fingerprint now connected
+    message: Mapped[str] = mapped_column(Text)
+    detected_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class LeaseHeld(RuntimeError):
     """Another run holds the lease; the caller should retry later."""
+
+
+class StateHeld(RuntimeError):
+    """A connection points at another QBO company or Invoiced account than the company's
+    sync state belongs to: nothing may be read into or written with that state until a
+    person chooses on the Connection page."""
 
 
 @dataclass(frozen=True)
@@ -624,6 +661,73 @@ class StateStore:
             yield
         finally:
             self.release_lease(company, name, holder)
+
+    # -- bindings (the rules live in binding.py) ------------------------------------------
+
+    def bindings(self, company: str) -> list[StateBinding]:
+        with self.session() as session:
+            return list(
+                session.scalars(select(StateBinding).where(StateBinding.company_key == company).order_by(StateBinding.id))
+            )
+
+    def add_binding(self, company: str, realm_id: str, fingerprint: str, anchors: dict[str, Any]) -> StateBinding:
+        """A new active binding. The first one of a company uses the company key as its
+        scope, so state written before bindings existed stays where it is."""
+        with self.session() as session:
+            taken = set(session.scalars(select(StateBinding.scope_key).where(StateBinding.company_key == company)))
+            scope = company if company not in taken else next(
+                f"{company}~{n}" for n in range(2, len(taken) + 3) if f"{company}~{n}" not in taken
+            )
+            session.execute(update(StateBinding).where(StateBinding.company_key == company).values(active=False))
+            row = StateBinding(
+                company_key=company,
+                scope_key=scope,
+                realm_id=realm_id,
+                invoiced_fingerprint=fingerprint,
+                invoiced_anchors=anchors,
+                active=True,
+            )
+            session.add(row)
+            session.execute(delete(BindingHold).where(BindingHold.company_key == company))
+        return row
+
+    def activate_binding(self, company: str, scope_key: str) -> None:
+        with self.session() as session:
+            session.execute(
+                update(StateBinding)
+                .where(StateBinding.company_key == company)
+                .values(active=StateBinding.scope_key == scope_key)
+            )
+            session.execute(delete(BindingHold).where(BindingHold.company_key == company))
+
+    def update_binding(self, scope_key: str, **values: Any) -> None:
+        with self.session() as session:
+            session.execute(update(StateBinding).where(StateBinding.scope_key == scope_key).values(**values))
+
+    def holds(self, company: str) -> list[BindingHold]:
+        with self.session() as session:
+            return list(session.scalars(select(BindingHold).where(BindingHold.company_key == company)))
+
+    def put_hold(self, company: str, side: str, found: str, message: str) -> None:
+        with self.session() as session:
+            row = session.get(BindingHold, (company, side))
+            if row is None:
+                session.add(BindingHold(company_key=company, side=side, found=found, message=message))
+            elif row.found != found or row.message != message:
+                row.found, row.message, row.detected_at = found, message, utcnow()
+
+    def clear_hold(self, company: str, side: str) -> None:
+        with self.session() as session:
+            session.execute(delete(BindingHold).where(BindingHold.company_key == company, BindingHold.side == side))
+
+    def has_state(self, scope_key: str) -> bool:
+        """Whether a scope holds anything a foreign company could be harmed by."""
+        with self.session() as session:
+            for table, column in ((IdMap, IdMap.company_key), (WriteIntent, WriteIntent.company_key),
+                                  (SyncCursor, SyncCursor.company_key)):
+                if session.scalar(select(func.count()).select_from(table).where(column == scope_key)):
+                    return True
+        return False
 
     # -- tokens (encryption lives in tokens.py) -------------------------------------------
 

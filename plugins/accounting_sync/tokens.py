@@ -20,7 +20,7 @@ from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth2Session
 
 from accounting_sync.connections import QBO_SCOPE, QuickBooksConfig
-from accounting_sync.state import OAuthToken, StateStore, utcnow
+from accounting_sync.state import OAuthToken, StateHeld, StateStore, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -83,12 +83,18 @@ def mask(value: str) -> None:
 
 
 class TokenManager:
-    """Stores, reads and refreshes one company's QuickBooks tokens."""
+    """Stores, reads and refreshes one company's QuickBooks tokens.
 
-    def __init__(self, store: StateStore, company: str, config: QuickBooksConfig) -> None:
+    ``realm_id`` pins the QBO company whose state the caller writes with: a token that
+    belongs to another company (a reconnect during the run) is refused, never used."""
+
+    def __init__(
+        self, store: StateStore, company: str, config: QuickBooksConfig, realm_id: str | None = None
+    ) -> None:
         self.store = store
         self.company = company
         self.config = config
+        self.realm_id = realm_id
         self._crypto = fernet()
         self._cached: AccessToken | None = None
         allow_local_http(config.token_url)
@@ -161,6 +167,7 @@ class TokenManager:
     def _usable(self, row: OAuthToken | None) -> AccessToken | None:
         if row is None or row.status != "connected" or not row.access_token_enc or not row.realm_id:
             return None
+        self._check_realm(row.realm_id)
         expires = _aware(row.access_expires_at)
         if expires is None or expires - REFRESH_MARGIN <= utcnow():
             return None
@@ -182,6 +189,7 @@ class TokenManager:
                 raise QuickBooksNotConnected(
                     "QuickBooks is not connected: use Connect to QuickBooks in Accounting Sync"
                 )
+            self._check_realm(row.realm_id)
             mask(refresh)
             token = self._request_refresh(refresh)
             if token is None:
@@ -193,6 +201,13 @@ class TokenManager:
         if token is None:
             raise QuickBooksConnectionExpired()
         return AccessToken(token["access_token"], str(row.realm_id), _aware(row.access_expires_at) or utcnow())
+
+    def _check_realm(self, realm_id: str) -> None:
+        if self.realm_id and realm_id != self.realm_id:
+            raise StateHeld(
+                f"QuickBooks was reconnected to company {realm_id} while this run held the state of "
+                f"company {self.realm_id}; nothing was written. The next run checks the connection again."
+            )
 
     def _request_refresh(self, refresh: str) -> dict[str, Any] | None:
         """The new token pair, or None when Intuit says the refresh token is dead."""

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from accounting_sync.state import ORIGIN_INVOICED, MappedRecord, StateStore
+from accounting_sync.state import ORIGIN_INVOICED, SCHEMA_VERSION, MappedRecord, StateStore
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -30,7 +30,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StateStore
 def test_migration_is_repeatable(store: StateStore) -> None:
     store.migrate()
     StateStore(store.url).migrate()
-    assert store.schema_version() == 1
+    assert store.schema_version() == SCHEMA_VERSION
 
 
 def test_id_map_round_trip_and_company_isolation(store: StateStore) -> None:

@@ -16,8 +16,6 @@ import requests
 from accounting_sync.connections import InvoicedConfig, QuickBooksConfig, RateLimits
 from accounting_sync.invoiced import InvoicedClient
 from accounting_sync.job import SyncJob
-from accounting_sync.quickbooks import QuickBooksClient
-from accounting_sync.settings import resolve_settings
 from accounting_sync.state import StateStore
 from accounting_sync.tokens import TokenManager
 from sandbox.common.serve import running_server
@@ -137,13 +135,13 @@ def sync_job(
     settings: dict[str, Any] | None = None,
     **limits: Any,
 ) -> SyncJob:
-    config = boxes.qbo_config(**limits)
-    return SyncJob(
-        company=company,
-        store=store,
-        settings=resolve_settings(settings, store.get_settings(company)),
-        invoiced=InvoicedClient(boxes.invoiced_config()),
-        qbo=QuickBooksClient(config, TokenManager(store, company, config)),
+    """A job bound as the DAG's tasks bind it (the pair the connections reach now)."""
+    return SyncJob.bind(
+        store,
+        company,
+        InvoicedClient(boxes.invoiced_config()),
+        boxes.qbo_config(**limits),
+        company_settings=settings,
         dag_id="qbo_sync",
         run_id=run_id,
         dry_run=dry_run,
