@@ -59,6 +59,27 @@ class Airflow:
         return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else ""
 
 
+RUN_DAG = """
+import json, sys
+from airflow.dag_processing.dagbag import DagBag
+dag = DagBag(dag_folder=sys.argv[1]).dags[sys.argv[3]]
+run = dag.test(run_conf=json.loads(sys.argv[2]))
+print("DAGRUN-STATE", run.state)
+"""
+
+
+def dag_test(env: dict[str, str], conf: dict[str, object], dag_id: str = "qbo_sync") -> subprocess.CompletedProcess[str]:
+    """One run of a DAG from the repository's dags/ folder with ``dag.test()``, in its own
+    process (it prints the task logs and ``DAGRUN-STATE <state>``)."""
+    return subprocess.run(
+        [PYTHON, "-c", RUN_DAG, str(REPO / "dags"), json.dumps(conf), dag_id],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
 def wait_for(url: str, seconds: float, what: str) -> dict[str, Any]:
     deadline = time.monotonic() + seconds
     while True:

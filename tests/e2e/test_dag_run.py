@@ -14,17 +14,11 @@ import pytest
 import requests
 
 from accounting_sync.state import StateStore
+from tests.e2e.airflow_harness import dag_test
 from tests.support.sandboxes import Sandboxes, sandboxes
 
 REPO = Path(__file__).resolve().parents[2]
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
-RUN_DAG = """
-import json, sys
-from airflow.dag_processing.dagbag import DagBag
-dag = DagBag(dag_folder=sys.argv[1]).dags["qbo_sync"]
-run = dag.test(run_conf=json.loads(sys.argv[2]))
-print("DAGRUN-STATE", run.state)
-"""
 
 
 @pytest.fixture(scope="module")
@@ -68,13 +62,7 @@ OUTPUTS: list[str] = []  # what the runs printed: dag.test() writes the task log
 
 
 def run_dag(env: dict[str, str], conf: dict[str, object]) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-c", RUN_DAG, str(REPO / "dags"), json.dumps(conf)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = dag_test(env, conf)
     OUTPUTS.append(result.stdout + result.stderr)
     return result
 

@@ -3,34 +3,18 @@ proves its wiring (params, pool, tasks, connections, state store) end to end."""
 
 from __future__ import annotations
 
-import json
 import subprocess
-import sys
 
 from tests.e2e import test_dag_run
+from tests.e2e.airflow_harness import dag_test
 from tests.support.sandboxes import Sandboxes
 
 # The Airflow home, connections, pool and sandboxes of the qbo_sync DAG run, shared.
 boxes = test_dag_run.boxes
 airflow_env = test_dag_run.airflow_env
 
-RUN_IMPORT = """
-import json, sys
-from airflow.dag_processing.dagbag import DagBag
-dag = DagBag(dag_folder=sys.argv[1]).dags["qbo_import"]
-run = dag.test(run_conf=json.loads(sys.argv[2]))
-print("DAGRUN-STATE", run.state)
-"""
-
-
 def run_import_dag(env: dict[str, str], conf: dict[str, object]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", RUN_IMPORT, str(test_dag_run.REPO / "dags"), json.dumps(conf)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return dag_test(env, conf, "qbo_import")
 
 
 def test_a_full_reimport_through_airflow(boxes: Sandboxes, airflow_env: dict[str, str]) -> None:

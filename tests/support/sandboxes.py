@@ -32,6 +32,16 @@ class Sandboxes:
     qbo_info: dict[str, Any]
     invoiced_info: dict[str, Any]
 
+    @classmethod
+    def started(cls, qbo_url: str, invoiced_url: str) -> Sandboxes:
+        """The sandboxes answering at these URLs, with what they say of themselves."""
+        return cls(
+            qbo_url,
+            invoiced_url,
+            requests.get(f"{qbo_url}/_sandbox/info", timeout=10).json(),
+            requests.get(f"{invoiced_url}/_sandbox/info", timeout=10).json(),
+        )
+
     @property
     def realm_id(self) -> str:
         return str(self.qbo_info["realm_id"])
@@ -55,32 +65,37 @@ class Sandboxes:
         requests.post(f"{self.qbo_url}/_sandbox/{'seed' if seed_qbo else 'reset'}", timeout=30).raise_for_status()
         requests.post(f"{self.invoiced_url}/_sandbox/{'seed' if seed_invoiced else 'reset'}", timeout=30).raise_for_status()
 
-    def connect(self, store: StateStore, company: str = "default") -> TokenManager:
-        token = requests.post(f"{self.qbo_url}/_sandbox/token", json={}, timeout=10).json()
+    def connect(self, store: StateStore, company: str = "default", realm_id: str | None = None) -> TokenManager:
+        """Store a token as the Connect callback would, for the default realm or another."""
+        token = requests.post(f"{self.qbo_url}/_sandbox/token", json={"realm_id": realm_id}, timeout=10).json()
         manager = TokenManager(store, company, self.qbo_config())
         manager.save(token, token["realm_id"])
         return manager
 
-    def qbo(self, path: str, method: str = "GET", body: Any = None, **params: Any) -> Any:
+    def qbo(
+        self, path: str, method: str = "GET", body: Any = None, realm: str | None = None, **params: Any
+    ) -> Any:
         """Read (or, as someone working in QBO would, write) through the sandbox's public API."""
-        token = requests.post(f"{self.qbo_url}/_sandbox/token", json={}, timeout=10).json()["access_token"]
+        realm = realm or self.realm_id
+        token = requests.post(f"{self.qbo_url}/_sandbox/token", json={"realm_id": realm}, timeout=10).json()
         response = requests.request(
             method,
-            f"{self.qbo_url}/v3/company/{self.realm_id}/{path}",
+            f"{self.qbo_url}/v3/company/{realm}/{path}",
             params=params,
             json=body,
-            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            headers={"Authorization": f"Bearer {token['access_token']}", "Accept": "application/json"},
             timeout=30,
         )
         response.raise_for_status()
         return response.json()
 
-    def qbo_rows(self, entity: str, where: str = "") -> list[dict[str, Any]]:
+    def qbo_rows(self, entity: str, where: str = "", realm: str | None = None) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         start = 1
         clause = f" WHERE {where}" if where else ""
         while True:
-            page = self.qbo("query", query=f"SELECT * FROM {entity}{clause} STARTPOSITION {start} MAXRESULTS 1000")
+            query = f"SELECT * FROM {entity}{clause} STARTPOSITION {start} MAXRESULTS 1000"
+            page = self.qbo("query", realm=realm, query=query)
             batch = page["QueryResponse"].get(entity, [])
             rows.extend(batch)
             if len(batch) < 1000:
@@ -118,12 +133,7 @@ def sandboxes(
     with running_server(create_quickbooks(qbo_config)) as qbo_url, running_server(
         create_invoiced(invoiced_config)
     ) as invoiced_url:
-        yield Sandboxes(
-            qbo_url,
-            invoiced_url,
-            requests.get(f"{qbo_url}/_sandbox/info", timeout=10).json(),
-            requests.get(f"{invoiced_url}/_sandbox/info", timeout=10).json(),
-        )
+        yield Sandboxes.started(qbo_url, invoiced_url)
 
 
 def sync_job(
