@@ -8,11 +8,13 @@ Every route needs an Airflow user (see ``security``); every POST needs the CSRF 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
+import requests
 from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
 from airflow.api_fastapi.core_api.security import get_user
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
@@ -20,11 +22,12 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from accounting_sync import runtime
+from accounting_sync import binding, runtime
 from accounting_sync.companies import Company, load_companies
 from accounting_sync.connections import MissingConnection, get_airflow_connection, quickbooks_config
+from accounting_sync.invoiced import InvoicedClient, InvoicedError
 from accounting_sync.settings import resolve_settings
-from accounting_sync.state import StateStore
+from accounting_sync.state import StateHeld, StateStore
 from accounting_sync.tokens import TokenManager
 from accounting_sync.ui import oauth, qbo
 from accounting_sync.ui.airflow_api import AirflowApi, AirflowApiError, loopback_url
@@ -51,6 +54,10 @@ URL_PREFIX = "/accounting-sync"
 UI_ROUTE = "accounting-sync"
 FLASH_COOKIE = "accounting_sync_flash"
 FLASH_MAX_AGE = 120
+HELD_NOTICE = (
+    "The sync is held: a connection points at another company than the sync state belongs to. "
+    "Choose on the Connection page before configuring, so no setting is saved for the wrong company."
+)
 TEMPLATES = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 
 pages = APIRouter()
@@ -175,12 +182,34 @@ def connection_page(
     company: CompanyDep,
     store: StoreDep,
 ) -> HTMLResponse:
+    connection = qbo.connection_status(store, company)
     context = {
         "page": "connection",
-        "status": qbo.connection_status(store, company),
+        "status": connection,
+        "binding": check_binding(store, company, connection),
         "can_edit": may_edit(user, company),
     }
     return render(request, user, company, "connection.html", context)
+
+
+def _invoiced(company: Company) -> InvoicedClient:
+    client = runtime.invoiced_client(company)
+    client.max_attempts = qbo.UI_ATTEMPTS
+    return client
+
+
+def check_binding(store: StateStore, company: Company, connection: qbo.ConnectionStatus) -> binding.BindingStatus:
+    """Check both connections against the pair the state belongs to, as the next task
+    would (recording any hold); only the QuickBooks side when Invoiced cannot be asked."""
+    if connection.realm_id and connection.state != "disconnected":
+        try:
+            binding.resolve(store, company.key, connection.realm_id, _invoiced(company))
+        except StateHeld:
+            pass
+        except (MissingConnection, InvoicedError, requests.RequestException):
+            with contextlib.suppress(StateHeld):
+                binding.check_quickbooks(store, company.key, connection.realm_id, binding.status(store, company.key))
+    return binding.status(store, company.key)
 
 
 @actions.post("/connect")
@@ -226,7 +255,14 @@ def callback(request: Request, user: UserDep, store: StoreDep) -> Response:
         response: Response = render(request, user, company, "message.html", context, 400)
     else:
         connected = qbo.connection_status(store, company, fresh=True)
-        if connected.connected:
+        held = check_binding(store, company, connected).held
+        if connected.connected and held:
+            level, text = (
+                "warn",
+                f"Connected to QuickBooks company {connected.company_name}, but the sync state belongs to "
+                "another company: the sync is held until you choose below.",
+            )
+        elif connected.connected:
             level, text = "ok", f"Connected to QuickBooks company {connected.company_name}."
         else:
             level, text = (
@@ -261,6 +297,38 @@ def disconnect(
     return redirect_with(request, link(request, "", company), "ok", text)
 
 
+@actions.post("/binding/afresh")
+def start_afresh(request: Request, user: UserDep, company: CompanyDep, store: StoreDep) -> Response:
+    """Bind the company to the QuickBooks company and Invoiced account connected now."""
+    require_edit(user, company)
+    back = link(request, "", company)
+    connection = qbo.connection_status(store, company)
+    if not connection.realm_id or connection.state == "disconnected":
+        return redirect_with(request, back, "error", "Connect to QuickBooks first.")
+    try:
+        _, resumed = binding.start_afresh(store, company.key, connection.realm_id, _invoiced(company))
+    except (MissingConnection, InvoicedError, requests.RequestException) as error:
+        return redirect_with(request, back, "error", f"Invoiced could not be checked: {type(error).__name__}.")
+    state = "resumes its earlier sync state" if resumed else "starts with a fresh sync state"
+    text = (
+        f"QuickBooks company {connection.realm_id} {state}. The previous company's state is kept and "
+        "comes back if you reconnect it. Check Configure before the next sync."
+    )
+    return redirect_with(request, back, "ok", text)
+
+
+@actions.post("/binding/same-invoiced")
+def same_invoiced_account(request: Request, user: UserDep, company: CompanyDep, store: StoreDep) -> Response:
+    """The person confirms that the new Invoiced key reaches the same account."""
+    require_edit(user, company)
+    back = link(request, "", company)
+    try:
+        binding.confirm_same_invoiced_account(store, company.key, _invoiced(company))
+    except (MissingConnection, InvoicedError, requests.RequestException) as error:
+        return redirect_with(request, back, "error", f"Invoiced could not be checked: {type(error).__name__}.")
+    return redirect_with(request, back, "ok", "Kept the sync state for the new Invoiced API key.")
+
+
 # -- Configure --------------------------------------------------------------------------
 
 
@@ -269,6 +337,8 @@ def _choices(store: StateStore, company: Company) -> tuple[qbo.Choices | None, s
     connection = qbo.connection_status(store, company)
     if not connection.connected:
         return None, "Connect to QuickBooks to choose from the company's own accounts and tax codes."
+    if check_binding(store, company, connection).held:
+        return None, HELD_NOTICE
     try:
         return qbo.choices(store, company), None
     except Exception as error:  # noqa: BLE001 - the form still works with the current values
@@ -284,7 +354,8 @@ def _configure(
     errors: list[str] | None = None,
 ) -> HTMLResponse:
     choices, notice = _choices(store, company)
-    current = resolve_settings(company.settings, store.get_settings(company.key))
+    scope = binding.active_scope_key(store, company.key)
+    current = resolve_settings(company.settings, store.get_settings(scope))
     context = {
         "page": "configure",
         "values": values or form_values(current),
@@ -316,11 +387,14 @@ def save_settings(
 ) -> Response:
     require_edit(user, company)
     values = submitted_values(form)
-    choices, _ = _choices(store, company)
-    settings, errors = to_settings(company, store.get_settings(company.key), values, choices)
+    choices, notice = _choices(store, company)
+    if notice == HELD_NOTICE:
+        return _configure(request, user, company, store, values, [HELD_NOTICE])
+    scope = binding.active_scope_key(store, company.key)
+    settings, errors = to_settings(company, store.get_settings(scope), values, choices)
     if errors:
         return _configure(request, user, company, store, values, errors)
-    store.put_settings(company.key, settings)
+    store.put_settings(scope, settings)
     return redirect_with(
         request, link(request, "configure", company), "ok", "Settings saved: the next sync uses them."
     )

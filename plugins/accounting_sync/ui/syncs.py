@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
+from accounting_sync.binding import active_scope_key
 from accounting_sync.companies import Company
 from accounting_sync.state import RecordError, StateStore, SyncRun
 from accounting_sync.ui.airflow_api import AirflowApi, AirflowApiError, DagState
@@ -98,7 +99,8 @@ class SyncsView:
 
 def recent_syncs(store: StateStore, company: Company, api: AirflowApi, ui_root: str) -> SyncsView:
     dag_flows = {company.dag_id(flow.base): flow for flow in FLOWS}
-    stored = store.recent_runs(company.key, limit=RUN_LIMIT * len(dag_flows), dag_ids=list(dag_flows))
+    scope = active_scope_key(store, company.key)
+    stored = store.recent_runs(scope, limit=RUN_LIMIT * len(dag_flows), dag_ids=list(dag_flows))
     runs = {(row.dag_id, row.run_id): _from_store(row, dag_flows[row.dag_id]) for row in stored}
     problem = None
     controls: list[DagControl] = []
@@ -115,7 +117,7 @@ def recent_syncs(store: StateStore, company: Company, api: AirflowApi, ui_root: 
         controls = [DagControl(flow, dag_id, None) for dag_id, flow in dag_flows.items()]
         views = _latest(runs.values())
     for view in views:
-        view.errors = store.errors_for_run(company.key, view.flow.base, view.run_id)
+        view.errors = store.errors_for_run(scope, view.flow.base, view.run_id)
         view.run_url = f"{ui_root}dags/{quote(view.dag_id, safe='')}/runs/{quote(view.run_id, safe='')}"
     return SyncsView(controls, views, problem)
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import html
 import json
-import re
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -14,47 +12,13 @@ import requests
 from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 from airflow.api_fastapi.core_api.security import get_user
 from fastapi import FastAPI
-from ui_support import Browser, flash
+from ui_support import Browser, connect, consent, flash, follow_back, start_connect
 
 from accounting_sync.connections import get_airflow_connection, quickbooks_config
 from accounting_sync.state import StateStore, utcnow
 from accounting_sync.tokens import RECONNECT_MESSAGE, QuickBooksConnectionExpired, TokenManager, fernet
 
 PAGE = "/accounting-sync/"
-
-
-def start_connect(browser: Browser) -> str:
-    """Press Connect: the answer sends the browser to the authorize page."""
-    response = browser.post("/accounting-sync/connect?company=default")
-    assert response.status_code == 303
-    return str(response.headers["location"])
-
-
-def consent(authorize_url: str, decision: str = "allow") -> str:
-    """Press Authorize (or Deny) on the sandbox's consent page; returns the callback URL."""
-    page = requests.get(authorize_url, timeout=10)
-    assert page.status_code == 200 and "Authorize" in page.text
-    action = re.search(r'<form method="post" action="([^"]+)"', page.text)
-    assert action
-    fields = {
-        name: html.unescape(value) for name, value in re.findall(r'name="(\w+)" value="([^"]*)"', page.text)
-    }
-    fields.pop("decision", None)
-    base = "{0.scheme}://{0.netloc}".format(urlsplit(authorize_url))
-    answer = requests.post(
-        base + action.group(1), data={**fields, "decision": decision}, allow_redirects=False, timeout=10
-    )
-    assert answer.status_code in (302, 303)
-    return str(answer.headers["location"])
-
-
-def follow_back(browser: Browser, callback_url: str) -> Any:
-    parts = urlsplit(callback_url)
-    return browser.get(f"{parts.path}?{parts.query}")
-
-
-def connect(browser: Browser) -> None:
-    follow_back(browser, consent(start_connect(browser)))
 
 
 def test_connect_round_trip_through_the_sandbox(

@@ -8,7 +8,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
+import requests
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
@@ -159,3 +161,40 @@ class Browser:
 def flash(response: Response) -> str:
     match = re.search(r'class="flash (\w+)" role="status">([^<]*)<', response.text)
     return f"{match.group(1)}: {html.unescape(match.group(2))}" if match else ""
+
+
+def start_connect(browser: Browser) -> str:
+    """Press Connect: the answer sends the browser to the authorize page."""
+    response = browser.post("/accounting-sync/connect?company=default")
+    assert response.status_code == 303
+    return str(response.headers["location"])
+
+
+def consent(authorize_url: str, decision: str = "allow", realm_id: str | None = None) -> str:
+    """Press Authorize (or Deny) on the sandbox's consent page, for its default company or
+    the one picked; returns the callback URL."""
+    page = requests.get(authorize_url, timeout=10)
+    assert page.status_code == 200 and "Authorize" in page.text
+    action = re.search(r'<form method="post" action="([^"]+)"', page.text)
+    assert action
+    fields = {
+        name: html.unescape(value) for name, value in re.findall(r'name="(\w+)" value="([^"]*)"', page.text)
+    }
+    fields.pop("decision", None)
+    if realm_id:
+        fields["realm_id"] = realm_id
+    base = "{0.scheme}://{0.netloc}".format(urlsplit(authorize_url))
+    answer = requests.post(
+        base + action.group(1), data={**fields, "decision": decision}, allow_redirects=False, timeout=10
+    )
+    assert answer.status_code in (302, 303)
+    return str(answer.headers["location"])
+
+
+def follow_back(browser: Browser, callback_url: str) -> Any:
+    parts = urlsplit(callback_url)
+    return browser.get(f"{parts.path}?{parts.query}")
+
+
+def connect(browser: Browser, realm_id: str | None = None) -> Any:
+    return follow_back(browser, consent(start_connect(browser), realm_id=realm_id))
