@@ -21,7 +21,7 @@ from accounting_sync.invoiced import InvoicedClient
 from accounting_sync.job import SyncJob
 from accounting_sync.quickbooks import QuickBooksClient
 from accounting_sync.settings import SyncSettings, resolve_settings
-from accounting_sync.state import StateStore
+from accounting_sync.state import StateHeld, StateStore
 from accounting_sync.tokens import TokenManager
 
 log = logging.getLogger(__name__)
@@ -54,15 +54,22 @@ def invoiced_client(company: Company) -> InvoicedClient:
 
 
 def sync_job(company_key: str, context: dict[str, Any], with_qbo: bool = True) -> SyncJob:
+    """The task's job; a held company fails the task at once (retrying cannot help: a
+    person has to choose on the Connection page)."""
     entry = company(company_key)
     params = context.get("params") or {}
-    return SyncJob.bind(
-        open_store(),
-        entry.key,
-        invoiced_client(entry),
-        quickbooks_config(get_airflow_connection(entry.quickbooks_conn_id)) if with_qbo else None,
-        company_settings=entry.settings,
-        dag_id=context["dag"].dag_id,
-        run_id=context["run_id"],
-        dry_run=bool(params.get("dry_run")),
-    )
+    try:
+        return SyncJob.bind(
+            open_store(),
+            entry.key,
+            invoiced_client(entry),
+            quickbooks_config(get_airflow_connection(entry.quickbooks_conn_id)) if with_qbo else None,
+            company_settings=entry.settings,
+            dag_id=context["dag"].dag_id,
+            run_id=context["run_id"],
+            dry_run=bool(params.get("dry_run")),
+        )
+    except StateHeld as held:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(str(held)) from None

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from accounting_sync import binding
+from accounting_sync.invoiced import InvoicedClient
 from accounting_sync.state import StateStore
 from tests.e2e.airflow_harness import dag_test
 from tests.support.sandboxes import Sandboxes, sandboxes
@@ -131,3 +133,22 @@ def test_no_secret_reaches_task_logs_xcom_or_the_state_store(boxes: Sandboxes, a
     for name, secret in secrets.items():
         for where, content in haystacks.items():
             assert secret.encode() not in content, f"the {name} appears in {where}"
+
+
+def test_a_company_connected_to_another_quickbooks_company_is_held_without_retries(
+    boxes: Sandboxes, airflow_env: dict[str, str]
+) -> None:
+    store = StateStore(f"sqlite:///{Path(airflow_env['AIRFLOW_HOME']) / 'accounting_sync.db'}")
+    binding.resolve(store, "default", boxes.realm_id, InvoicedClient(boxes.invoiced_config()))  # bound already
+    other = requests.post(f"{boxes.qbo_url}/_sandbox/realms", json={}, timeout=10).json()["realm_id"]
+    boxes.connect(store, realm_id=other)
+    try:
+        result = run_dag(airflow_env, {})
+    finally:
+        boxes.connect(store)
+    output = result.stdout + result.stderr
+    assert "DAGRUN-STATE failed" in output, output[-3000:]
+    assert f"QuickBooks is connected to company {other}" in output
+    assert boxes.qbo_rows("Invoice", realm=other) == []
+    # Failed at once: retrying cannot help (with retries the message is logged twice as often).
+    assert output.count(f"QuickBooks is connected to company {other}") <= 2
