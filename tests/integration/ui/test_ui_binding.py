@@ -80,3 +80,24 @@ def test_only_editors_may_choose(
     viewer = sign_in("viewer", "vera")
     assert viewer.post("/accounting-sync/binding/afresh?company=default").status_code == 403
     assert binding.status(store, "default").held
+
+
+def test_an_invoiced_key_of_another_account_is_held_and_can_be_confirmed_or_started_afresh(
+    browser: Browser, qbo: dict[str, Any], invoiced: str, store: StateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connect(browser)
+    assert "Sync held" not in browser.get(PAGE).text
+    config = InvoicedConfig()
+    with running_server(create_invoiced(config)) as other:
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_INVOICED_DEFAULT", json.dumps({"conn_type": "http", "host": other, "password": config.api_key})
+        )
+        page = browser.get(PAGE)
+        assert "Sync held" in page.text and "another Invoiced account" in page.text
+        assert "Start afresh for the new Invoiced account" in page.text
+        assert "It is the same account: keep the state" in page.text
+
+        assert browser.post("/accounting-sync/binding/same-invoiced?company=default").status_code == 303
+        page = browser.get(PAGE)
+        assert flash(page) == "ok: Kept the sync state for the new Invoiced API key."
+        assert "Sync held" not in page.text and binding.active_scope_key(store, "default") == "default"
