@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export AIRFLOW_HOME ?= $(CURDIR)/.airflow
 
-.PHONY: install system-deps run test lint unit bench soak clean
+.PHONY: install system-deps run test lint unit bench soak browser-stress clean
 
 # The venv is rebuilt only when the pins change; the constraints file makes every
 # install resolve to the versions CI ran with.
@@ -38,6 +38,15 @@ bench: install
 
 soak: install system-deps
 	SOAK_SCALE=full $(PY) -m pytest tests/e2e/test_soak.py -s
+
+# The browser test BROWSER_STRESS_RUNS times in a row, each with every core kept busy
+# (BROWSER_STRESS=1): proves it does not depend on a quiet machine. Not part of `make test`.
+BROWSER_STRESS_RUNS ?= 5
+browser-stress: install system-deps
+	@for run in $$(seq $(BROWSER_STRESS_RUNS)); do \
+	  echo "browser-stress: run $$run of $(BROWSER_STRESS_RUNS)"; \
+	  BROWSER_STRESS=1 $(PY) -m pytest tests/e2e/test_browser.py -q -p no:cacheprovider || exit 1; \
+	done; echo "browser-stress: $(BROWSER_STRESS_RUNS) of $(BROWSER_STRESS_RUNS) runs passed"
 
 clean:
 	rm -rf $(AIRFLOW_HOME) .pytest_cache .mypy_cache .ruff_cache

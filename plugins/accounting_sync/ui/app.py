@@ -412,8 +412,27 @@ def syncs_page(
     api: ApiDep,
 ) -> HTMLResponse:
     view = recent_syncs(store, company, api, airflow_root(request))
-    active = any(run.state in {"queued", "running"} for run in view.runs)
-    return render(request, user, company, "syncs.html", {"page": "syncs", "view": view, "active": active})
+    return render(request, user, company, "syncs.html", {"page": "syncs", "view": view})
+
+
+@pages.get("/syncs/table", response_class=HTMLResponse)
+def syncs_table(
+    request: Request,
+    company: CompanyDep,
+    store: StoreDep,
+    api: ApiDep,
+) -> HTMLResponse:
+    """The Recent Syncs table alone, which the page swaps in while a run is active.
+
+    A reload of the whole page would drop its message and could swallow a click; this
+    leaves the flash and CSRF cookies alone so the page's forms stay valid. When Airflow
+    cannot be read the page keeps the table it has (503) and tries again.
+    """
+    view = recent_syncs(store, company, api, airflow_root(request))
+    if view.problem:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, view.problem)
+    context = {"view": view, "link": lambda path: link(request, path, company)}
+    return TEMPLATES.TemplateResponse(request, "syncs_runs.html", context)
 
 
 def _flow_dag(company: Company, form: dict[str, str]) -> tuple[str, str]:

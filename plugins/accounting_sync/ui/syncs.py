@@ -16,6 +16,7 @@ from accounting_sync.ui.airflow_api import AirflowApi, AirflowApiError, DagState
 
 RUN_LIMIT = 10
 FINISHED = {"success", "failed"}
+ACTIVE = {"queued", "running"}
 OUTCOME_ORDER = ["created", "updated", "voided", "written_off", "unchanged", "skipped", "failed"]
 
 
@@ -95,6 +96,11 @@ class SyncsView:
     controls: list[DagControl]
     runs: list[RunView]
     problem: str | None = None
+
+    @property
+    def active(self) -> bool:
+        """A run is still going: the page keeps its runs table up to date."""
+        return any(run.state in ACTIVE for run in self.runs)
 
 
 def recent_syncs(store: StateStore, company: Company, api: AirflowApi, ui_root: str) -> SyncsView:

@@ -20,6 +20,7 @@ GETS = [
     "/accounting-sync/configure",
     "/accounting-sync/syncs",
     "/accounting-sync/callback?code=c&state=s&realmId=1",
+    "/accounting-sync/syncs/table",
 ]
 POSTS = [
     "/accounting-sync/connect",
@@ -89,6 +90,17 @@ def test_the_airflow_ui_session_cookie_signs_in(
     response = client.get(path)
 
     assert response.status_code == 200 and "<h1>Accounting Sync</h1>" in response.text
+
+
+def test_the_runs_table_signs_in_like_its_page(
+    client: TestClient, auth_manager: BaseAuthManager, airflow_db: None
+) -> None:
+    """The page fetches its runs table with the same Airflow session cookie it was shown with."""
+    client.cookies.set("_token", jwt(auth_manager, "viewer", "vera"))
+
+    response = client.get("/accounting-sync/syncs/table")
+
+    assert response.status_code == 200 and 'id="recent-syncs"' in response.text
 
 
 def test_a_bearer_token_signs_in(client: TestClient, auth_manager: BaseAuthManager, airflow_db: None) -> None:

@@ -11,8 +11,10 @@ from ui_support import Browser, FakeAirflow, flash
 
 from accounting_sync.state import StateStore
 from accounting_sync.ui.airflow_api import loopback_url
+from accounting_sync.ui.app import SECURITY_HEADERS
 
 PAGE = "/accounting-sync/syncs"
+TABLE = "/accounting-sync/syncs/table?company=default"
 RUN = "/accounting-sync/syncs/run?company=default"
 AUTO = "/accounting-sync/syncs/auto?company=default"
 SCHEDULED = "scheduled__2026-07-01T09:00:00+00:00"
@@ -73,7 +75,7 @@ def test_recent_syncs_show_counts_errors_and_links(
         'href="/dags/qbo_sync/runs/scheduled__2026-07-01T09%3A00%3A00%2B00%3A00/tasks/report" data-top'
         in block
     )
-    assert '<meta http-equiv="refresh"' not in page
+    assert '<meta http-equiv="refresh"' not in page and 'data-active="false"' in page
 
 
 def test_a_run_that_died_before_its_report_shows_airflows_state(
@@ -87,13 +89,65 @@ def test_a_run_that_died_before_its_report_shows_airflows_state(
     assert 'data-state="failed"' in block and "ended before it wrote its report" in block
 
 
-def test_a_queued_run_is_listed_and_the_page_refreshes(browser: Browser, fake_airflow: FakeAirflow) -> None:
+def test_a_queued_run_is_listed_and_refreshed_in_place(browser: Browser, fake_airflow: FakeAirflow) -> None:
+    """No reload of the page (it would drop the message and could swallow a click): the
+    page's script fetches the runs table from ``data-refresh`` while ``data-active``."""
     fake_airflow.add_run("qbo_sync", "manual__x", "queued", queued_at="2026-07-01T10:00:00Z")
 
     page = browser.get(PAGE).text
 
     assert 'data-state="queued"' in run_block(page, "manual__x")
-    assert '<meta http-equiv="refresh" content="10">' in page
+    assert 'data-refresh="/accounting-sync/syncs/table?company=default" data-active="true"' in page
+    assert "refresh" not in page.split("<body>")[0]
+
+
+def test_the_runs_table_alone_renders_the_runs(
+    browser: Browser, store: StateStore, fake_airflow: FakeAirflow
+) -> None:
+    record_run(store)
+    fake_airflow.add_run("qbo_sync", SCHEDULED, "failed")
+    fake_airflow.add_run("qbo_sync", "manual__x", "running", start_date="2026-07-01T10:00:00Z")
+
+    response = browser.get(TABLE)
+
+    assert response.status_code == 200
+    assert response.text.lstrip().startswith('<section class="card" id="recent-syncs"')
+    assert response.text.rstrip().endswith("</section>")
+    assert 'data-active="true"' in response.text
+    assert 'data-state="running"' in run_block(response.text, "manual__x")
+    failed = run_block(response.text, SCHEDULED)
+    assert 'data-state="failed"' in failed and "INV-0007" in failed
+    assert {name: response.headers[name] for name in SECURITY_HEADERS} == SECURITY_HEADERS
+
+
+def test_refreshing_the_runs_table_keeps_the_pages_message_and_forms(
+    browser: Browser, fake_airflow: FakeAirflow
+) -> None:
+    """The table sets no cookie: the flash waits for the page, and the CSRF token the page
+    was shown with still works after any number of refreshes."""
+    token = browser.csrf(PAGE)
+    browser.client.post(AUTO, data={"csrf_token": token, "flow": "sync", "enabled": "true"})
+
+    table = browser.get(TABLE)
+    sync_now = browser.client.post(RUN, data={"csrf_token": token, "flow": "sync"})
+    browser.get(TABLE)
+
+    assert "set-cookie" not in table.headers
+    assert sync_now.status_code == 303
+    assert flash(browser.get(PAGE)).startswith("ok: Sync Now: run manual__")
+
+
+def test_the_runs_table_is_kept_when_airflow_cannot_be_read(
+    browser: Browser, store: StateStore, fake_airflow: FakeAirflow
+) -> None:
+    """The script keeps the table it shows and tries again, rather than losing the runs Airflow knows."""
+    record_run(store)
+    fake_airflow.refuse_with = 403
+
+    response = browser.get(TABLE)
+
+    assert response.status_code == 503
+    assert response.json()["detail"].startswith("Run states and auto-sync could not be read from Airflow.")
 
 
 def test_sync_now_triggers_the_dag_as_the_signed_in_user(browser: Browser, fake_airflow: FakeAirflow) -> None:
