@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from sandbox.quickbooks import clock, entities, errors, query, taxes
+from sandbox.quickbooks import entities, errors, query, taxes
 from sandbox.quickbooks.errors import qbo_json
 from sandbox.quickbooks.schema import NAME_LIST, EntitySpec, spec_for_name, spec_for_path
 from sandbox.quickbooks.state import SandboxState, sandbox_state
@@ -60,9 +60,9 @@ async def _json_object(request: Request) -> Obj:
 def _injected_response(kind: str | None, state: SandboxState) -> Response | None:
     """Gateway-level faults answer before the handler runs, so nothing is written."""
     if kind == "429":
-        return state.throttled().response(state.config.timezone)
+        return state.throttled().response(state.clock)
     if kind == "500":
-        return errors.system_failure().response(state.config.timezone)
+        return errors.system_failure().response(state.clock)
     if kind == "503":
         return errors.service_unavailable()
     return None
@@ -116,7 +116,7 @@ async def _answer(request: Request, state: SandboxState, realm: Realm, allowed: 
     try:
         response = await produce(kind)
     except errors.QboError as exc:
-        response = exc.response(state.config.timezone)
+        response = exc.response(state.clock)
     if requestid is not None and (response.status_code < 400 or state.config.requestid_replays_faults):
         state.replays.remember(realm, requestid, response.status_code, bytes(response.body),
                                response.media_type or "application/json")
@@ -128,12 +128,12 @@ async def _answer(request: Request, state: SandboxState, realm: Realm, allowed: 
 
 
 def _time(state: SandboxState) -> str:
-    return clock.response_time(state.config.timezone)
+    return state.clock.response_time()
 
 
 def _run_query(state: SandboxState, realm: Realm, text: str) -> Obj:
     cfg = state.config
-    return query.execute(realm, text, cfg.timezone, cfg.query_default_results, cfg.query_max_results)
+    return query.execute(realm, text, state.clock.tz, cfg.query_default_results, cfg.query_max_results)
 
 
 async def _query(request: Request, realm_id: str, text: str, requestid: str | None) -> Response:

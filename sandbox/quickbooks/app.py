@@ -33,14 +33,14 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
 
     async def render_fault(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, QboError)
-        return exc.response(state.config.timezone)
+        return exc.response(state.clock)
 
     app.add_exception_handler(QboError, render_fault)
     app.add_middleware(
         SandboxMiddleware,
         stats=state.stats,
         concurrency_limit=lambda: state.limits.concurrent,
-        on_concurrency_exceeded=lambda: state.throttled().response(state.config.timezone),
+        on_concurrency_exceeded=lambda: state.throttled().response(state.clock),
         concurrency_key=realm_concurrency_key,
     )
     return app

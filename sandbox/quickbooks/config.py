@@ -5,7 +5,9 @@ from __future__ import annotations
 import secrets
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+from sandbox.quickbooks.clock import company_tz
 
 
 def new_realm_id() -> str:
@@ -39,7 +41,7 @@ class SandboxConfig(BaseModel):
     realm_id: str = Field(default_factory=new_realm_id)
     company_name: str = "Sandbox Company US"
     redirect_uris: list[str] | None = None
-    timezone: str = Field(default="-07:00", pattern=r"^[+-]\d{2}:\d{2}$")
+    timezone: str = "America/Los_Angeles"
 
     access_token_ttl: float = Field(default=3600.0, gt=0)
     refresh_token_ttl: float = Field(default=8_726_400.0, gt=0)
@@ -67,3 +69,12 @@ class SandboxConfig(BaseModel):
     name_write_hold_seconds: float = Field(default=0.0, ge=0)
     default_due_days: int = 30
     seed_demo: bool = False
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            company_tz(value)
+        except (KeyError, ValueError) as unknown:
+            raise ValueError(f"unknown time zone {value!r}") from unknown
+        return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
@@ -23,6 +24,13 @@ class RealmChoice(BaseModel):
 
 class NewRealm(BaseModel):
     company_name: str | None = None
+
+
+class ClockMove(BaseModel):
+    """Move the company clock forward by seconds, or to a moment (never backwards)."""
+
+    advance_seconds: float | None = Field(default=None, ge=0)
+    now: datetime | None = None
 
 
 class CloseBooks(BaseModel):
@@ -117,6 +125,19 @@ async def token(request: Request, choice: Annotated[RealmChoice | None, Body()] 
     state = sandbox_state(request)
     realm = state.realm(choice.realm_id if choice else None)
     return {**state.tokens.issue(realm.realm_id), "realm_id": realm.realm_id}
+
+
+@router.post("/clock")
+async def move_clock(request: Request, move: ClockMove) -> dict[str, Any]:
+    """Timestamps (MetaData, `time`) and `requestid` retention follow this clock; OAuth
+    lifetimes do not."""
+    clock = sandbox_state(request).clock
+    if move.advance_seconds is not None:
+        clock.shift += move.advance_seconds
+    if move.now is not None:
+        target = move.now if move.now.tzinfo else move.now.replace(tzinfo=clock.tz)
+        clock.shift = max(clock.shift, target.timestamp() - (clock.timestamp() - clock.shift))
+    return {"now": clock.now().isoformat(timespec="seconds"), "shift_seconds": clock.shift}
 
 
 @router.post("/close-books")
