@@ -53,11 +53,11 @@ class SandboxConfig(BaseModel):
     throttle_format: Literal["json", "xml"] = "json"
     concurrency_retry_after: int = Field(default=1, ge=1)
 
-    batch_max_items: int = Field(default=30, ge=1)
+    batch_max_items: int = Field(default=10, ge=1)
     query_max_results: int = Field(default=1000, ge=1)
     query_default_results: int = Field(default=100, ge=1)
 
-    requestid_ttl_seconds: float | None = None
+    requestid_ttl_seconds: float | None = Field(default=86_400.0, gt=0)
     requestid_replays_faults: bool = False
     requestid_max_length: int = 50
     requestid_batch_max_length: int = 36
