@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import Scope
 
 from sandbox.common.middleware import SandboxMiddleware
 from sandbox.quickbooks import api, control, oauth
 from sandbox.quickbooks.config import SandboxConfig
+from sandbox.quickbooks import errors
 from sandbox.quickbooks.errors import QboError
 from sandbox.quickbooks.state import SandboxState
 
@@ -35,7 +39,26 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         assert isinstance(exc, QboError)
         return exc.response(state.clock)
 
+    async def render_unrouted(request: Request, exc: Exception) -> Response:
+        """Unknown paths, methods and sub-resources (`/cdc`, `/invoice/1/pdf`) answer with
+        QBO's `Fault` envelope: clients such as python-quickbooks read `Fault` from every
+        error body. Only the sandbox's own controls keep FastAPI's `{"detail": ...}`."""
+        if request.url.path.startswith("/_sandbox"):
+            if isinstance(exc, RequestValidationError):
+                return await request_validation_exception_handler(request, exc)
+            assert isinstance(exc, HTTPException)
+            return await http_exception_handler(request, exc)
+        if isinstance(exc, RequestValidationError):
+            fault = errors.malformed_body("; ".join(str(error.get("msg")) for error in exc.errors()))
+        else:
+            fault = errors.unsupported_operation(
+                f"{request.method} Could not find resource for relative : {request.url.path}"
+            )
+        return fault.response(state.clock)
+
     app.add_exception_handler(QboError, render_fault)
+    app.add_exception_handler(HTTPException, render_unrouted)
+    app.add_exception_handler(RequestValidationError, render_unrouted)
     app.add_middleware(
         SandboxMiddleware,
         stats=state.stats,

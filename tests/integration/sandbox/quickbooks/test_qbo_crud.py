@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from qbo_support import Qbo, customer, fault, invoice, invoice_body, item, payment
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$")
@@ -138,6 +139,27 @@ def test_references_are_echoed_with_names(qbo: Qbo) -> None:
 def test_unknown_entity_path_is_unsupported(qbo: Qbo) -> None:
     assert fault(qbo.post("gadget", {"Name": "x"}))["code"] == "500"
     assert fault(qbo.post("taxcode", {"Name": "x"}))["code"] == "500"
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("GET", "cdc?entities=Invoice&changedSince=2030-01-01"),
+    ("GET", "invoice/1/pdf"),
+    ("POST", "invoice/1/send"),
+    ("GET", "reports/ProfitAndLoss"),
+    ("DELETE", "customer/1"),
+    ("PUT", "invoice"),
+    ("GET", "no/such/route/at/all"),
+])
+def test_unknown_routes_methods_and_subresources_answer_with_a_fault(qbo: Qbo, method: str, path: str) -> None:
+    """python-quickbooks reads `Fault` from every error body; FastAPI's `{"detail"}` is never sent."""
+    response = qbo.session.request(method, qbo.url(path), headers=qbo.headers(), timeout=10)
+    error = fault(response)
+    assert error["code"] == "500" and error["Message"] == "Unsupported Operation"
+
+
+def test_the_sandbox_controls_keep_their_own_errors(qbo: Qbo) -> None:
+    response = qbo.session.post(f"{qbo.base_url}/_sandbox/close-books", json={"date": "June"}, timeout=10)
+    assert response.status_code == 422 and "detail" in response.json()
 
 
 def test_tax_service_creates_code_and_rate(qbo: Qbo) -> None:
