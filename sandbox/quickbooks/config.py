@@ -68,6 +68,7 @@ class SandboxConfig(BaseModel):
     custom_txn_numbers: bool = True
     name_write_hold_seconds: float = Field(default=0.0, ge=0)
     default_due_days: int = 30
+    overpayment: Literal["credit", "refuse"] = "credit"
     seed_demo: bool = False
 
     @field_validator("timezone")

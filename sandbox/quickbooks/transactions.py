@@ -344,9 +344,27 @@ class PaymentRules(EntityRules):
                 raise errors.malformed_body("Line must be a list of objects")
             _reject_unknown(raw, PAYMENT_LINE_FIELDS, "Line")
             line_amount = parse_amount(require(raw, "Amount", "Line.Amount"), "Line.Amount")
-            links = [self._link(ctx, obj, link, line_amount, previous, applied) for link in raw.get("LinkedTxn") or []]
+            raw_links = raw.get("LinkedTxn") or []
+            if len(raw_links) == 1:
+                line_amount = self._applicable(ctx, obj, raw_links[0], line_amount, previous, applied)
+                if not line_amount:
+                    continue
+            links = [self._link(ctx, obj, link, line_amount, previous, applied) for link in raw_links]
             lines.append({**raw, "Amount": amount(line_amount), "LinkedTxn": links})
         return lines, applied
+
+    @staticmethod
+    def _applicable(ctx: WriteContext, obj: Obj, link: Obj, line_amount: Decimal, previous: Applied,
+                    applied: Applied) -> Decimal:
+        """Real QBO accepts a line applying more than an invoice's open balance: only the
+        balance is applied and the excess stays on the payment as UnappliedAmt (customer
+        credit), with no error. `overpayment="refuse"` faults instead (in `_link`)."""
+        target = ctx.find(str(link.get("TxnType")), str(link.get("TxnId"))) if isinstance(link, dict) else None
+        if ctx.config.overpayment == "refuse" or target is None or link.get("TxnType") != "Invoice":
+            return line_amount
+        key = ("Invoice", target["Id"])
+        available = money(target["Balance"]) + previous.get(key, Decimal(0)) - applied.get(key, Decimal(0))
+        return min(line_amount, max(available, Decimal(0)))
 
     @staticmethod
     def _link(ctx: WriteContext, obj: Obj, link: Obj, line_amount: Decimal, previous: Applied, applied: Applied) -> Obj:

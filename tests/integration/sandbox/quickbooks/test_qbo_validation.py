@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import requests
@@ -215,12 +216,31 @@ def test_transaction_writes_do_not_take_the_name_lock(start_server: ServerFactor
         slow.join()
 
 
-def test_payment_cannot_exceed_open_balance(qbo: Qbo) -> None:
+def _pay(qbo: Qbo, customer_id: str, invoice_id: str, total: float) -> Any:
+    line = {"Amount": total, "LinkedTxn": [{"TxnId": invoice_id, "TxnType": "Invoice"}]}
+    return qbo.post("payment", {"CustomerRef": {"value": customer_id}, "TotalAmt": total, "Line": [line]})
+
+
+def test_overpayment_is_accepted_and_the_excess_becomes_customer_credit(qbo: Qbo) -> None:
+    """A live run: $30 applied to a $5 balance succeeded with UnappliedAmt 25, no error."""
     acme = customer(qbo)["Id"]
     inv = invoice(qbo, acme, item(qbo)["Id"], 100)
-    error = fault(qbo.post("payment", {"CustomerRef": {"value": acme}, "TotalAmt": 150,
-                                       "Line": [{"Amount": 150, "LinkedTxn": [{"TxnId": inv["Id"], "TxnType": "Invoice"}]}]}))
+    payment(qbo, acme, 95, [("Invoice", inv["Id"], 95)])
+    answer = _pay(qbo, acme, inv["Id"], 30)
+    assert answer.status_code == 200, answer.text
+    paid = answer.json()["Payment"]
+    assert paid["UnappliedAmt"] == 25 and paid["TotalAmt"] == 30 and paid["Line"][0]["Amount"] == 5
+    assert qbo.read("Invoice", inv["Id"])["Balance"] == 0
+    assert qbo.read("Customer", acme)["Balance"] == -25
+    on_paid_invoice = _pay(qbo, acme, inv["Id"], 10).json()["Payment"]
+    assert on_paid_invoice["UnappliedAmt"] == 10 and on_paid_invoice["Line"] == []
+
+
+def test_overpayment_refusal_is_a_switch(start_server: ServerFactory, connect: Callable[..., Qbo]) -> None:
+    qbo = connect(*start_server(overpayment="refuse"))
+    acme = customer(qbo)["Id"]
+    inv = invoice(qbo, acme, item(qbo)["Id"], 100)
+    error = fault(_pay(qbo, acme, inv["Id"], 150))
     assert error["code"] == "6000" and "exceeds its open balance" in error["Detail"]
     payment(qbo, acme, 60, [("Invoice", inv["Id"], 60)])
-    assert fault(qbo.post("payment", {"CustomerRef": {"value": acme}, "TotalAmt": 50,
-                                      "Line": [{"Amount": 50, "LinkedTxn": [{"TxnId": inv["Id"], "TxnType": "Invoice"}]}]}))["code"] == "6000"
+    assert fault(_pay(qbo, acme, inv["Id"], 50))["code"] == "6000"
