@@ -10,9 +10,8 @@ from starlette.responses import Response
 from starlette.types import Scope
 
 from sandbox.common.middleware import SandboxMiddleware
-from sandbox.quickbooks import api, control, oauth
+from sandbox.quickbooks import api, control, errors, oauth
 from sandbox.quickbooks.config import SandboxConfig
-from sandbox.quickbooks import errors
 from sandbox.quickbooks.errors import QboError
 from sandbox.quickbooks.state import SandboxState
 

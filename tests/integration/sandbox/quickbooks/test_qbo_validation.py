@@ -8,7 +8,18 @@ from typing import Any
 
 import pytest
 import requests
-from qbo_support import Qbo, ServerFactory, customer, fault, invoice, invoice_body, item, payment, sales_line
+from qbo_support import (
+    Json,
+    Qbo,
+    ServerFactory,
+    customer,
+    fault,
+    invoice,
+    invoice_body,
+    item,
+    payment,
+    sales_line,
+)
 
 DUPLICATE_DETAIL = (
     "The name supplied already exists. : Another customer, vendor or employee is already using this \n"
@@ -29,9 +40,48 @@ def test_display_name_unique_across_customer_vendor_employee(qbo: Qbo) -> None:
     assert fault(qbo.post("employee", {"DisplayName": "northwind supplies "}))["code"] == "6240"
 
 
-def test_inactive_names_still_count(qbo: Qbo) -> None:
+def _deactivate(qbo: Qbo, entity: str, row: Json) -> Json:
+    return qbo.create(entity, {"Id": row["Id"], "SyncToken": row["SyncToken"], "sparse": True, "Active": False})
+
+
+@pytest.mark.parametrize("entity", ["Customer", "Vendor", "Employee"])
+def test_making_a_name_inactive_renames_it_and_frees_the_plain_name(qbo: Qbo, entity: str) -> None:
+    """Recorded QBO answer to a deactivation: DisplayName "Thrifty Meats (deleted)", Active false."""
+    created = qbo.create(entity, {"DisplayName": "Thrifty Meats"})
+    gone = _deactivate(qbo, entity, created)
+    assert gone["DisplayName"] == "Thrifty Meats (deleted)" and gone["Active"] is False
+    if entity == "Customer":
+        assert gone["FullyQualifiedName"] == "Thrifty Meats (deleted)"
+    fresh = qbo.create("Customer", {"DisplayName": "Thrifty Meats"})
+    assert fault(qbo.post("customer", {"DisplayName": "Thrifty Meats (deleted)"}))["code"] == "6240"
+    second = _deactivate(qbo, "Customer", fresh)
+    assert second["DisplayName"] == "Thrifty Meats (deleted-2)"
+    found = qbo.query("SELECT * FROM Customer WHERE DisplayName = 'Thrifty Meats'")
+    assert found == {}
+
+
+def test_reactivating_gives_the_plain_name_back_or_6240(qbo: Qbo) -> None:
+    gone = _deactivate(qbo, "Customer", customer(qbo, "Sleepy Co"))
+    back = qbo.create("Customer", {"Id": gone["Id"], "SyncToken": gone["SyncToken"], "sparse": True, "Active": True})
+    assert back["DisplayName"] == "Sleepy Co" and back["Active"] is True
+    gone = _deactivate(qbo, "Customer", back)
+    customer(qbo, "Sleepy Co")
+    refused = qbo.post("customer", {"Id": gone["Id"], "SyncToken": gone["SyncToken"], "sparse": True, "Active": True})
+    assert fault(refused)["code"] == "6240"
+
+
+def test_inactive_items_are_renamed_too(qbo: Qbo) -> None:
+    """Unconfirmed for items (the fixtures show customers, vendors, employees, classes...)."""
+    made = item(qbo, "Consulting")
+    assert _deactivate(qbo, "Item", made)["Name"] == "Consulting (deleted)"
+    assert item(qbo, "Consulting")["Id"] != made["Id"]
+
+
+def test_without_the_rename_inactive_names_still_count(start_server: ServerFactory,
+                                                       connect: Callable[..., Qbo]) -> None:
+    qbo = connect(*start_server(inactive_name_suffix=None))
     created = customer(qbo, "Sleepy Co")
-    qbo.create("Customer", {"Id": created["Id"], "SyncToken": "0", "sparse": True, "Active": False})
+    assert _deactivate(qbo, "Customer", created)["DisplayName"] == "Sleepy Co"
     assert fault(qbo.post("customer", {"DisplayName": "Sleepy Co"}))["code"] == "6240"
 
 
