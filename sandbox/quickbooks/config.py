@@ -69,6 +69,7 @@ class SandboxConfig(BaseModel):
     name_write_hold_seconds: float = Field(default=0.0, ge=0)
     default_due_days: int = 30
     overpayment: Literal["credit", "refuse"] = "credit"
+    void_invoice_with_payments: Literal["unapply", "refuse"] = "unapply"
     inactive_name_suffix: str | None = " (deleted)"
     rename_inactive_items: bool = True
     seed_demo: bool = False

@@ -284,8 +284,12 @@ class SalesFormRules(EntityRules):
         if self.entity != "Invoice":
             raise errors.unsupported_operation("Void")
         _check_open_period(ctx, obj, None)
-        self._refuse_if_linked(obj)
-        lines = [{**line, "Amount": 0.0} for line in obj["Line"]]
+        if ctx.config.void_invoice_with_payments == "refuse":
+            self._refuse_if_linked(obj)
+        for link in obj.get("LinkedTxn", []):
+            if link.get("TxnType") == "Payment":
+                _unapply(ctx, link["TxnId"], obj["Id"])
+        lines = [_voided_line(line) for line in obj["Line"]]
         note = obj.get("PrivateNote")
         return {
             **obj,
@@ -410,6 +414,28 @@ class PaymentRules(EntityRules):
             "UnappliedAmt": 0.0,
             "PrivateNote": f"Voided - {note}" if note else "Voided",
         }
+
+
+def _voided_line(line: Obj) -> Obj:
+    """Intuit's "Void an Invoice" sample: lines keep Qty 0 and Amount 0, and no UnitPrice."""
+    voided = {**line, "Amount": 0.0}
+    detail = line.get("SalesItemLineDetail")
+    if isinstance(detail, dict):
+        voided["SalesItemLineDetail"] = {**{k: v for k, v in detail.items() if k != "UnitPrice"}, "Qty": 0}
+    return voided
+
+
+def _unapply(ctx: WriteContext, payment_id: str, invoice_id: str) -> None:
+    """Voiding a paid invoice keeps the payment: what it applied there becomes UnappliedAmt."""
+    payment = ctx.realm.get("Payment", payment_id)
+    if payment is None:
+        return
+    target = {"TxnId": invoice_id, "TxnType": "Invoice"}
+    lines = [line for line in payment.get("Line", []) if target not in line.get("LinkedTxn", [])]
+    applied = applied_by({"Line": lines})
+    net = sum((value if key[0] == "Invoice" else -value for key, value in applied.items()), Decimal(0))
+    unapplied = amount(money(payment["TotalAmt"]) - net)
+    ctx.realm.put("Payment", revise(ctx, payment, {"Line": lines, "UnappliedAmt": unapplied}))
 
 
 def applied_by(payment: Obj | None) -> Applied:
