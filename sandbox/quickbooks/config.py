@@ -47,6 +47,7 @@ class SandboxConfig(BaseModel):
     refresh_token_ttl: float = Field(default=8_726_400.0, gt=0)
     refresh_rotation_interval: float = Field(default=86_400.0, ge=0)
     refresh_grace: float = Field(default=0.0, ge=0)
+    refresh_extends_expiry: bool = False
     auth_code_ttl: float = Field(default=300.0, gt=0)
 
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
