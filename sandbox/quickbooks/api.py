@@ -101,8 +101,13 @@ async def name_guard(realm: Realm, entity: str, hold_seconds: float) -> AsyncIte
 
 
 async def _answer(request: Request, state: SandboxState, realm: Realm, allowed: frozenset[str],
-                  produce: Producer, requestid: str | None = None, requestid_limit: int = 50) -> Response:
-    """Replay, inject faults, run the handler, remember the answer for the requestid."""
+                  produce: Producer, requestid: str | None = None, requestid_limit: int = 50,
+                  items: int = 1) -> Response:
+    """Take the modelled time, replay, inject faults, run the handler, remember the answer
+    for the requestid."""
+    delay = state.latency.seconds(items)
+    if delay:
+        await asyncio.sleep(delay)
     if requestid is not None:
         if len(requestid) > requestid_limit:
             raise errors.requestid_too_long(requestid, requestid_limit)
@@ -173,7 +178,7 @@ async def batch(request: Request, realm_id: str, requestid: str | None = None) -
         return qbo_json({"BatchItemResponse": answers, "time": _time(state)})
 
     limit = state.config.requestid_batch_max_length
-    return await _answer(request, state, realm, WRITE_FAULTS, produce, requestid, limit)
+    return await _answer(request, state, realm, WRITE_FAULTS, produce, requestid, limit, len(items))
 
 
 async def _batch_item(state: SandboxState, realm: Realm, item: object, hidden: set[tuple[str, str]]) -> Obj:

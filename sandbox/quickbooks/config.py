@@ -33,6 +33,19 @@ class LimitsUpdate(BaseModel):
     batch_per_window: int | None = Field(default=None, ge=1)
 
 
+class LatencyConfig(BaseModel):
+    """Time an API request takes before it is answered: `base_seconds` plus
+    `per_item_seconds` for each batch item (a single-entity request counts as one).
+    Off by default, so unit-speed tests stay fast; the benchmarks turn it on."""
+
+    enabled: bool = False
+    base_seconds: float = Field(default=0.25, ge=0)
+    per_item_seconds: float = Field(default=0.05, ge=0)
+
+    def seconds(self, items: int = 1) -> float:
+        return self.base_seconds + self.per_item_seconds * items if self.enabled else 0.0
+
+
 class SandboxConfig(BaseModel):
     """Everything that shapes one server; tests build variants with short lifetimes."""
 
@@ -73,6 +86,7 @@ class SandboxConfig(BaseModel):
     void_invoice_with_payments: Literal["unapply", "refuse"] = "unapply"
     inactive_name_suffix: str | None = " (deleted)"
     rename_inactive_items: bool = True
+    latency: LatencyConfig = Field(default_factory=LatencyConfig)
     seed_demo: bool = False
 
     @field_validator("timezone")

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from sandbox.common.faults import FaultConfig
 from sandbox.quickbooks import seed
-from sandbox.quickbooks.config import LimitsUpdate
+from sandbox.quickbooks.config import LatencyConfig, LimitsUpdate
 from sandbox.quickbooks.oauth import REVOKE_PATH, TOKEN_PATH
 from sandbox.quickbooks.rules import revise
 from sandbox.quickbooks.state import sandbox_state
@@ -64,6 +64,7 @@ async def info(request: Request) -> dict[str, Any]:
             "refresh_grace": cfg.refresh_grace,
         },
         "limits": state.limits.model_dump(),
+        "latency": state.latency.model_dump(),
         "faults": state.faults.config.model_dump(),
     }
 
@@ -105,6 +106,14 @@ async def limits(request: Request, update: LimitsUpdate) -> dict[str, Any]:
     state.limits = state.limits.model_copy(update=update.model_dump(exclude_none=True))
     state.limiter.reset()
     return state.limits.model_dump()
+
+
+@router.post("/latency")
+async def latency(request: Request, model: LatencyConfig) -> dict[str, Any]:
+    """Replaces the latency model (omitted fields take their defaults) until the next reset."""
+    state = sandbox_state(request)
+    state.latency = model
+    return state.latency.model_dump()
 
 
 @router.get("/stats")

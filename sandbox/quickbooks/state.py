@@ -26,6 +26,7 @@ class SandboxState:
         self.limiter = RateLimiter()
         self.replays = ReplayCache(config.requestid_ttl_seconds, self.clock.timestamp)
         self.limits = config.limits.model_copy()
+        self.latency = config.latency.model_copy()
         self.realms: dict[str, Realm] = {}
         self.reset()
         if config.seed_demo:
@@ -36,7 +37,7 @@ class SandboxState:
         return self.realms[self.config.realm_id]
 
     def reset(self) -> None:
-        """Back to startup: one empty company, no faults, default limits, the real time;
+        """Back to startup: one empty company, no faults, default limits and latency, the real time;
         OAuth grants survive."""
         self.realms = {}
         self.clock.shift = 0.0
@@ -44,6 +45,7 @@ class SandboxState:
         self.limiter.reset()
         self.faults.configure(FaultConfig.model_validate({}))
         self.limits = self.config.limits.model_copy()
+        self.latency = self.config.latency.model_copy()
 
     def add_realm(self, realm_id: str | None = None, company_name: str | None = None) -> Realm:
         realm = Realm(realm_id or new_realm_id(), company_name or f"Sandbox Company {len(self.realms) + 1}")
