@@ -42,9 +42,11 @@ class Loader:
     """Runs the load phases in dependency order. The plan is streamed from the state
     store one kind and one chunk at a time, so memory does not grow with the run."""
 
-    def __init__(self, job: SyncJob) -> None:
+    def __init__(self, job: SyncJob, settled: set[tuple[str, str]] | None = None) -> None:
+        """``settled``: records an interrupted run's journal wrote or failed just now."""
         assert job.qbo is not None
         self.job, self.qbo = job, job.qbo
+        self.settled = settled or set()
         self.setup = QboSetup(job.store, job.qbo, job.company, job.settings)
         self.failed: set[tuple[str, str]] = set()
         self.failed_items: dict[str, QboFault] = {}
@@ -284,6 +286,8 @@ class Loader:
                 self._fail_plan(plan, f"missing_{kind}", f"{kind} {key} is not in QuickBooks", None)
             return None
         object_type = "bad_debt_credit_memo" if plan.kind == "bad_debt" else plan.kind
+        if (object_type, plan.source_id) in self.settled:
+            return None  # planned before the journal of an interrupted run wrote it
         if plan.action == "update":
             mapped = self.job.store.get_mapping(self.job.company, object_type, plan.source_id)
             assert mapped is not None
@@ -376,3 +380,4 @@ class Loader:
 def customer_hash(payload: dict[str, Any]) -> str:
     """Changes worth an update: everything but the name, which stays as first synced."""
     return content_hash({key: value for key, value in payload.items() if key != "DisplayName"})
+

@@ -34,7 +34,9 @@ from accounting_sync.tokens import AccessToken, TokenManager
 log = logging.getLogger(__name__)
 
 MINOR_VERSION = "75"
-BATCH_LIMIT = 30
+BATCH_LIMIT = 30  # Intuit's Batch API reference
+SMALL_BATCH = 10  # Intuit's newer learn page; used once QBO refuses 30 (fault 1040)
+BATCH_TOO_LARGE = "1040"
 PAGE_SIZE = 1000
 RETRYABLE_CODES = {"3001", "10000"}
 ONE_AT_A_TIME = "at a time"  # 6000 "You can only add or edit one name (product) at a time"
@@ -140,6 +142,7 @@ class QuickBooksClient:
         self.max_attempts = max_attempts
         self.session = session or requests.Session()
         self.calls: Counter[str] = Counter()
+        self.batch_limit = BATCH_LIMIT
 
     # -- transport ------------------------------------------------------------------------
 
@@ -153,14 +156,22 @@ class QuickBooksClient:
         data: str | None = None,
         request_id: str | None = None,
         kind: str = "read",
+        resend_lost: bool = True,
     ) -> dict[str, Any]:
         """Send with retries. A write keeps its ``requestid`` across retries, except after
-        an answer that proves nothing was written (then QBO would replay that answer)."""
+        an answer that proves nothing was written (then QBO would replay that answer).
+        With ``resend_lost=False`` a write whose answer was lost is not sent again: the
+        caller reads QBO back first (``AmbiguousWriteError``)."""
         definite_failures = 0
 
         def attempt() -> dict[str, Any]:
             rid = request_id if not definite_failures else f"{request_id}-{definite_failures}"
-            return self._send_once(method, path, params, json, data, rid, kind)
+            try:
+                return self._send_once(method, path, params, json, data, rid, kind)
+            except Transient as lost:
+                if request_id and not lost.definite and not resend_lost:
+                    raise AmbiguousWriteError(lost.reason) from None
+                raise
 
         def before_retry(state: RetryCallState) -> None:
             nonlocal definite_failures
@@ -275,11 +286,12 @@ class QuickBooksClient:
         return dict(body.get(entity, body))
 
     def batch(self, items: list[dict[str, Any]], request_id: str) -> list[dict[str, Any]]:
-        """Send up to 30 independent operations; the answer has one entry per ``bId``."""
-        if not 0 < len(items) <= BATCH_LIMIT:
-            raise ValueError(f"a QBO batch holds 1..{BATCH_LIMIT} items, not {len(items)}")
+        """Send up to ``batch_limit`` independent operations; one answer per ``bId``. A lost
+        answer raises ``AmbiguousWriteError`` at once: re-sending is the caller's decision."""
+        if not 0 < len(items) <= self.batch_limit:
+            raise ValueError(f"a QBO batch holds 1..{self.batch_limit} items, not {len(items)}")
         body = self.request(
-            "POST", "batch", json={"BatchItemRequest": items}, request_id=request_id, kind="batch"
+            "POST", "batch", json={"BatchItemRequest": items}, request_id=request_id, kind="batch", resend_lost=False
         )
         return list(body.get("BatchItemResponse", []))
 

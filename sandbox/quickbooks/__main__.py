@@ -18,7 +18,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8100)
     parser.add_argument("--seed-demo", action="store_true", help="start with the demo company loaded")
-    parser.add_argument("--batch-max-items", type=int, default=None, help="items per batch (default 10)")
+    batch_env = ENV_PREFIX + "BATCH_MAX_ITEMS"
+    parser.add_argument("--batch-max-items", type=int, default=os.environ.get(batch_env),
+                        help=f"items per batch (default: ${batch_env} or 10)")
     for option in ("client-id", "client-secret", "realm-id", "company-name"):
         env = ENV_PREFIX + option.upper().replace("-", "_")
         parser.add_argument(f"--{option}", default=os.environ.get(env), help=f"default: ${env} or generated")
