@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from accounting_sync.job import CHUNK, LEASE_TTL, SYNC_FLOW, SyncJob, chunked
@@ -21,6 +22,7 @@ from accounting_sync.transform import (
     customer_payload,
     disambiguated,
     display_names,
+    money,
     name_key,
 )
 
@@ -260,7 +262,8 @@ class Loader:
         writer = self._writer(entity, refresh_tokens=self._refreshed(entity))
         for chunk in chunked(self.plans(kind), CHUNK):
             self.setup.prefetch(chunk)
-            writer.write([op for op in (self._resolve_op(p) for p in chunk) if op is not None])
+            ops = [op for op in (self._resolve_op(p) for p in chunk) if op is not None]
+            writer.write(self._within_open_balances(ops) if entity == "Payment" else ops)
         outcome = writer.outcome
         self.job.count(kind, "created", len(outcome.created))
         self.job.count(kind, "updated", len(outcome.updated))
@@ -293,6 +296,43 @@ class Loader:
             assert mapped is not None
             payload = {**payload, "Id": mapped.qbo_id, "SyncToken": mapped.sync_token}
         return WriteOp(object_type, plan.source_id, plan.action, payload, plan.hash, plan.document_number)
+
+    def _within_open_balances(self, ops: list[WriteOp]) -> list[WriteOp]:
+        """QBO accepts a payment line larger than the invoice's open balance and silently
+        keeps the excess as customer credit. So the QBO balances are read first, and a
+        payment that would apply more than one of them is reported instead of written
+        (it happens when a payment was also recorded in QuickBooks directly)."""
+        wanted = {id(op): applied_amounts(op.payload) for op in ops}
+        invoice_ids = sorted({invoice for amounts in wanted.values() for invoice in amounts})
+        if not invoice_ids:
+            return ops
+        balances = {row["Id"]: money(row.get("Balance", 0)) for row in self._rows_by_id("Invoice", invoice_ids)}
+        updated = [str(op.payload["Id"]) for op in ops if op.operation == "update"]
+        before = {row["Id"]: applied_amounts(row) for row in self._rows_by_id("Payment", updated)}
+        kept = []
+        for op in ops:
+            already = before.get(str(op.payload.get("Id")), {}) if op.operation == "update" else {}
+            over = [
+                f"{amount} on QuickBooks invoice {invoice}, whose open balance is {balances[invoice] + already.get(invoice, 0)}"
+                for invoice, amount in wanted[id(op)].items()
+                if invoice in balances and amount > balances[invoice] + already.get(invoice, 0)
+            ]
+            if over:
+                self.job.count("payment" if op.object_type == "payment" else "bad_debt", "failed")
+                fault = QboFault(400, "overpayment", "the payment would apply more than QuickBooks has open: "
+                                 + "; ".join(over))
+                record_fault(self.job.store, self.job.company, FLOW, self.job.run_id, op.object_type, op.source_id,
+                             op.document_number, fault)
+                continue
+            for invoice, amount in wanted[id(op)].items():
+                if invoice in balances:
+                    balances[invoice] -= amount - already.get(invoice, 0)
+            kept.append(op)
+        return kept
+
+    def _rows_by_id(self, entity: str, ids: list[str]) -> Iterator[dict[str, Any]]:
+        for start in range(0, len(ids), 500):
+            yield from self.qbo.query_rows(entity, "Id IN (" + ", ".join(f"'{i}'" for i in ids[start : start + 500]) + ")")
 
     def _refreshed(self, entity: str) -> Any:
         """After 5010, read the current SyncTokens in one query and try again."""
@@ -372,7 +412,7 @@ class Loader:
                 "PrivateNote": f"Invoiced bad debt of invoice {plan.source_id}: applies the credit memo",
             }
             payments.append(WriteOp("bad_debt_payment", plan.source_id, "create", payload, plan.hash, plan.document_number))
-        outcome = self._writer("Payment").write(payments)
+        outcome = self._writer("Payment").write(self._within_open_balances(payments))
         self.job.count("bad_debt", "created", len(outcome.created))
         self.job.count("bad_debt", "failed", len(outcome.failed))
 
@@ -381,3 +421,12 @@ def customer_hash(payload: dict[str, Any]) -> str:
     """Changes worth an update: everything but the name, which stays as first synced."""
     return content_hash({key: value for key, value in payload.items() if key != "DisplayName"})
 
+
+def applied_amounts(payment: dict[str, Any]) -> dict[str, Decimal]:
+    """What a QBO payment (or payment payload) applies to each invoice, by invoice Id."""
+    applied: dict[str, Decimal] = {}
+    for line in payment.get("Line") or []:
+        for link in line.get("LinkedTxn") or []:
+            if link.get("TxnType") == "Invoice":
+                applied[str(link["TxnId"])] = applied.get(str(link["TxnId"]), Decimal(0)) + money(line["Amount"])
+    return applied

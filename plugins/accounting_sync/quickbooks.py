@@ -57,6 +57,9 @@ HINTS = {
     "6070": "A line amount does not equal quantity times unit price.",
     "6190": "The QuickBooks subscription has ended or has a billing problem.",
     "3200": "QuickBooks rejected the login: reconnect in Accounting Sync.",
+    "overpayment": "QuickBooks already holds a payment on this invoice that Invoiced does not (one was recorded "
+    "in QuickBooks directly). Delete or void the extra payment in QuickBooks, or record it on Invoiced and "
+    "change this one; QuickBooks would otherwise keep the excess as unapplied customer credit.",
 }
 
 

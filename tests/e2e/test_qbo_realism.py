@@ -5,7 +5,9 @@ sandboxes back."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ import requests
 from accounting_sync.qbo_writer import BATCH_SIZE_KEY, BatchWriter
 from accounting_sync.state import StateStore
 from sandbox.quickbooks.config import SandboxConfig
-from tests.support.books import assert_books_match
+from tests.support.books import assert_books_match, money
 from tests.support.sandboxes import Sandboxes, run_sync, sandboxes, sync_job
 
 
@@ -76,6 +78,58 @@ def test_batches_of_30_where_qbo_takes_them(store: StateStore) -> None:
         assert run_sync(sync_job(boxes, store, "first"))[1] is None
         assert 400 not in batch_answers(boxes) and store.get_cursor("default", BATCH_SIZE_KEY) is None
         assert_books_match(boxes, boxes.realm_id)
+
+
+def advance_invoiced_clock(boxes: Sandboxes) -> None:
+    requests.post(f"{boxes.invoiced_url}/_sandbox/clock", json={"advance_seconds": 3600}, timeout=10).raise_for_status()
+
+
+def qbo_invoice(boxes: Sandboxes, invoice_id: str) -> dict[str, Any]:
+    [row] = [r for r in boxes.qbo_rows("Invoice") if re.search(rf"Invoiced invoice {invoice_id}\b", r.get("PrivateNote", ""))]
+    return row
+
+
+def open_invoice(boxes: Sandboxes) -> dict[str, Any]:
+    return next(i for i in boxes.invoiced_all("/invoices", include="amount_paid")
+                if i["status"] in {"sent", "not_sent", "viewed"} and money(i["balance"]) == money(i["total"])
+                and money(i["total"]) > 10)
+
+
+def pay_on_invoiced(boxes: Sandboxes, invoice: dict[str, Any], amount: Decimal) -> dict[str, Any]:
+    return dict(invoiced_write(boxes, "POST", "/payments", {
+        "customer": invoice["customer"], "amount": float(amount), "method": "check",
+        "applied_to": [{"type": "invoice", "invoice": invoice["id"], "amount": float(amount)}],
+    }))
+
+
+def test_a_payment_beyond_the_qbo_open_balance_is_reported_not_turned_into_credit(
+    seeded: Sandboxes, store: StateStore
+) -> None:
+    """Partly paid in QBO directly, then paid in full on Invoiced: QBO would take the full
+    payment and keep the excess as customer credit, with no error."""
+    advance_invoiced_clock(seeded)
+    assert run_sync(sync_job(seeded, store, "first"))[1] is None
+    invoice = open_invoice(seeded)
+    in_qbo = qbo_invoice(seeded, str(invoice["id"]))
+    part = (money(in_qbo["TotalAmt"]) * Decimal("0.4")).quantize(Decimal("0.01"))
+    seeded.qbo("payment", "POST", {
+        "CustomerRef": in_qbo["CustomerRef"], "TotalAmt": float(part),
+        "Line": [{"Amount": float(part), "LinkedTxn": [{"TxnId": in_qbo["Id"], "TxnType": "Invoice"}]}],
+    })
+    advance_invoiced_clock(seeded)
+    payment = pay_on_invoiced(seeded, invoice, money(invoice["balance"]))
+
+    job = sync_job(seeded, store, "second")
+    counts, failure = run_sync(job)
+
+    assert failure is not None and "open balance" in str(failure)
+    assert counts["payment"] == {"failed": 1}
+    [error] = [e for e in store.open_errors(job.company) if e.source_id == str(payment["id"])]
+    assert error.code == "overpayment" and "open balance is" in error.message and error.hint
+    assert money(qbo_invoice(seeded, str(invoice["id"]))["Balance"]) == money(in_qbo["TotalAmt"]) - part
+    credit = [p for p in seeded.qbo_rows("Payment") if money(p.get("UnappliedAmt", 0)) > 0]
+    assert not [p for p in credit if f"Invoiced payment {payment['id']} " in p.get("PrivateNote", "")]
+    assert_books_match(seeded, seeded.realm_id)
 
 
 class Killed(Exception):
