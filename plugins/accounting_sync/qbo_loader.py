@@ -3,8 +3,9 @@ write-offs go to QBO in dependency order, each phase in batches through BatchWri
 
 from __future__ import annotations
 
+import itertools
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 from accounting_sync.job import CHUNK, LEASE_TTL, SYNC_FLOW, SyncJob, chunked
 from accounting_sync.qbo_setup import QboSetup
 from accounting_sync.qbo_writer import BatchWriter, WriteOp, record_fault
-from accounting_sync.quickbooks import QboFault, escape
+from accounting_sync.quickbooks import QboFault, escape, live_name
 from accounting_sync.settings import field_limits
 from accounting_sync.state import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord
 from accounting_sync.transform import (
@@ -158,6 +159,9 @@ class Loader:
             cid = str(customer["id"])
             payload = customer_payload(customer, names[cid])
             match = existing.get(name_key(names[cid]))
+            if match is not None and match.get("Active") is False and taken.get(name_key(names[cid])) is None:
+                self._inactive_namesake(customer, match)
+                continue
             if match is not None and (taken.get(name_key(names[cid])) in (None, cid) or policy == "merge"):
                 links.append(MappedRecord(cid, match["Id"], match.get("SyncToken"), customer_hash(payload), ORIGIN_INVOICED))
                 taken[name_key(names[cid])] = taken.get(name_key(names[cid])) or cid
@@ -176,6 +180,16 @@ class Loader:
         twins = [c for c in customers if name_key(names[str(c["id"])]) in created_names
                  and created_names[name_key(names[str(c["id"])])] != str(c["id"])]
         self._link_merged_twins(twins, names, created_names)
+
+    def _inactive_namesake(self, customer: dict[str, Any], match: dict[str, Any]) -> None:
+        """Neither link an inactive QBO customer (its documents would be refused) nor create a
+        second one beside it: the user decides, by reactivating or renaming."""
+        cid = str(customer["id"])
+        fault = QboFault(400, "inactive_customer", f"QuickBooks has an inactive customer of this name "
+                         f"({match.get('DisplayName')}, Id {match['Id']})")
+        record_fault(self.job.store, self.job.company, FLOW, self.job.run_id, "customer", cid,
+                     customer.get("number") or cid, fault)
+        self.job.count("customer", "failed")
 
     def _link_merged_twins(
         self, twins: list[dict[str, Any]], names: dict[str, str], created: dict[str, str]
@@ -222,13 +236,14 @@ class Loader:
         self.job.count("customer", "failed", len(outcome.failed))
 
     def _qbo_customers_by_name(self, names: set[str]) -> dict[str, dict[str, Any]]:
-        """Existing QBO customers (active or not) holding any of the names."""
-        found: dict[str, dict[str, Any]] = {}
+        """Existing QBO customers holding any of the names, an active one before an
+        inactive one. QBO renames a customer it makes inactive to "<name> (deleted)", so
+        inactive rows are read apart and matched without that suffix."""
         ordered = sorted(names)
         if len(ordered) > 500:
-            rows = self.qbo.query_rows("Customer", "Active IN (true, false)")
+            rows: Iterable[dict[str, Any]] = self.qbo.query_rows("Customer", "Active IN (true, false)")
         else:
-            rows = (
+            active = (
                 row
                 for start in range(0, len(ordered), 40)
                 for row in self.qbo.query_rows(
@@ -238,9 +253,11 @@ class Loader:
                     + ")",
                 )
             )
+            rows = itertools.chain(active, self.qbo.query_rows("Customer", "Active = false"))
         wanted = {name_key(n) for n in names}
-        for row in rows:
-            key = name_key(row.get("DisplayName", ""))
+        found: dict[str, dict[str, Any]] = {}
+        for row in sorted(rows, key=lambda r: r.get("Active") is False):
+            key = name_key(live_name(row))
             if key in wanted:
                 found.setdefault(key, row)
         return found

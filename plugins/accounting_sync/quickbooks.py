@@ -57,6 +57,8 @@ HINTS = {
     "6070": "A line amount does not equal quantity times unit price.",
     "6190": "The QuickBooks subscription has ended or has a billing problem.",
     "3200": "QuickBooks rejected the login: reconnect in Accounting Sync.",
+    "inactive_customer": "Reactivate the customer in QuickBooks to have the sync use it, or rename the customer "
+    "on Invoiced so a new QuickBooks customer is created.",
     "overpayment": "QuickBooks already holds a payment on this invoice that Invoiced does not (one was recorded "
     "in QuickBooks directly). Delete or void the extra payment in QuickBooks, or record it on Invoiced and "
     "change this one; QuickBooks would otherwise keep the excess as unapplied customer credit.",
@@ -121,6 +123,16 @@ def parse_fault(response: requests.Response) -> QboFault:
     fault = body.get("Fault") or body.get("fault") or {}
     errors = fault.get("Error") or fault.get("error") or [{}]
     return QboFault.from_error(response.status_code, errors[0])
+
+
+DELETED_SUFFIX = re.compile(r"\s*\(deleted(?:-\d+)?\)$", re.IGNORECASE)
+
+
+def live_name(record: dict[str, Any], field: str = "DisplayName") -> str:
+    """A name-list row's name without the ` (deleted)` QBO appends when it makes the row
+    inactive (recorded answers show "Thrifty Meats (deleted)", also "(Deleted)")."""
+    name = str(record.get(field) or "")
+    return DELETED_SUFFIX.sub("", name) if record.get("Active") is False else name
 
 
 def escape(value: str) -> str:

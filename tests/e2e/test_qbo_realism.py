@@ -132,6 +132,33 @@ def test_a_payment_beyond_the_qbo_open_balance_is_reported_not_turned_into_credi
     assert_books_match(seeded, seeded.realm_id)
 
 
+@pytest.mark.parametrize("suffix", [" (deleted)", None], ids=["renamed", "not-renamed"])
+def test_an_inactive_qbo_customer_of_the_same_name_is_neither_linked_nor_duplicated(
+    store: StateStore, suffix: str | None
+) -> None:
+    """QBO renames a customer it makes inactive "<name> (deleted)" (recorded answers), which
+    frees the plain name; without the rename the inactive row keeps it."""
+    with sandboxes(SandboxConfig(inactive_name_suffix=suffix, batch_max_items=30)) as boxes:
+        boxes.reset(seed_invoiced=True)
+        customers = boxes.invoiced_all("/customers")
+        customer = next(c for c in customers if len(c["name"]) < 50 and ":" not in c["name"]
+                        and sum(o["name"].casefold().startswith(c["name"].casefold()) for o in customers) == 1)
+        made = boxes.qbo("customer", "POST", {"DisplayName": customer["name"]})["Customer"]
+        boxes.qbo("customer", "POST", {"Id": made["Id"], "SyncToken": made["SyncToken"], "sparse": True,
+                                       "Active": False})
+        boxes.connect(store)
+        job = sync_job(boxes, store, "first")
+        _, failure = run_sync(job)
+
+        assert failure is not None and "inactive customer" in str(failure)
+        [error] = [e for e in store.open_errors(job.company) if e.object_type == "customer"]
+        assert error.source_id == str(customer["id"]) and error.code == "inactive_customer" and error.hint
+        assert store.get_mapping(job.company, "customer", str(customer["id"])) is None
+        namesakes = [c for c in boxes.qbo_rows("Customer", "Active IN (true, false)")
+                     if c["DisplayName"].casefold().startswith(customer["name"].casefold())]
+        assert [c["Id"] for c in namesakes] == [made["Id"]], "no second customer beside the inactive one"
+
+
 class Killed(Exception):
     """The worker dies after QBO wrote a batch and before its answer was applied."""
 
