@@ -56,13 +56,15 @@ class Loader:
         self.missing_customers: set[str] = set()
 
     def run(self) -> None:
+        """Payments are voided before invoices: an invoice voided in QBO with a payment
+        still applied keeps that payment as unapplied customer credit, silently."""
         needs = self._survey()
         self._customers(needs.customers)
         self._items(needs.items)
         self._documents("invoice", "Invoice")
-        self._voids("invoice")
         self._documents("payment", "Payment")
         self._voids("payment")
+        self._voids("invoice")
         self._bad_debts()
 
     def plans(self, kind: str | None = None, actions: frozenset[str] = WRITES) -> Iterator[Planned]:
@@ -380,11 +382,12 @@ class Loader:
             try:
                 current = self.qbo.read(entity, mapped.qbo_id)
                 body = {"Id": mapped.qbo_id, "SyncToken": current["SyncToken"]}
-                if kind == "invoice":
-                    params = {"operation": "void"}
-                else:
-                    body["sparse"] = True
-                    params = {"operation": "update", "include": "void"}
+                still_applied = [link["TxnId"] for link in current.get("LinkedTxn") or [] if link.get("TxnType") == "Payment"]
+                if kind == "invoice" and still_applied:
+                    raise QboFault(400, "payments_applied", f"QuickBooks invoice {mapped.qbo_id} still has payments "
+                                   f"applied ({', '.join(still_applied)}); voiding it would leave them as unapplied "
+                                   "customer credit")
+                params = {"operation": "void"}  # invoices, and payments as Intuit documents it
                 result = self.qbo.write(entity, body, f"void-{kind}-{mapped.qbo_id}-{current['SyncToken']}", params)
             except QboFault as fault:
                 self.job.count(kind, "failed")

@@ -159,6 +159,61 @@ def test_an_inactive_qbo_customer_of_the_same_name_is_neither_linked_nor_duplica
         assert [c["Id"] for c in namesakes] == [made["Id"]], "no second customer beside the inactive one"
 
 
+def void_on_invoiced(boxes: Sandboxes, path: str) -> None:
+    requests.request("DELETE" if path.startswith("/payments") else "POST", f"{boxes.invoiced_url}{path}",
+                     auth=(boxes.invoiced_info["api_key"], ""), timeout=10).raise_for_status()
+
+
+def test_an_invoice_voided_with_its_payment_voids_the_payment_first(store: StateStore) -> None:
+    """Where QBO refuses to void a paid invoice (one report says it does), the order decides."""
+    with sandboxes(SandboxConfig(void_invoice_with_payments="refuse", batch_max_items=30)) as boxes:
+        boxes.reset(seed_invoiced=True)
+        boxes.connect(store)
+        advance_invoiced_clock(boxes)
+        assert run_sync(sync_job(boxes, store, "first"))[1] is None
+        invoice = open_invoice(boxes)
+        advance_invoiced_clock(boxes)
+        payment = pay_on_invoiced(boxes, invoice, money(invoice["balance"]) / 2)
+        assert run_sync(sync_job(boxes, store, "second"))[1] is None
+        advance_invoiced_clock(boxes)
+        void_on_invoiced(boxes, f"/payments/{payment['id']}")
+        void_on_invoiced(boxes, f"/invoices/{invoice['id']}/void")
+
+        counts, failure = run_sync(sync_job(boxes, store, "third"))
+
+        assert failure is None, failure
+        assert counts["payment"]["voided"] == 1 and counts["invoice"]["voided"] == 1
+        voided = qbo_invoice(boxes, str(invoice["id"]))
+        assert money(voided["TotalAmt"]) == 0 and voided["PrivateNote"].startswith("Voided")
+        assert all(money(p.get("UnappliedAmt", 0)) == 0 for p in boxes.qbo_rows("Payment"))
+        assert_books_match(boxes, boxes.realm_id)
+
+
+def test_a_void_with_a_qbo_payment_still_applied_is_reported_not_left_as_credit(
+    seeded: Sandboxes, store: StateStore
+) -> None:
+    advance_invoiced_clock(seeded)
+    assert run_sync(sync_job(seeded, store, "first"))[1] is None
+    invoice = open_invoice(seeded)
+    in_qbo = qbo_invoice(seeded, str(invoice["id"]))
+    seeded.qbo("payment", "POST", {
+        "CustomerRef": in_qbo["CustomerRef"], "TotalAmt": 5,
+        "Line": [{"Amount": 5, "LinkedTxn": [{"TxnId": in_qbo["Id"], "TxnType": "Invoice"}]}],
+    })
+    advance_invoiced_clock(seeded)
+    void_on_invoiced(seeded, f"/invoices/{invoice['id']}/void")
+
+    job = sync_job(seeded, store, "second")
+    _, failure = run_sync(job)
+
+    assert failure is not None and "still has payments applied" in str(failure)
+    [error] = [e for e in store.open_errors(job.company) if e.source_id == str(invoice["id"])]
+    assert error.code == "payments_applied" and error.hint
+    kept = qbo_invoice(seeded, str(invoice["id"]))
+    assert money(kept["TotalAmt"]) == money(in_qbo["TotalAmt"]) and money(kept["Balance"]) == money(kept["TotalAmt"]) - 5
+    assert all(money(p.get("UnappliedAmt", 0)) == 0 for p in seeded.qbo_rows("Payment"))
+
+
 class Killed(Exception):
     """The worker dies after QBO wrote a batch and before its answer was applied."""
 
