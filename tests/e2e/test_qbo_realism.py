@@ -1,7 +1,7 @@
 """qbo_sync against the QBO sandbox where it behaves as real QBO does and a naive sync goes
-wrong without an error: batches of 10, overpayments turned into credit, '(deleted)'
-renames, voids of paid invoices, forgotten requestids. Each test ends by reading both
-sandboxes back."""
+wrong, often without an error: batches of 10, overpayments turned into credit,
+'(deleted)' renames, voids of paid invoices, forgotten requestids. Each test ends by
+reading both sandboxes back."""
 
 from __future__ import annotations
 
@@ -16,15 +16,18 @@ import requests
 
 from accounting_sync.qbo_writer import BATCH_SIZE_KEY, BatchWriter
 from accounting_sync.state import StateStore
-from sandbox.quickbooks.config import SandboxConfig
+from sandbox.quickbooks.config import LimitsConfig, SandboxConfig
 from tests.support.books import assert_books_match, money
-from tests.support.sandboxes import Sandboxes, run_sync, sandboxes, sync_job
+from tests.support.sandboxes import API_REFERENCE_BATCH, Sandboxes, run_sync, sandboxes, sync_job
+
+SCALED_WINDOW = 6.0
 
 
 @pytest.fixture(scope="module")
 def boxes() -> Iterator[Sandboxes]:
-    """The QBO sandbox as it starts: 10 items per batch, overpayments accepted, renames."""
-    with sandboxes(SandboxConfig()) as started:
+    """The QBO sandbox with its defaults (overpayments accepted, '(deleted)' renames, paid
+    invoices voidable, requestids kept 24 h), at 30 items per batch but in the first test."""
+    with sandboxes() as started:
         yield started
 
 
@@ -54,11 +57,23 @@ def invoiced_write(boxes: Sandboxes, method: str, path: str, body: dict[str, Any
     return response.json() if response.content else None
 
 
+@pytest.fixture
+def strict(store: StateStore) -> Iterator[Sandboxes]:
+    """The QBO sandbox exactly as it starts, 10 items per batch included, on a clock scaled
+    10x (QBO's 40 batches a minute become 40 per 6 s, as in the benchmarks)."""
+    with sandboxes(SandboxConfig(limits=LimitsConfig(window_seconds=SCALED_WINDOW))) as started:
+        started.reset(seed_invoiced=True)
+        started.connect(store)
+        started.reset_stats()
+        yield started
+
+
 def test_a_batch_refused_for_its_size_is_resent_by_ten_and_the_size_is_remembered(
-    seeded: Sandboxes, store: StateStore
+    strict: Sandboxes, store: StateStore
 ) -> None:
     """Intuit's pages say 30 and 10 items per batch; this QBO takes 10."""
-    counts, failure = run_sync(sync_job(seeded, store, "first"))
+    seeded = strict
+    counts, failure = run_sync(sync_job(seeded, store, "first", window_seconds=SCALED_WINDOW))
     assert failure is None, failure
     assert batch_answers(seeded).get(400) == 1, "one refusal, then batches of 10"
     assert store.get_cursor("default", BATCH_SIZE_KEY) == "10"
@@ -67,12 +82,12 @@ def test_a_batch_refused_for_its_size_is_resent_by_ten_and_the_size_is_remembere
     seeded.reset_stats()
     invoice = next(i for i in seeded.invoiced_all("/invoices") if i["status"] in {"sent", "not_sent", "viewed"})
     invoiced_write(seeded, "PATCH", f"/invoices/{invoice['id']}", {"notes": "changed"})
-    assert run_sync(sync_job(seeded, store, "second"))[1] is None
+    assert run_sync(sync_job(seeded, store, "second", window_seconds=SCALED_WINDOW))[1] is None
     assert 400 not in batch_answers(seeded), "the next run starts at 10"
 
 
 def test_batches_of_30_where_qbo_takes_them(store: StateStore) -> None:
-    with sandboxes(SandboxConfig(batch_max_items=30)) as boxes:
+    with sandboxes() as boxes:
         boxes.reset(seed_invoiced=True)
         boxes.connect(store)
         assert run_sync(sync_job(boxes, store, "first"))[1] is None
@@ -138,7 +153,7 @@ def test_an_inactive_qbo_customer_of_the_same_name_is_neither_linked_nor_duplica
 ) -> None:
     """QBO renames a customer it makes inactive "<name> (deleted)" (recorded answers), which
     frees the plain name; without the rename the inactive row keeps it."""
-    with sandboxes(SandboxConfig(inactive_name_suffix=suffix, batch_max_items=30)) as boxes:
+    with sandboxes(SandboxConfig(inactive_name_suffix=suffix, batch_max_items=API_REFERENCE_BATCH)) as boxes:
         boxes.reset(seed_invoiced=True)
         customers = boxes.invoiced_all("/customers")
         customer = next(c for c in customers if len(c["name"]) < 50 and ":" not in c["name"]
@@ -166,7 +181,7 @@ def void_on_invoiced(boxes: Sandboxes, path: str) -> None:
 
 def test_an_invoice_voided_with_its_payment_voids_the_payment_first(store: StateStore) -> None:
     """Where QBO refuses to void a paid invoice (one report says it does), the order decides."""
-    with sandboxes(SandboxConfig(void_invoice_with_payments="refuse", batch_max_items=30)) as boxes:
+    with sandboxes(SandboxConfig(void_invoice_with_payments="refuse", batch_max_items=API_REFERENCE_BATCH)) as boxes:
         boxes.reset(seed_invoiced=True)
         boxes.connect(store)
         advance_invoiced_clock(boxes)
