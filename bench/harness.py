@@ -1,5 +1,8 @@
 """Sandboxes as separate processes (so they do not share the sync's interpreter) and the
-qbo_sync steps run one per process, as Airflow runs tasks, with their peak memory."""
+qbo_sync steps run one per process, as Airflow runs tasks, with their peak memory.
+
+The QBO sandbox answers with its latency model on (real QBO is not instant) and with the
+API reference's 30 items per batch, so the figures compare with the 30-item lower bound."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from typing import Any
 
 import requests
 
+from sandbox.quickbooks.config import LatencyConfig
 from tests.support.services import free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,14 +45,23 @@ class Stack:
     def qbo_stats(self) -> dict[str, Any]:
         return dict(requests.get(f"{self.qbo_url}/_sandbox/stats", timeout=30).json())
 
+    def latency(self, scale: float | None) -> None:
+        """The sandbox's default latency model with its times multiplied by ``scale`` (for a
+        clock scaled like QBO's windows); None turns it off, e.g. for an unmeasured setup."""
+        model = LatencyConfig(enabled=scale is not None)
+        if scale is not None:
+            model = model.model_copy(update={"base_seconds": model.base_seconds * scale,
+                                             "per_item_seconds": model.per_item_seconds * scale})
+        requests.post(f"{self.qbo_url}/_sandbox/latency", json=model.model_dump(), timeout=10).raise_for_status()
+
     def reset_stats(self) -> None:
         requests.post(f"{self.qbo_url}/_sandbox/stats/reset", timeout=10).raise_for_status()
         requests.post(f"{self.invoiced_url}/_sandbox/stats/reset", timeout=10).raise_for_status()
 
 
-def _start(module: str, port: int) -> subprocess.Popen[bytes]:
+def _start(module: str, port: int, *options: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "plugins")])}
-    return subprocess.Popen([sys.executable, "-m", module, "--host", "127.0.0.1", "--port", str(port)],
+    return subprocess.Popen([sys.executable, "-m", module, "--host", "127.0.0.1", "--port", str(port), *options],
                             cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -65,13 +78,15 @@ def _wait(url: str) -> None:
 @contextlib.contextmanager
 def stack() -> Iterator[Stack]:
     qbo_port, invoiced_port = free_port(), free_port()
-    procs = [_start("sandbox.quickbooks", qbo_port), _start("sandbox.invoiced", invoiced_port)]
+    procs = [_start("sandbox.quickbooks", qbo_port, "--batch-max-items", "30"), _start("sandbox.invoiced", invoiced_port)]
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
     try:
         qbo_url, invoiced_url = f"http://127.0.0.1:{qbo_port}", f"http://127.0.0.1:{invoiced_port}"
         _wait(qbo_url)
         _wait(invoiced_url)
-        yield Stack(qbo_url, invoiced_url, f"sqlite:///{workdir / 'state.db'}", workdir)
+        boxes = Stack(qbo_url, invoiced_url, f"sqlite:///{workdir / 'state.db'}", workdir)
+        boxes.latency(1.0)
+        yield boxes
     finally:
         for proc in procs:
             proc.terminate()

@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from accounting_sync.quickbooks import live_name
 from accounting_sync.state import ORIGIN_INVOICED, MappedRecord
 from accounting_sync.transform import CENT, RecordRejected, as_float, money
 
@@ -61,7 +62,7 @@ def country_code(value: str | None) -> str | None:
 
 def person_name(record: dict[str, Any]) -> str:
     given = " ".join(str(record.get(key) or "").strip() for key in ("GivenName", "FamilyName")).strip()
-    return given or str(record.get("DisplayName") or "").strip()
+    return given or live_name(record).strip()
 
 
 def customer_type(record: dict[str, Any]) -> str:
@@ -72,7 +73,7 @@ def customer_type(record: dict[str, Any]) -> str:
 
 def customer_body(record: dict[str, Any]) -> dict[str, Any]:
     """The Invoiced customer fields QBO is the master of (empty values are left alone)."""
-    name = str(record.get("DisplayName") or "").strip()[:NAME_LIMIT]
+    name = live_name(record).strip()[:NAME_LIMIT]  # never the "(deleted)" QBO adds
     if not name:
         raise RecordRejected("the QuickBooks customer has no display name", "Give the customer a name in QuickBooks.")
     address = record.get("BillAddr") or {}

@@ -3,15 +3,17 @@ write-offs go to QBO in dependency order, each phase in batches through BatchWri
 
 from __future__ import annotations
 
+import itertools
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from accounting_sync.job import CHUNK, LEASE_TTL, SYNC_FLOW, SyncJob, chunked
 from accounting_sync.qbo_setup import QboSetup
 from accounting_sync.qbo_writer import BatchWriter, WriteOp, record_fault
-from accounting_sync.quickbooks import QboFault, escape
+from accounting_sync.quickbooks import QboFault, escape, live_name
 from accounting_sync.settings import field_limits
 from accounting_sync.state import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord
 from accounting_sync.transform import (
@@ -21,6 +23,7 @@ from accounting_sync.transform import (
     customer_payload,
     disambiguated,
     display_names,
+    money,
     name_key,
 )
 
@@ -42,22 +45,26 @@ class Loader:
     """Runs the load phases in dependency order. The plan is streamed from the state
     store one kind and one chunk at a time, so memory does not grow with the run."""
 
-    def __init__(self, job: SyncJob) -> None:
+    def __init__(self, job: SyncJob, settled: set[tuple[str, str]] | None = None) -> None:
+        """``settled``: records an interrupted run's journal wrote or failed just now."""
         assert job.qbo is not None
         self.job, self.qbo = job, job.qbo
+        self.settled = settled or set()
         self.setup = QboSetup(job.store, job.qbo, job.company, job.settings)
         self.failed: set[tuple[str, str]] = set()
         self.failed_items: dict[str, QboFault] = {}
         self.missing_customers: set[str] = set()
 
     def run(self) -> None:
+        """Payments are voided before invoices: an invoice voided in QBO with a payment
+        still applied keeps that payment as unapplied customer credit, silently."""
         needs = self._survey()
         self._customers(needs.customers)
         self._items(needs.items)
         self._documents("invoice", "Invoice")
-        self._voids("invoice")
         self._documents("payment", "Payment")
         self._voids("payment")
+        self._voids("invoice")
         self._bad_debts()
 
     def plans(self, kind: str | None = None, actions: frozenset[str] = WRITES) -> Iterator[Planned]:
@@ -154,6 +161,9 @@ class Loader:
             cid = str(customer["id"])
             payload = customer_payload(customer, names[cid])
             match = existing.get(name_key(names[cid]))
+            if match is not None and match.get("Active") is False and taken.get(name_key(names[cid])) is None:
+                self._inactive_namesake(customer, match)
+                continue
             if match is not None and (taken.get(name_key(names[cid])) in (None, cid) or policy == "merge"):
                 links.append(MappedRecord(cid, match["Id"], match.get("SyncToken"), customer_hash(payload), ORIGIN_INVOICED))
                 taken[name_key(names[cid])] = taken.get(name_key(names[cid])) or cid
@@ -172,6 +182,16 @@ class Loader:
         twins = [c for c in customers if name_key(names[str(c["id"])]) in created_names
                  and created_names[name_key(names[str(c["id"])])] != str(c["id"])]
         self._link_merged_twins(twins, names, created_names)
+
+    def _inactive_namesake(self, customer: dict[str, Any], match: dict[str, Any]) -> None:
+        """Neither link an inactive QBO customer (its documents would be refused) nor create a
+        second one beside it: the user decides, by reactivating or renaming."""
+        cid = str(customer["id"])
+        fault = QboFault(400, "inactive_customer", f"QuickBooks has an inactive customer of this name "
+                         f"({match.get('DisplayName')}, Id {match['Id']})")
+        record_fault(self.job.store, self.job.company, FLOW, self.job.run_id, "customer", cid,
+                     customer.get("number") or cid, fault)
+        self.job.count("customer", "failed")
 
     def _link_merged_twins(
         self, twins: list[dict[str, Any]], names: dict[str, str], created: dict[str, str]
@@ -218,13 +238,14 @@ class Loader:
         self.job.count("customer", "failed", len(outcome.failed))
 
     def _qbo_customers_by_name(self, names: set[str]) -> dict[str, dict[str, Any]]:
-        """Existing QBO customers (active or not) holding any of the names."""
-        found: dict[str, dict[str, Any]] = {}
+        """Existing QBO customers holding any of the names, an active one before an
+        inactive one. QBO renames a customer it makes inactive to "<name> (deleted)", so
+        inactive rows are read apart and matched without that suffix."""
         ordered = sorted(names)
         if len(ordered) > 500:
-            rows = self.qbo.query_rows("Customer", "Active IN (true, false)")
+            rows: Iterable[dict[str, Any]] = self.qbo.query_rows("Customer", "Active IN (true, false)")
         else:
-            rows = (
+            active = (
                 row
                 for start in range(0, len(ordered), 40)
                 for row in self.qbo.query_rows(
@@ -234,9 +255,11 @@ class Loader:
                     + ")",
                 )
             )
+            rows = itertools.chain(active, self.qbo.query_rows("Customer", "Active = false"))
         wanted = {name_key(n) for n in names}
-        for row in rows:
-            key = name_key(row.get("DisplayName", ""))
+        found: dict[str, dict[str, Any]] = {}
+        for row in sorted(rows, key=lambda r: r.get("Active") is False):
+            key = name_key(live_name(row))
             if key in wanted:
                 found.setdefault(key, row)
         return found
@@ -258,7 +281,8 @@ class Loader:
         writer = self._writer(entity, refresh_tokens=self._refreshed(entity))
         for chunk in chunked(self.plans(kind), CHUNK):
             self.setup.prefetch(chunk)
-            writer.write([op for op in (self._resolve_op(p) for p in chunk) if op is not None])
+            ops = [op for op in (self._resolve_op(p) for p in chunk) if op is not None]
+            writer.write(self._within_open_balances(ops) if entity == "Payment" else ops)
         outcome = writer.outcome
         self.job.count(kind, "created", len(outcome.created))
         self.job.count(kind, "updated", len(outcome.updated))
@@ -284,11 +308,50 @@ class Loader:
                 self._fail_plan(plan, f"missing_{kind}", f"{kind} {key} is not in QuickBooks", None)
             return None
         object_type = "bad_debt_credit_memo" if plan.kind == "bad_debt" else plan.kind
+        if (object_type, plan.source_id) in self.settled:
+            return None  # planned before the journal of an interrupted run wrote it
         if plan.action == "update":
             mapped = self.job.store.get_mapping(self.job.company, object_type, plan.source_id)
             assert mapped is not None
             payload = {**payload, "Id": mapped.qbo_id, "SyncToken": mapped.sync_token}
         return WriteOp(object_type, plan.source_id, plan.action, payload, plan.hash, plan.document_number)
+
+    def _within_open_balances(self, ops: list[WriteOp]) -> list[WriteOp]:
+        """QBO accepts a payment line larger than the invoice's open balance and silently
+        keeps the excess as customer credit. So the QBO balances are read first, and a
+        payment that would apply more than one of them is reported instead of written
+        (it happens when a payment was also recorded in QuickBooks directly)."""
+        wanted = {id(op): applied_amounts(op.payload) for op in ops}
+        invoice_ids = sorted({invoice for amounts in wanted.values() for invoice in amounts})
+        if not invoice_ids:
+            return ops
+        balances = {row["Id"]: money(row.get("Balance", 0)) for row in self._rows_by_id("Invoice", invoice_ids)}
+        updated = [str(op.payload["Id"]) for op in ops if op.operation == "update"]
+        before = {row["Id"]: applied_amounts(row) for row in self._rows_by_id("Payment", updated)}
+        kept = []
+        for op in ops:
+            already = before.get(str(op.payload.get("Id")), {}) if op.operation == "update" else {}
+            over = [
+                f"{amount} on QuickBooks invoice {invoice}, whose open balance is {balances[invoice] + already.get(invoice, 0)}"
+                for invoice, amount in wanted[id(op)].items()
+                if invoice in balances and amount > balances[invoice] + already.get(invoice, 0)
+            ]
+            if over:
+                self.job.count("payment" if op.object_type == "payment" else "bad_debt", "failed")
+                fault = QboFault(400, "overpayment", "the payment would apply more than QuickBooks has open: "
+                                 + "; ".join(over))
+                record_fault(self.job.store, self.job.company, FLOW, self.job.run_id, op.object_type, op.source_id,
+                             op.document_number, fault)
+                continue
+            for invoice, amount in wanted[id(op)].items():
+                if invoice in balances:
+                    balances[invoice] -= amount - already.get(invoice, 0)
+            kept.append(op)
+        return kept
+
+    def _rows_by_id(self, entity: str, ids: list[str]) -> Iterator[dict[str, Any]]:
+        for start in range(0, len(ids), 500):
+            yield from self.qbo.query_rows(entity, "Id IN (" + ", ".join(f"'{i}'" for i in ids[start : start + 500]) + ")")
 
     def _refreshed(self, entity: str) -> Any:
         """After 5010, read the current SyncTokens in one query and try again."""
@@ -319,11 +382,12 @@ class Loader:
             try:
                 current = self.qbo.read(entity, mapped.qbo_id)
                 body = {"Id": mapped.qbo_id, "SyncToken": current["SyncToken"]}
-                if kind == "invoice":
-                    params = {"operation": "void"}
-                else:
-                    body["sparse"] = True
-                    params = {"operation": "update", "include": "void"}
+                still_applied = [link["TxnId"] for link in current.get("LinkedTxn") or [] if link.get("TxnType") == "Payment"]
+                if kind == "invoice" and still_applied:
+                    raise QboFault(400, "payments_applied", f"QuickBooks invoice {mapped.qbo_id} still has payments "
+                                   f"applied ({', '.join(still_applied)}); voiding it would leave them as unapplied "
+                                   "customer credit")
+                params = {"operation": "void"}  # invoices, and payments as Intuit documents it
                 result = self.qbo.write(entity, body, f"void-{kind}-{mapped.qbo_id}-{current['SyncToken']}", params)
             except QboFault as fault:
                 self.job.count(kind, "failed")
@@ -368,7 +432,7 @@ class Loader:
                 "PrivateNote": f"Invoiced bad debt of invoice {plan.source_id}: applies the credit memo",
             }
             payments.append(WriteOp("bad_debt_payment", plan.source_id, "create", payload, plan.hash, plan.document_number))
-        outcome = self._writer("Payment").write(payments)
+        outcome = self._writer("Payment").write(self._within_open_balances(payments))
         self.job.count("bad_debt", "created", len(outcome.created))
         self.job.count("bad_debt", "failed", len(outcome.failed))
 
@@ -376,3 +440,13 @@ class Loader:
 def customer_hash(payload: dict[str, Any]) -> str:
     """Changes worth an update: everything but the name, which stays as first synced."""
     return content_hash({key: value for key, value in payload.items() if key != "DisplayName"})
+
+
+def applied_amounts(payment: dict[str, Any]) -> dict[str, Decimal]:
+    """What a QBO payment (or payment payload) applies to each invoice, by invoice Id."""
+    applied: dict[str, Decimal] = {}
+    for line in payment.get("Line") or []:
+        for link in line.get("LinkedTxn") or []:
+            if link.get("TxnType") == "Invoice":
+                applied[str(link["TxnId"])] = applied.get(str(link["TxnId"]), Decimal(0)) + money(line["Amount"])
+    return applied

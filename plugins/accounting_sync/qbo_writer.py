@@ -16,12 +16,27 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from accounting_sync.quickbooks import BATCH_LIMIT, HINTS, QboFault, QuickBooksClient
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+from accounting_sync.quickbooks import (
+    BATCH_TOO_LARGE,
+    HINTS,
+    SMALL_BATCH,
+    AmbiguousWriteError,
+    QboFault,
+    QuickBooksClient,
+    escape,
+)
 from accounting_sync.state import ORIGIN_INVOICED, MappedRecord, StateStore
+from accounting_sync.transform import name_key
 
 log = logging.getLogger(__name__)
 
 MAX_ROUNDS = 4
+LOST_ANSWER_ATTEMPTS = 4  # then the journal keeps the batch for the next run
+NAME_FIELDS = {"Customer": "DisplayName", "Item": "Name"}
+BATCH_SIZE_KEY = "quickbooks.batch_size"
+"""State-store key (cursor table) of the batch size this company's QBO accepted."""
 
 
 @dataclass
@@ -77,6 +92,9 @@ class BatchWriter:
         self.round = 1
         self.progress_total = 0
         self.progress_done = 0
+        learned = store.get_cursor(company, BATCH_SIZE_KEY)
+        if learned:
+            client.batch_limit = min(client.batch_limit, int(learned))
 
     def write(self, ops: list[WriteOp]) -> Outcome:
         """Write every op; transient per-item faults are retried in later rounds."""
@@ -87,8 +105,11 @@ class BatchWriter:
                 break
             self.outcome.retry = []
             self.round = round_number
-            for start in range(0, len(pending), BATCH_LIMIT):
-                self._send(pending[start : start + BATCH_LIMIT])
+            start = 0
+            while start < len(pending):
+                size = self.client.batch_limit
+                self._send(pending[start : start + size])
+                start += size
             pending = self.outcome.retry
             if pending and self.refresh_tokens:
                 pending = self.refresh_tokens(pending)
@@ -98,10 +119,13 @@ class BatchWriter:
             self._fail(op, QboFault(400, "retry_exhausted", "QuickBooks kept refusing this record; it is retried next sync"))
         return self.outcome
 
-    def _send(self, chunk: list[WriteOp]) -> None:
-        items = [
+    def _items(self, chunk: list[WriteOp]) -> list[dict[str, Any]]:
+        return [
             {"bId": f"b{index}", "operation": op.operation, self.entity: op.payload} for index, op in enumerate(chunk)
         ]
+
+    def _send(self, chunk: list[WriteOp]) -> None:
+        items = self._items(chunk)
         # Run and round are part of the id: a retry after a definite refusal must not be
         # answered with QBO's replay of that refusal. Exactly-once across runs comes from
         # the journal, which keeps the id of a batch whose answer was never applied.
@@ -115,17 +139,51 @@ class BatchWriter:
         self.store.add_intent(self.company, rid, self.flow, journal)
         if self.heartbeat:
             self.heartbeat()
-        self.apply(rid, chunk, items)
+        self.apply(rid, chunk)
 
-    def apply(self, rid: str, chunk: list[WriteOp], items: list[dict[str, Any]]) -> None:
-        """Send (or re-send) a journaled batch and record what QBO answered."""
-        try:
-            answers = {answer.get("bId"): answer for answer in self.client.batch(items, rid)}
-        except QboFault as refused:
-            for op in chunk:
-                self._fail(op, refused)
-            self.store.drop_intent(rid)
+    def apply(self, rid: str, chunk: list[WriteOp], reconcile_first: bool = False) -> None:
+        """Send (or re-send) a journaled batch and record what QBO answered.
+
+        ``requestid`` is only a second guard: QBO forgets ids after a while and has made
+        duplicates despite them. So a batch whose answer was lost, and a journal entry of
+        an earlier run (``reconcile_first``), is first looked up in QBO by what identifies
+        each record; what is found there is recorded, and only the rest is sent again."""
+        pending = self.reconcile(chunk) if reconcile_first else chunk
+        if len(pending) > self.client.batch_limit:
+            self._smaller_batches(rid, pending)
             return
+        attempts = Retrying(
+            retry=retry_if_exception_type(AmbiguousWriteError),
+            stop=stop_after_attempt(LOST_ANSWER_ATTEMPTS),
+            wait=wait_exponential_jitter(initial=1, max=15),
+            reraise=True,
+        )
+        answers: dict[Any, dict[str, Any]] = {}
+        for attempt in attempts:
+            with attempt:
+                if attempt.retry_state.attempt_number > 1:
+                    log.warning("%s: the answer to a batch was lost; reading QuickBooks back", self.entity)
+                    pending = self.reconcile(pending)
+                if not pending:
+                    break
+                # A different set of records must not reuse the id: QBO would replay the first answer.
+                sent_rid = rid if pending == chunk else request_id(self.company, {"lost": rid, "items": self._items(pending)})
+                try:
+                    answers = {a.get("bId"): a for a in self.client.batch(self._items(pending), sent_rid)}
+                except QboFault as refused:
+                    if refused.code == BATCH_TOO_LARGE and len(pending) > SMALL_BATCH:
+                        self._smaller_batches(rid, pending)
+                        return
+                    for op in pending:
+                        self._fail(op, refused)
+                    self.store.drop_intent(rid)
+                    return
+        self._record(pending, answers)
+        self.store.drop_intent(rid)
+        self.progress_done += len(chunk)
+        log.info("%s: %d of %d written", self.entity, self.progress_done, self.progress_total)
+
+    def _record(self, chunk: list[WriteOp], answers: dict[Any, dict[str, Any]]) -> None:
         successes: list[tuple[WriteOp, dict[str, Any]]] = []
         for index, op in enumerate(chunk):
             answer = answers.get(f"b{index}", {})
@@ -144,9 +202,28 @@ class BatchWriter:
             else:
                 self._fail(op, fault)
         self._succeed(successes)
+
+    def reconcile(self, chunk: list[WriteOp]) -> list[WriteOp]:
+        """Creates that already reached QBO are recorded as written; returns the rest.
+        Updates are returned as they are: sending one twice changes nothing (a stale
+        SyncToken comes back as 5010 and is re-read)."""
+        creates = [op for op in chunk if op.operation == "create"]
+        found = find_written(self.client, self.entity, creates) if creates else {}
+        if found:
+            log.warning("%s: %d records were already in QuickBooks; not sent again", self.entity, len(found))
+            self._succeed([(op, found[op.source_id]) for op in creates if op.source_id in found])
+            self.progress_done += len(found)
+        return [op for op in chunk if op.operation != "create" or op.source_id not in found]
+
+    def _smaller_batches(self, rid: str, chunk: list[WriteOp]) -> None:
+        """QBO refused the batch for its size (1040), so nothing of it was written: from now
+        on, for this run and the next ones, batches hold 10 (Intuit's smaller figure)."""
+        log.warning("QuickBooks refused a batch of %d; sending batches of %d from now on", len(chunk), SMALL_BATCH)
+        self.client.batch_limit = SMALL_BATCH
+        self.store.set_cursor(self.company, BATCH_SIZE_KEY, str(SMALL_BATCH))
         self.store.drop_intent(rid)
-        self.progress_done += len(chunk)
-        log.info("%s: %d of %d written", self.entity, self.progress_done, self.progress_total)
+        for start in range(0, len(chunk), SMALL_BATCH):
+            self._send(chunk[start : start + SMALL_BATCH])
 
     def _succeed(self, successes: list[tuple[WriteOp, dict[str, Any]]]) -> None:
         by_type: dict[str, list[MappedRecord]] = {}
@@ -193,12 +270,42 @@ def _error_type(object_type: str) -> str:
     return "invoice" if object_type.startswith("bad_debt") else object_type
 
 
-def replay_journal(store: StateStore, client: QuickBooksClient, company: str, flow: str, run_id: str) -> int:
-    """Re-send batches that were journaled but never confirmed (a crash mid-write)."""
-    intents = store.pending_intents(company, flow)
-    for intent in intents:
+def find_written(client: QuickBooksClient, entity: str, ops: list[WriteOp]) -> dict[str, dict[str, Any]]:
+    """The QBO record each create of ``ops`` made, where it was made: customers and items by
+    name; transactions by customer, date, private note (it names the Invoiced record) and
+    DocNumber. Keyed by the op's source id."""
+    found: dict[str, dict[str, Any]] = {}
+    if entity in NAME_FIELDS:
+        name = NAME_FIELDS[entity]
+        wanted = {name_key(op.payload[name]): op.source_id for op in ops}
+        literals = ", ".join(f"'{escape(op.payload[name])}'" for op in ops)
+        for row in client.query_rows(entity, f"Active IN (true, false) AND {name} IN ({literals})"):
+            if name_key(row.get(name, "")) in wanted:
+                found[wanted[name_key(row[name])]] = row
+        return found
+    wanted_notes = {(str(op.payload["CustomerRef"]["value"]), op.payload.get("PrivateNote")): op for op in ops}
+    customers = ", ".join(sorted({f"'{customer}'" for customer, _ in wanted_notes}))
+    dates = ", ".join(sorted({f"'{op.payload['TxnDate']}'" for op in ops}))
+    for row in client.query_rows(entity, f"CustomerRef IN ({customers}) AND TxnDate IN ({dates})"):
+        op = wanted_notes.get((str(row["CustomerRef"]["value"]), row.get("PrivateNote")))
+        if op is not None and op.payload.get("DocNumber") in (None, row.get("DocNumber")):
+            found[op.source_id] = row
+    return found
+
+
+def replay_journal(
+    store: StateStore, client: QuickBooksClient, company: str, flow: str, run_id: str
+) -> set[tuple[str, str]]:
+    """Finish batches that were journaled but never confirmed (a crash or a lost answer):
+    what reached QBO is found there and recorded, the rest is sent again. Returns the
+    (object type, source id) of every record so settled, which this run's plan, made
+    before, must not write again."""
+    settled: set[tuple[str, str]] = set()
+    for intent in store.pending_intents(company, flow):
         journal = intent.payload
-        log.warning("Replaying an unconfirmed %s batch from an interrupted run", journal["entity"])
+        log.warning("Resolving an unconfirmed %s batch from an interrupted run", journal["entity"])
         writer = BatchWriter(store, client, company, flow, run_id, journal["entity"])
-        writer.apply(intent.request_id, [WriteOp(**op) for op in journal["ops"]], journal["items"])
-    return len(intents)
+        ops = [WriteOp(**op) for op in journal["ops"]]
+        writer.apply(intent.request_id, ops, reconcile_first=True)
+        settled.update((op.object_type, op.source_id) for op in ops)
+    return settled

@@ -34,7 +34,9 @@ from accounting_sync.tokens import AccessToken, TokenManager
 log = logging.getLogger(__name__)
 
 MINOR_VERSION = "75"
-BATCH_LIMIT = 30
+BATCH_LIMIT = 30  # Intuit's Batch API reference
+SMALL_BATCH = 10  # Intuit's newer learn page; used once QBO refuses 30 (fault 1040)
+BATCH_TOO_LARGE = "1040"
 PAGE_SIZE = 1000
 RETRYABLE_CODES = {"3001", "10000"}
 ONE_AT_A_TIME = "at a time"  # 6000 "You can only add or edit one name (product) at a time"
@@ -55,6 +57,13 @@ HINTS = {
     "6070": "A line amount does not equal quantity times unit price.",
     "6190": "The QuickBooks subscription has ended or has a billing problem.",
     "3200": "QuickBooks rejected the login: reconnect in Accounting Sync.",
+    "inactive_customer": "Reactivate the customer in QuickBooks to have the sync use it, or rename the customer "
+    "on Invoiced so a new QuickBooks customer is created.",
+    "payments_applied": "Void or delete those payments in QuickBooks (on Invoiced, if they came from there); "
+    "the next sync then voids the invoice.",
+    "overpayment": "QuickBooks already holds a payment on this invoice that Invoiced does not (one was recorded "
+    "in QuickBooks directly). Delete or void the extra payment in QuickBooks, or record it on Invoiced and "
+    "change this one; QuickBooks would otherwise keep the excess as unapplied customer credit.",
 }
 
 
@@ -118,6 +127,16 @@ def parse_fault(response: requests.Response) -> QboFault:
     return QboFault.from_error(response.status_code, errors[0])
 
 
+DELETED_SUFFIX = re.compile(r"\s*\(deleted(?:-\d+)?\)$", re.IGNORECASE)
+
+
+def live_name(record: dict[str, Any], field: str = "DisplayName") -> str:
+    """A name-list row's name without the ` (deleted)` QBO appends when it makes the row
+    inactive (recorded answers show "Thrifty Meats (deleted)", also "(Deleted)")."""
+    name = str(record.get(field) or "")
+    return DELETED_SUFFIX.sub("", name) if record.get("Active") is False else name
+
+
 def escape(value: str) -> str:
     """Quote a literal for the QBO query language."""
     return value.replace("\\", "\\\\").replace("'", "\\'")
@@ -140,6 +159,7 @@ class QuickBooksClient:
         self.max_attempts = max_attempts
         self.session = session or requests.Session()
         self.calls: Counter[str] = Counter()
+        self.batch_limit = BATCH_LIMIT
 
     # -- transport ------------------------------------------------------------------------
 
@@ -153,14 +173,22 @@ class QuickBooksClient:
         data: str | None = None,
         request_id: str | None = None,
         kind: str = "read",
+        resend_lost: bool = True,
     ) -> dict[str, Any]:
         """Send with retries. A write keeps its ``requestid`` across retries, except after
-        an answer that proves nothing was written (then QBO would replay that answer)."""
+        an answer that proves nothing was written (then QBO would replay that answer).
+        With ``resend_lost=False`` a write whose answer was lost is not sent again: the
+        caller reads QBO back first (``AmbiguousWriteError``)."""
         definite_failures = 0
 
         def attempt() -> dict[str, Any]:
             rid = request_id if not definite_failures else f"{request_id}-{definite_failures}"
-            return self._send_once(method, path, params, json, data, rid, kind)
+            try:
+                return self._send_once(method, path, params, json, data, rid, kind)
+            except Transient as lost:
+                if request_id and not lost.definite and not resend_lost:
+                    raise AmbiguousWriteError(lost.reason) from None
+                raise
 
         def before_retry(state: RetryCallState) -> None:
             nonlocal definite_failures
@@ -275,11 +303,12 @@ class QuickBooksClient:
         return dict(body.get(entity, body))
 
     def batch(self, items: list[dict[str, Any]], request_id: str) -> list[dict[str, Any]]:
-        """Send up to 30 independent operations; the answer has one entry per ``bId``."""
-        if not 0 < len(items) <= BATCH_LIMIT:
-            raise ValueError(f"a QBO batch holds 1..{BATCH_LIMIT} items, not {len(items)}")
+        """Send up to ``batch_limit`` independent operations; one answer per ``bId``. A lost
+        answer raises ``AmbiguousWriteError`` at once: re-sending is the caller's decision."""
+        if not 0 < len(items) <= self.batch_limit:
+            raise ValueError(f"a QBO batch holds 1..{self.batch_limit} items, not {len(items)}")
         body = self.request(
-            "POST", "batch", json={"BatchItemRequest": items}, request_id=request_id, kind="batch"
+            "POST", "batch", json={"BatchItemRequest": items}, request_id=request_id, kind="batch", resend_lost=False
         )
         return list(body.get("BatchItemResponse", []))
 

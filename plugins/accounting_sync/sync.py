@@ -225,10 +225,10 @@ def load(job: SyncJob) -> dict[str, dict[str, int]]:
         return job.counts_dict()
     assert job.qbo is not None
     with job.store.lease(job.company, "writes", job.run_key, LEASE_TTL):
-        replayed = replay_journal(job.store, job.qbo, job.company, FLOW, job.run_id)
-        if replayed:
-            log.warning("Replayed %d unconfirmed batches before this run's writes", replayed)
-        Loader(job).run()
+        settled = replay_journal(job.store, job.qbo, job.company, FLOW, job.run_id)
+        if settled:
+            log.warning("Settled %d records of interrupted batches before this run's writes", len(settled))
+        Loader(job, settled).run()
         cursors = dict(next(iter(job.staged("extract", "meta")), ("", {}))[1])
         for name, value in cursors.items():
             job.store.set_cursor(job.company, f"{FLOW}.{name}", str(value))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import Any
 
 from sandbox.common.serve import serve
 from sandbox.quickbooks.app import create_app
@@ -17,6 +18,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8100)
     parser.add_argument("--seed-demo", action="store_true", help="start with the demo company loaded")
+    batch_env = ENV_PREFIX + "BATCH_MAX_ITEMS"
+    parser.add_argument("--batch-max-items", type=int, default=os.environ.get(batch_env),
+                        help=f"items per batch (default: ${batch_env} or 10)")
     for option in ("client-id", "client-secret", "realm-id", "company-name"):
         env = ENV_PREFIX + option.upper().replace("-", "_")
         parser.add_argument(f"--{option}", default=os.environ.get(env), help=f"default: ${env} or generated")
@@ -25,7 +29,7 @@ def _arguments() -> argparse.Namespace:
 
 def main() -> None:
     args = _arguments()
-    explicit = {
+    explicit: dict[str, Any] = {
         name: value
         for name, value in {
             "client_id": args.client_id,
@@ -35,6 +39,8 @@ def main() -> None:
         }.items()
         if value
     }
+    if args.batch_max_items:
+        explicit["batch_max_items"] = args.batch_max_items
     config = SandboxConfig(seed_demo=args.seed_demo, **explicit)
     print(f"QBO sandbox on http://{args.host}:{args.port} (realm {config.realm_id}); "
           f"credentials: GET /_sandbox/info", flush=True)

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from sandbox.quickbooks import clock, entities, errors, query, taxes
+from sandbox.quickbooks import entities, errors, query, taxes
 from sandbox.quickbooks.errors import qbo_json
 from sandbox.quickbooks.schema import NAME_LIST, EntitySpec, spec_for_name, spec_for_path
 from sandbox.quickbooks.state import SandboxState, sandbox_state
@@ -60,9 +60,9 @@ async def _json_object(request: Request) -> Obj:
 def _injected_response(kind: str | None, state: SandboxState) -> Response | None:
     """Gateway-level faults answer before the handler runs, so nothing is written."""
     if kind == "429":
-        return state.throttled().response(state.config.timezone)
+        return state.throttled().response(state.clock)
     if kind == "500":
-        return errors.system_failure().response(state.config.timezone)
+        return errors.system_failure().response(state.clock)
     if kind == "503":
         return errors.service_unavailable()
     return None
@@ -101,8 +101,13 @@ async def name_guard(realm: Realm, entity: str, hold_seconds: float) -> AsyncIte
 
 
 async def _answer(request: Request, state: SandboxState, realm: Realm, allowed: frozenset[str],
-                  produce: Producer, requestid: str | None = None, requestid_limit: int = 50) -> Response:
-    """Replay, inject faults, run the handler, remember the answer for the requestid."""
+                  produce: Producer, requestid: str | None = None, requestid_limit: int = 50,
+                  items: int = 1) -> Response:
+    """Take the modelled time, replay, inject faults, run the handler, remember the answer
+    for the requestid."""
+    delay = state.latency.seconds(items)
+    if delay:
+        await asyncio.sleep(delay)
     if requestid is not None:
         if len(requestid) > requestid_limit:
             raise errors.requestid_too_long(requestid, requestid_limit)
@@ -116,7 +121,7 @@ async def _answer(request: Request, state: SandboxState, realm: Realm, allowed: 
     try:
         response = await produce(kind)
     except errors.QboError as exc:
-        response = exc.response(state.config.timezone)
+        response = exc.response(state.clock)
     if requestid is not None and (response.status_code < 400 or state.config.requestid_replays_faults):
         state.replays.remember(realm, requestid, response.status_code, bytes(response.body),
                                response.media_type or "application/json")
@@ -128,12 +133,12 @@ async def _answer(request: Request, state: SandboxState, realm: Realm, allowed: 
 
 
 def _time(state: SandboxState) -> str:
-    return clock.response_time(state.config.timezone)
+    return state.clock.response_time()
 
 
 def _run_query(state: SandboxState, realm: Realm, text: str) -> Obj:
     cfg = state.config
-    return query.execute(realm, text, cfg.timezone, cfg.query_default_results, cfg.query_max_results)
+    return query.execute(realm, text, state.clock.tz, cfg.query_default_results, cfg.query_max_results)
 
 
 async def _query(request: Request, realm_id: str, text: str, requestid: str | None) -> Response:
@@ -173,7 +178,7 @@ async def batch(request: Request, realm_id: str, requestid: str | None = None) -
         return qbo_json({"BatchItemResponse": answers, "time": _time(state)})
 
     limit = state.config.requestid_batch_max_length
-    return await _answer(request, state, realm, WRITE_FAULTS, produce, requestid, limit)
+    return await _answer(request, state, realm, WRITE_FAULTS, produce, requestid, limit, len(items))
 
 
 async def _batch_item(state: SandboxState, realm: Realm, item: object, hidden: set[tuple[str, str]]) -> Obj:

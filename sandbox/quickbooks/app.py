@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import Scope
 
 from sandbox.common.middleware import SandboxMiddleware
-from sandbox.quickbooks import api, control, oauth
+from sandbox.quickbooks import api, control, errors, oauth
 from sandbox.quickbooks.config import SandboxConfig
 from sandbox.quickbooks.errors import QboError
 from sandbox.quickbooks.state import SandboxState
@@ -33,14 +36,33 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
 
     async def render_fault(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, QboError)
-        return exc.response(state.config.timezone)
+        return exc.response(state.clock)
+
+    async def render_unrouted(request: Request, exc: Exception) -> Response:
+        """Unknown paths, methods and sub-resources (`/cdc`, `/invoice/1/pdf`) answer with
+        QBO's `Fault` envelope: clients such as python-quickbooks read `Fault` from every
+        error body. Only the sandbox's own controls keep FastAPI's `{"detail": ...}`."""
+        if request.url.path.startswith("/_sandbox"):
+            if isinstance(exc, RequestValidationError):
+                return await request_validation_exception_handler(request, exc)
+            assert isinstance(exc, HTTPException)
+            return await http_exception_handler(request, exc)
+        if isinstance(exc, RequestValidationError):
+            fault = errors.malformed_body("; ".join(str(error.get("msg")) for error in exc.errors()))
+        else:
+            fault = errors.unsupported_operation(
+                f"{request.method} Could not find resource for relative : {request.url.path}"
+            )
+        return fault.response(state.clock)
 
     app.add_exception_handler(QboError, render_fault)
+    app.add_exception_handler(HTTPException, render_unrouted)
+    app.add_exception_handler(RequestValidationError, render_unrouted)
     app.add_middleware(
         SandboxMiddleware,
         stats=state.stats,
         concurrency_limit=lambda: state.limits.concurrent,
-        on_concurrency_exceeded=lambda: state.throttled().response(state.config.timezone),
+        on_concurrency_exceeded=lambda: state.throttled().response(state.clock),
         concurrency_key=realm_concurrency_key,
     )
     return app

@@ -5,7 +5,9 @@ from __future__ import annotations
 import secrets
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+from sandbox.quickbooks.clock import company_tz
 
 
 def new_realm_id() -> str:
@@ -31,6 +33,19 @@ class LimitsUpdate(BaseModel):
     batch_per_window: int | None = Field(default=None, ge=1)
 
 
+class LatencyConfig(BaseModel):
+    """Time an API request takes before it is answered: `base_seconds` plus
+    `per_item_seconds` for each batch item (a single-entity request counts as one).
+    Off by default, so unit-speed tests stay fast; the benchmarks turn it on."""
+
+    enabled: bool = False
+    base_seconds: float = Field(default=0.25, ge=0)
+    per_item_seconds: float = Field(default=0.05, ge=0)
+
+    def seconds(self, items: int = 1) -> float:
+        return self.base_seconds + self.per_item_seconds * items if self.enabled else 0.0
+
+
 class SandboxConfig(BaseModel):
     """Everything that shapes one server; tests build variants with short lifetimes."""
 
@@ -39,23 +54,24 @@ class SandboxConfig(BaseModel):
     realm_id: str = Field(default_factory=new_realm_id)
     company_name: str = "Sandbox Company US"
     redirect_uris: list[str] | None = None
-    timezone: str = Field(default="-07:00", pattern=r"^[+-]\d{2}:\d{2}$")
+    timezone: str = "America/Los_Angeles"
 
     access_token_ttl: float = Field(default=3600.0, gt=0)
     refresh_token_ttl: float = Field(default=8_726_400.0, gt=0)
     refresh_rotation_interval: float = Field(default=86_400.0, ge=0)
     refresh_grace: float = Field(default=0.0, ge=0)
+    refresh_extends_expiry: bool = False
     auth_code_ttl: float = Field(default=300.0, gt=0)
 
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     throttle_format: Literal["json", "xml"] = "json"
     concurrency_retry_after: int = Field(default=1, ge=1)
 
-    batch_max_items: int = Field(default=30, ge=1)
+    batch_max_items: int = Field(default=10, ge=1)
     query_max_results: int = Field(default=1000, ge=1)
     query_default_results: int = Field(default=100, ge=1)
 
-    requestid_ttl_seconds: float | None = None
+    requestid_ttl_seconds: float | None = Field(default=86_400.0, gt=0)
     requestid_replays_faults: bool = False
     requestid_max_length: int = 50
     requestid_batch_max_length: int = 36
@@ -66,4 +82,18 @@ class SandboxConfig(BaseModel):
     custom_txn_numbers: bool = True
     name_write_hold_seconds: float = Field(default=0.0, ge=0)
     default_due_days: int = 30
+    overpayment: Literal["credit", "refuse"] = "credit"
+    void_invoice_with_payments: Literal["unapply", "refuse"] = "unapply"
+    inactive_name_suffix: str | None = " (deleted)"
+    rename_inactive_items: bool = True
+    latency: LatencyConfig = Field(default_factory=LatencyConfig)
     seed_demo: bool = False
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            company_tz(value)
+        except (KeyError, ValueError) as unknown:
+            raise ValueError(f"unknown time zone {value!r}") from unknown
+        return value

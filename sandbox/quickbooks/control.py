@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
@@ -9,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from sandbox.common.faults import FaultConfig
 from sandbox.quickbooks import seed
-from sandbox.quickbooks.config import LimitsUpdate
+from sandbox.quickbooks.config import LatencyConfig, LimitsUpdate
 from sandbox.quickbooks.oauth import REVOKE_PATH, TOKEN_PATH
 from sandbox.quickbooks.rules import revise
 from sandbox.quickbooks.state import sandbox_state
@@ -23,6 +24,13 @@ class RealmChoice(BaseModel):
 
 class NewRealm(BaseModel):
     company_name: str | None = None
+
+
+class ClockMove(BaseModel):
+    """Move the company clock forward by seconds, or to a moment (never backwards)."""
+
+    advance_seconds: float | None = Field(default=None, ge=0)
+    now: datetime | None = None
 
 
 class CloseBooks(BaseModel):
@@ -56,6 +64,7 @@ async def info(request: Request) -> dict[str, Any]:
             "refresh_grace": cfg.refresh_grace,
         },
         "limits": state.limits.model_dump(),
+        "latency": state.latency.model_dump(),
         "faults": state.faults.config.model_dump(),
     }
 
@@ -99,6 +108,14 @@ async def limits(request: Request, update: LimitsUpdate) -> dict[str, Any]:
     return state.limits.model_dump()
 
 
+@router.post("/latency")
+async def latency(request: Request, model: LatencyConfig) -> dict[str, Any]:
+    """Replaces the latency model (omitted fields take their defaults) until the next reset."""
+    state = sandbox_state(request)
+    state.latency = model
+    return state.latency.model_dump()
+
+
 @router.get("/stats")
 async def stats(request: Request) -> dict[str, Any]:
     return sandbox_state(request).stats.snapshot()
@@ -117,6 +134,19 @@ async def token(request: Request, choice: Annotated[RealmChoice | None, Body()] 
     state = sandbox_state(request)
     realm = state.realm(choice.realm_id if choice else None)
     return {**state.tokens.issue(realm.realm_id), "realm_id": realm.realm_id}
+
+
+@router.post("/clock")
+async def move_clock(request: Request, move: ClockMove) -> dict[str, Any]:
+    """Timestamps (MetaData, `time`) and `requestid` retention follow this clock; OAuth
+    lifetimes do not."""
+    clock = sandbox_state(request).clock
+    if move.advance_seconds is not None:
+        clock.shift += move.advance_seconds
+    if move.now is not None:
+        target = move.now if move.now.tzinfo else move.now.replace(tzinfo=clock.tz)
+        clock.shift = max(clock.shift, target.timestamp() - (clock.timestamp() - clock.shift))
+    return {"now": clock.now().isoformat(timespec="seconds"), "shift_seconds": clock.shift}
 
 
 @router.post("/close-books")

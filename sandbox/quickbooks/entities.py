@@ -26,8 +26,10 @@ RULES: dict[str, EntityRules] = {
     "Payment": PaymentRules(),
 }
 READ_ONLY_RULES = EntityRules()
-VOID_BY_OPERATION = frozenset({"Invoice", "CreditMemo"})
-"""Invoices are voided with `operation=void`; payments with `operation=update&include=void`."""
+SALES_FORMS = frozenset({"Invoice", "CreditMemo"})
+VOID_BY_OPERATION = SALES_FORMS | {"Payment"}
+"""`operation=void` voids invoices and (as Intuit's Payment reference documents) payments;
+the older `operation=update&include=void` is accepted for payments too."""
 
 
 def _rules(spec: EntitySpec) -> EntityRules:
@@ -40,7 +42,7 @@ def resolve_operation(spec: EntitySpec, operation: str | None, include: frozense
         return "delete"
     if operation == "void" and spec.name in VOID_BY_OPERATION:
         return "void"
-    if operation == "update" and "void" in include and spec.name not in VOID_BY_OPERATION:
+    if operation == "update" and "void" in include and spec.name not in SALES_FORMS:
         return "void"
     if operation not in (None, "create", "update"):
         raise errors.unsupported_operation(str(operation))

@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
-from sandbox.quickbooks import clock
+from sandbox.quickbooks.clock import CompanyClock
 
 BUSINESS_MESSAGE = "A business validation error has occurred while processing your request"
 ONE_NAME_DETAIL = "Business Validation Error: You can only add or edit one name at a time. Please try again."
@@ -48,7 +48,7 @@ class QboError(Exception):
 
     status: int = 400
 
-    def response(self, tz: str) -> Response:
+    def response(self, clock: CompanyClock) -> Response:
         raise NotImplementedError
 
 
@@ -78,8 +78,8 @@ class Fault(QboError):
         error = {"Message": self.message, "Detail": self.detail, "code": self.code, "element": self.element}
         return {"Error": [error], "type": self.fault_type}
 
-    def response(self, tz: str) -> Response:
-        return qbo_json({"Fault": self.fault(), "time": clock.response_time(tz)}, self.status)
+    def response(self, clock: CompanyClock) -> Response:
+        return qbo_json({"Fault": self.fault(), "time": clock.response_time()}, self.status)
 
 
 class GatewayFault(QboError):
@@ -93,7 +93,7 @@ class GatewayFault(QboError):
         self.detail = detail
         self.fault_type = fault_type
 
-    def response(self, tz: str) -> Response:
+    def response(self, clock: CompanyClock) -> Response:
         error = {"message": self.message, "detail": self.detail, "code": self.code, "element": None}
         body: dict[str, Any] = {
             "warnings": None,
@@ -122,18 +122,18 @@ class Throttled(QboError):
         self.retry_after = max(1, retry_after)
         self.body_format = body_format
 
-    def response(self, tz: str) -> Response:
+    def response(self, clock: CompanyClock) -> Response:
         headers = {**api_headers(), "Retry-After": str(self.retry_after)}
         if self.body_format == "xml":
             xml = (
                 '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-                f'<IntuitResponse xmlns="http://schema.intuit.com/finance/v3" time="{clock.response_time(tz)}">'
+                f'<IntuitResponse xmlns="http://schema.intuit.com/finance/v3" time="{clock.response_time()}">'
                 f'<Fault type="SERVICE"><Error code="3001"><Message>{THROTTLE_MESSAGE}</Message>'
                 f"<Detail>{THROTTLE_DETAIL}</Detail></Error></Fault></IntuitResponse>"
             )
             return Response(xml, status_code=429, media_type="application/xml", headers=headers)
         fault = Fault("3001", THROTTLE_MESSAGE, THROTTLE_DETAIL, status=429, fault_type="SERVICE")
-        body = {"Fault": fault.fault(), "time": clock.response_time(tz)}
+        body = {"Fault": fault.fault(), "time": clock.response_time()}
         return Response(json.dumps(body), status_code=429, media_type="application/json", headers=headers)
 
 

@@ -6,6 +6,8 @@ one DisplayName space for customers, vendors and employees; item and account nam
 
 from __future__ import annotations
 
+import re
+
 from sandbox.quickbooks import errors
 from sandbox.quickbooks.money import amount, money, number
 from sandbox.quickbooks.rules import (
@@ -31,6 +33,39 @@ NO_SEPARATORS = ("DisplayName", *NAME_PARTS, "PrintOnCheckName")
 SEPARATORS = ":\t\n"
 
 
+def _numbered(suffix: str, n: int) -> str:
+    """` (deleted)`, then ` (deleted-2)`, ... when an inactive namesake already holds it."""
+    if n == 1:
+        return suffix
+    return f"{suffix[:-1]}-{n})" if suffix.endswith(")") else f"{suffix}-{n}"
+
+
+def _suffix_pattern(suffix: str) -> re.Pattern[str]:
+    body = re.escape(suffix[:-1]) + r"(?:-\d+)?\)" if suffix.endswith(")") else re.escape(suffix) + r"(?:-\d+)?"
+    return re.compile(body + "$", re.IGNORECASE)
+
+
+def inactive_name(ctx: WriteContext, group: str, entity: str, name: str, active: bool, existing: Obj | None,
+                  limit: int) -> str:
+    """QBO renames a row it makes inactive to `<name> (deleted)` (recorded responses show
+    "Thrifty Meats (deleted)"), which frees the plain name; reactivating gives it back."""
+    suffix = ctx.config.inactive_name_suffix
+    if not suffix or (entity == "Item" and not ctx.config.rename_inactive_items):
+        return name
+    pattern = _suffix_pattern(suffix)
+    if active:
+        was_inactive = existing is not None and existing.get("Active") is False
+        return pattern.sub("", name) if was_inactive else name
+    if pattern.search(name):
+        return name
+    for n in range(1, 1000):
+        tail = _numbered(suffix, n)
+        candidate = name[: limit - len(tail)] + tail
+        if not any(holder != (entity, (existing or {}).get("Id")) for holder in ctx.realm.holders(group, candidate)):
+            return candidate
+    raise errors.duplicate_name(entity)
+
+
 def _check_email(data: Obj) -> None:
     address = (data.get("PrimaryEmailAddr") or {}).get("Address")
     if not isinstance(address, str):
@@ -54,6 +89,8 @@ class PersonRules(EntityRules):
         display = obj.get("DisplayName") or " ".join(obj[part] for part in NAME_PARTS if obj.get(part))
         if not display:
             raise errors.no_name_provided()
+        display = inactive_name(ctx, "people", self.entity, display, obj.get("Active", True) is not False,
+                                existing, PERSON_LIMITS["DisplayName"])
         obj["DisplayName"] = display
         _check_email(obj)
         ensure_unique_name(ctx, "people", self.entity, display, existing)
@@ -108,6 +145,8 @@ class ItemRules(EntityRules):
         for price in ("UnitPrice", "PurchaseCost", "QtyOnHand"):
             if price in obj:
                 obj[price] = number(parse_amount(obj[price], price))
+        name = obj["Name"] = inactive_name(ctx, "Item", "Item", name, obj.get("Active", True) is not False,
+                                           existing, self.LIMITS["Name"])
         ensure_unique_name(ctx, "Item", "Item", name, existing)
         obj["FullyQualifiedName"] = name
         obj.setdefault("Active", True)

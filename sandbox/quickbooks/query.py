@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -216,7 +217,7 @@ def parse(text: str) -> ParsedQuery:
 class _Literal:
     """One query value with its number/bool/time readings computed once, not per row."""
 
-    def __init__(self, text: str, tz: str) -> None:
+    def __init__(self, text: str, tz: tzinfo) -> None:
         self.text = text
         self.folded = text.casefold()
         self.number = _as_decimal(text)
@@ -241,7 +242,7 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-def _matches(stored: Any, op: str, literal: _Literal, tz: str) -> bool:
+def _matches(stored: Any, op: str, literal: _Literal, tz: tzinfo) -> bool:
     """Compare one stored value with one literal in the type the stored value has."""
     compare = _COMPARE[op]
     if stored is None:
@@ -290,7 +291,7 @@ class _Fields:
         return value
 
 
-def _predicate(fields: _Fields, condition: Condition, tz: str) -> Callable[[Obj], bool]:
+def _predicate(fields: _Fields, condition: Condition, tz: tzinfo) -> Callable[[Obj], bool]:
     path = fields.path(condition.path)
     resolve = fields.resolve
     if condition.op == "LIKE":
@@ -310,7 +311,10 @@ def _sort_key(value: Any, numeric: bool) -> tuple[int, Any]:
         return (2, value)
     if numeric and str(value).isdigit():
         return (2, int(value))
-    return (3, str(value).casefold())
+    text = str(value)
+    if len(text) > 10 and text[10:11] == "T" and (moment := clock.parse_timestamp(text, timezone.utc)) is not None:
+        return (4, moment.timestamp())  # instants, not strings: offsets change with DST
+    return (3, text.casefold())
 
 
 def _order_key(fields: _Fields, path: tuple[str, ...]) -> Callable[[Obj], tuple[int, Any]]:
@@ -334,7 +338,7 @@ def _page_bounds(query: ParsedQuery, default: int, cap: int) -> tuple[int, int]:
     return start, min(max(wanted, 1), cap)
 
 
-def execute(realm: Realm, text: str, tz: str, default_max: int, max_cap: int) -> dict[str, Any]:
+def execute(realm: Realm, text: str, tz: tzinfo, default_max: int, max_cap: int) -> dict[str, Any]:
     """Run one query; returns the `QueryResponse` object."""
     query = parse(text)
     spec = spec_for_name(query.entity)

@@ -19,12 +19,14 @@ class SandboxState:
 
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
+        self.clock = clock.CompanyClock(config.timezone)
         self.tokens = TokenStore(config)
         self.faults = FaultInjector()
         self.stats = RequestStats()
         self.limiter = RateLimiter()
-        self.replays = ReplayCache(config.requestid_ttl_seconds)
+        self.replays = ReplayCache(config.requestid_ttl_seconds, self.clock.timestamp)
         self.limits = config.limits.model_copy()
+        self.latency = config.latency.model_copy()
         self.realms: dict[str, Realm] = {}
         self.reset()
         if config.seed_demo:
@@ -35,12 +37,15 @@ class SandboxState:
         return self.realms[self.config.realm_id]
 
     def reset(self) -> None:
-        """Back to startup: one empty company, no faults, default limits; OAuth grants survive."""
+        """Back to startup: one empty company, no faults, default limits and latency, the real time;
+        OAuth grants survive."""
         self.realms = {}
+        self.clock.shift = 0.0
         self.add_realm(self.config.realm_id, self.config.company_name)
         self.limiter.reset()
         self.faults.configure(FaultConfig.model_validate({}))
         self.limits = self.config.limits.model_copy()
+        self.latency = self.config.latency.model_copy()
 
     def add_realm(self, realm_id: str | None = None, company_name: str | None = None) -> Realm:
         realm = Realm(realm_id or new_realm_id(), company_name or f"Sandbox Company {len(self.realms) + 1}")
@@ -57,7 +62,7 @@ class SandboxState:
 
     def context(self, realm: Realm, include: frozenset[str] = frozenset(),
                 hidden: set[tuple[str, str]] | None = None) -> WriteContext:
-        return WriteContext(realm, self.config, clock.now(self.config.timezone), include, hidden or set())
+        return WriteContext(realm, self.config, self.clock.stamp_now(), include, hidden or set())
 
     def authenticate(self, authorization: str | None, realm_id: str) -> Realm:
         """Bearer token -> realm, with QBO's 401 (3200) and 403 (3100) gateway faults."""

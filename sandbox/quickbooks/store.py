@@ -7,9 +7,8 @@ therefore hand stored dicts straight to the JSON encoder without copying them.
 from __future__ import annotations
 
 import threading
-import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -127,19 +126,21 @@ def receivable(entity: str, obj: Obj | None) -> Decimal:
 
 
 class ReplayCache:
-    """`requestid` -> first response, per realm; retention is unbounded unless a TTL is set."""
+    """`requestid` -> first response, per realm, kept `ttl_seconds` on the sandbox clock
+    (None: until reset). Intuit does not say how long; clients must not rely on it."""
 
-    def __init__(self, ttl_seconds: float | None) -> None:
+    def __init__(self, ttl_seconds: float | None, now: Callable[[], float]) -> None:
         self.ttl_seconds = ttl_seconds
+        self.now = now
 
     def lookup(self, realm: Realm, request_id: str) -> StoredResponse | None:
         stored = realm.replays.get(request_id)
         if stored is None:
             return None
-        if self.ttl_seconds is not None and time.monotonic() - stored.stored_at > self.ttl_seconds:
+        if self.ttl_seconds is not None and self.now() - stored.stored_at > self.ttl_seconds:
             del realm.replays[request_id]
             return None
         return stored
 
     def remember(self, realm: Realm, request_id: str, status: int, body: bytes, media_type: str) -> None:
-        realm.replays.setdefault(request_id, StoredResponse(status, body, media_type, time.monotonic()))
+        realm.replays.setdefault(request_id, StoredResponse(status, body, media_type, self.now()))

@@ -3,6 +3,8 @@
 Rotation follows Intuit's documented behaviour: a refresh returns a *new* refresh token
 only once the current one is older than `refresh_rotation_interval`; the replaced value
 then stays usable for `refresh_grace` seconds and afterwards fails with `invalid_grant`.
+Between rotations the value and its expiry stay put, so `x_refresh_token_expires_in`
+shrinks from one refresh to the next (8,721,385 after 8,726,400 in a live report).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class AuthCode:
     realm_id: str
     redirect_uri: str
     expires_at: float
+    grant: Grant | None = None
 
 
 class TokenStore:
@@ -62,14 +65,21 @@ class TokenStore:
         return code
 
     def redeem_code(self, code: str, redirect_uri: str) -> dict[str, Any]:
-        """Codes are single-use and bound to the redirect_uri of the authorize request."""
+        """Codes are single-use and bound to the redirect_uri of the authorize request. A
+        second exchange of a code also revokes the tokens the first one gave (Intuit staff,
+        intuit/oauth-jsclient#173), so a double-submitted callback ends up disconnected."""
         with self._lock:
-            auth = self._codes.pop(code, None)
+            auth = self._codes.get(code)
             if auth is None or time.monotonic() > auth.expires_at:
+                raise errors.OAuthError(400, "invalid_grant", "Authorization code is invalid or expired")
+            if auth.grant is not None:
+                auth.grant.revoked = True
                 raise errors.OAuthError(400, "invalid_grant", "Authorization code is invalid or expired")
             if auth.redirect_uri != redirect_uri:
                 raise errors.OAuthError(400, "invalid_grant", "redirect_uri does not match the authorization request")
-            return self._new_grant(auth.realm_id)
+            response = self._new_grant(auth.realm_id)
+            auth.grant = self._refresh[response["refresh_token"]]
+            return response
 
     def issue(self, realm_id: str) -> dict[str, Any]:
         with self._lock:
@@ -83,7 +93,8 @@ class TokenStore:
                 raise errors.OAuthError(400, "invalid_grant", INVALID_REFRESH)
             if value == grant.refresh_token and now - grant.refresh_issued_at >= self.config.refresh_rotation_interval:
                 self._rotate(grant, now)
-            grant.refresh_expires_at = now + self.config.refresh_token_ttl
+            elif self.config.refresh_extends_expiry:
+                grant.refresh_expires_at = now + self.config.refresh_token_ttl
             return self._token_response(grant, now)
 
     def revoke(self, value: str) -> None:
@@ -115,6 +126,7 @@ class TokenStore:
         grant.superseded[grant.refresh_token] = now
         grant.refresh_token = "AB11" + secrets.token_urlsafe(40)
         grant.refresh_issued_at = now
+        grant.refresh_expires_at = now + self.config.refresh_token_ttl
         self._refresh[grant.refresh_token] = grant
 
     def _new_grant(self, realm_id: str) -> dict[str, Any]:

@@ -284,8 +284,12 @@ class SalesFormRules(EntityRules):
         if self.entity != "Invoice":
             raise errors.unsupported_operation("Void")
         _check_open_period(ctx, obj, None)
-        self._refuse_if_linked(obj)
-        lines = [{**line, "Amount": 0.0} for line in obj["Line"]]
+        if ctx.config.void_invoice_with_payments == "refuse":
+            self._refuse_if_linked(obj)
+        for link in obj.get("LinkedTxn", []):
+            if link.get("TxnType") == "Payment":
+                _unapply(ctx, link["TxnId"], obj["Id"])
+        lines = [_voided_line(line) for line in obj["Line"]]
         note = obj.get("PrivateNote")
         return {
             **obj,
@@ -344,9 +348,27 @@ class PaymentRules(EntityRules):
                 raise errors.malformed_body("Line must be a list of objects")
             _reject_unknown(raw, PAYMENT_LINE_FIELDS, "Line")
             line_amount = parse_amount(require(raw, "Amount", "Line.Amount"), "Line.Amount")
-            links = [self._link(ctx, obj, link, line_amount, previous, applied) for link in raw.get("LinkedTxn") or []]
+            raw_links = raw.get("LinkedTxn") or []
+            if len(raw_links) == 1:
+                line_amount = self._applicable(ctx, obj, raw_links[0], line_amount, previous, applied)
+                if not line_amount:
+                    continue
+            links = [self._link(ctx, obj, link, line_amount, previous, applied) for link in raw_links]
             lines.append({**raw, "Amount": amount(line_amount), "LinkedTxn": links})
         return lines, applied
+
+    @staticmethod
+    def _applicable(ctx: WriteContext, obj: Obj, link: Obj, line_amount: Decimal, previous: Applied,
+                    applied: Applied) -> Decimal:
+        """Real QBO accepts a line applying more than an invoice's open balance: only the
+        balance is applied and the excess stays on the payment as UnappliedAmt (customer
+        credit), with no error. `overpayment="refuse"` faults instead (in `_link`)."""
+        target = ctx.find(str(link.get("TxnType")), str(link.get("TxnId"))) if isinstance(link, dict) else None
+        if ctx.config.overpayment == "refuse" or target is None or link.get("TxnType") != "Invoice":
+            return line_amount
+        key = ("Invoice", target["Id"])
+        available = money(target["Balance"]) + previous.get(key, Decimal(0)) - applied.get(key, Decimal(0))
+        return min(line_amount, max(available, Decimal(0)))
 
     @staticmethod
     def _link(ctx: WriteContext, obj: Obj, link: Obj, line_amount: Decimal, previous: Applied, applied: Applied) -> Obj:
@@ -392,6 +414,28 @@ class PaymentRules(EntityRules):
             "UnappliedAmt": 0.0,
             "PrivateNote": f"Voided - {note}" if note else "Voided",
         }
+
+
+def _voided_line(line: Obj) -> Obj:
+    """Intuit's "Void an Invoice" sample: lines keep Qty 0 and Amount 0, and no UnitPrice."""
+    voided = {**line, "Amount": 0.0}
+    detail = line.get("SalesItemLineDetail")
+    if isinstance(detail, dict):
+        voided["SalesItemLineDetail"] = {**{k: v for k, v in detail.items() if k != "UnitPrice"}, "Qty": 0}
+    return voided
+
+
+def _unapply(ctx: WriteContext, payment_id: str, invoice_id: str) -> None:
+    """Voiding a paid invoice keeps the payment: what it applied there becomes UnappliedAmt."""
+    payment = ctx.realm.get("Payment", payment_id)
+    if payment is None:
+        return
+    target = {"TxnId": invoice_id, "TxnType": "Invoice"}
+    lines = [line for line in payment.get("Line", []) if target not in line.get("LinkedTxn", [])]
+    applied = applied_by({"Line": lines})
+    net = sum((value if key[0] == "Invoice" else -value for key, value in applied.items()), Decimal(0))
+    unapplied = amount(money(payment["TotalAmt"]) - net)
+    ctx.realm.put("Payment", revise(ctx, payment, {"Line": lines, "UnappliedAmt": unapplied}))
 
 
 def applied_by(payment: Obj | None) -> Applied:

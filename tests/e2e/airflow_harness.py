@@ -24,6 +24,7 @@ from typing import Any
 import requests
 from cryptography.fernet import Fernet
 
+from tests.support.sandboxes import API_REFERENCE_BATCH
 from tests.support.services import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -161,9 +162,10 @@ def airflow_env(home: Path, port: int) -> dict[str, str]:
 
 def start_sandboxes(airflow: Airflow, qbo_port: int, invoiced_port: int) -> dict[str, str]:
     log = airflow.home / "sandboxes.log"
+    options = {"sandbox.quickbooks": ["--batch-max-items", str(API_REFERENCE_BATCH)], "sandbox.invoiced": []}
     for module, port in (("sandbox.quickbooks", qbo_port), ("sandbox.invoiced", invoiced_port)):
         start(
-            [PYTHON, "-m", module, "--host", "127.0.0.1", "--port", str(port), "--seed-demo"],
+            [PYTHON, "-m", module, "--host", "127.0.0.1", "--port", str(port), "--seed-demo", *options[module]],
             airflow.env,
             log,
             airflow,

@@ -98,7 +98,7 @@ INVOICES: dict[str, tuple[dict[str, Any], str, str]] = {
 
 PAYMENTS: dict[str, tuple[dict[str, Any], str, str]] = {
     "payment larger than its invoice": (
-        payment(7001, 9001, [{"type": "invoice", "invoice": 8025, "amount": 150}]), "error", "exceeds"),
+        payment(7001, 9001, [{"type": "invoice", "invoice": 8025, "amount": 150}]), "error", "open balance"),
     "payment on a voided invoice": (
         payment(7002, 9001, [{"type": "invoice", "invoice": 8028, "amount": 100}]), "error", "voided"),
     "payment without customer": (

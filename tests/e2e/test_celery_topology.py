@@ -34,6 +34,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests.support.sandboxes import API_REFERENCE_BATCH
 from tests.support.services import free_port, postgres_server, redis_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
@@ -145,6 +146,7 @@ def start_sandboxes(topology: Topology, company: str) -> Sandboxes:
         "QBO_SANDBOX_CLIENT_ID": box.qbo_client_id,
         "QBO_SANDBOX_CLIENT_SECRET": box.qbo_client_secret,
         "INVOICED_SANDBOX_API_KEY": box.invoiced_api_key,
+        "QBO_SANDBOX_BATCH_MAX_ITEMS": str(API_REFERENCE_BATCH),
     }
     for kind, port in (("quickbooks", qbo_port), ("invoiced", invoiced_port)):
         cmd = [PYTHON, "-m", f"sandbox.{kind}", "--host", "127.0.0.1", "--port", str(port), "--seed-demo"]

@@ -130,6 +130,14 @@ def test_a_customer_without_a_name_is_refused_with_a_fix() -> None:
     assert rejected.value.hint
 
 
+@pytest.mark.parametrize("suffix", [" (deleted)", " (Deleted)", " (deleted-2)"])
+def test_the_deleted_suffix_qbo_gives_inactive_customers_never_reaches_invoiced(suffix: str) -> None:
+    """QBO renames a customer it makes inactive; the Invoiced customer keeps the real name."""
+    record = qbo_customer(DisplayName=f"Thrifty Meats{suffix}", Active=False, GivenName=None, FamilyName=None)
+    assert customer_body(record)["name"] == "Thrifty Meats"
+    assert customer_body(qbo_customer(DisplayName="Odd (deleted)", Active=True))["name"] == "Odd (deleted)"
+
+
 def test_a_new_customer_gets_a_number_traceable_to_quickbooks_and_the_imported_mark() -> None:
     record = qbo_customer()
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from qbo_support import Json, Qbo, customer, fault, invoice, invoice_body, item, payment
+from collections.abc import Callable
+
+from qbo_support import Json, Qbo, ServerFactory, customer, fault, invoice, invoice_body, item, payment
 
 
 def _batch(qbo: Qbo, items: list[Json], **params: str) -> list[Json]:
@@ -64,10 +66,18 @@ def test_objects_created_in_the_batch_are_not_visible_to_later_items(qbo: Qbo) -
     assert answers[1]["Fault"]["Error"][0]["code"] == "2500"
 
 
-def test_more_than_30_items_is_1040(qbo: Qbo) -> None:
-    items = [{"bId": str(n), "Query": "SELECT COUNT(*) FROM Item"} for n in range(31)]
+def test_more_than_10_items_is_1040_by_default(qbo: Qbo) -> None:
+    """Intuit's learn page says 10 per batch, its API reference 30: the sandbox takes 10."""
+    items = [{"bId": str(n), "Query": "SELECT COUNT(*) FROM Item"} for n in range(11)]
     error = fault(qbo.post("batch", {"BatchItemRequest": items}))
     assert error["code"] == "1040" and error["Message"] == "Batch size exceeds allowed limit"
+    assert len(_batch(qbo, items[:10])) == 10
+
+
+def test_the_api_reference_limit_of_30_is_a_switch(start_server: ServerFactory, connect: Callable[..., Qbo]) -> None:
+    qbo = connect(*start_server(batch_max_items=30))
+    items = [{"bId": str(n), "Query": "SELECT COUNT(*) FROM Item"} for n in range(31)]
+    assert fault(qbo.post("batch", {"BatchItemRequest": items}))["code"] == "1040"
     assert len(_batch(qbo, items[:30])) == 30
 
 

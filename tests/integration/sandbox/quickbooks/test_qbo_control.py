@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import requests
 from qbo_support import Qbo, ServerFactory, customer
 
@@ -60,3 +62,18 @@ def test_stats_count_requests_by_route(qbo: Qbo) -> None:
     assert counts[("GET", "/v3/company/{realm_id}/preferences", 200)] == 2
     assert counts[("GET", "/v3/company/{realm_id}/{entity_path}/{obj_id}", 400)] == 1
     assert qbo.control("stats/reset")["total"] == 0
+
+
+def test_latency_is_off_by_default_and_costs_a_base_plus_a_share_per_batch_item(qbo: Qbo) -> None:
+    assert requests.get(f"{qbo.base_url}/_sandbox/info", timeout=10).json()["latency"]["enabled"] is False
+    qbo.control("latency", {"enabled": True, "base_seconds": 0.2, "per_item_seconds": 0.1})
+    started = time.perf_counter()
+    assert qbo.get("preferences").status_code == 200
+    single = time.perf_counter() - started
+    items = [{"bId": str(n), "Query": "SELECT COUNT(*) FROM Item"} for n in range(5)]
+    started = time.perf_counter()
+    assert qbo.post("batch", {"BatchItemRequest": items}).status_code == 200
+    batch = time.perf_counter() - started
+    assert single >= 0.3 and batch >= 0.7
+    qbo.control("reset")
+    assert requests.get(f"{qbo.base_url}/_sandbox/info", timeout=10).json()["latency"]["enabled"] is False

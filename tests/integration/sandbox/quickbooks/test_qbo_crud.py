@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
-from qbo_support import Qbo, customer, fault, invoice, invoice_body, item, payment
+import pytest
+from qbo_support import Qbo, ServerFactory, customer, fault, invoice, invoice_body, item, payment
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$")
 
@@ -76,6 +78,48 @@ def test_invoice_void_keeps_document_with_zero_amounts(qbo: Qbo) -> None:
     assert voided["PrivateNote"].startswith("Voided")
     assert voided["SyncToken"] == "1"
     assert qbo.read("Invoice", created["Id"])["TotalAmt"] == 0
+    [line] = [line for line in voided["Line"] if line["DetailType"] == "SalesItemLineDetail"]
+    assert line["Amount"] == 0 and line["SalesItemLineDetail"]["Qty"] == 0
+    assert "UnitPrice" not in line["SalesItemLineDetail"]
+
+
+def test_voiding_a_paid_invoice_keeps_the_payment_as_unapplied_credit(qbo: Qbo) -> None:
+    """A live run voided a paid invoice (fresh SyncToken); the payment stayed, UnappliedAmt 20."""
+    acme = customer(qbo)["Id"]
+    inv = invoice(qbo, acme, item(qbo)["Id"], 50)
+    paid = payment(qbo, acme, 20, [("Invoice", inv["Id"], 20)])
+    current = qbo.read("Invoice", inv["Id"])
+    response = qbo.post("invoice", {"Id": inv["Id"], "SyncToken": current["SyncToken"]}, operation="void")
+    assert response.status_code == 200, response.text
+    voided = response.json()["Invoice"]
+    assert voided["Balance"] == 0 and voided["LinkedTxn"] == [{"TxnId": paid["Id"], "TxnType": "Payment"}]
+    kept = qbo.read("Payment", paid["Id"])
+    assert kept["TotalAmt"] == 20 and kept["UnappliedAmt"] == 20 and kept["Line"] == []
+    assert kept["SyncToken"] == "1"
+    assert qbo.read("Customer", acme)["Balance"] == -20
+
+
+def test_refusing_to_void_a_paid_invoice_is_a_switch(start_server: ServerFactory,
+                                                     connect: Callable[..., Qbo]) -> None:
+    """LanternOps/breeze#5180 reports QBO refusing the same void: the sources conflict."""
+    qbo = connect(*start_server(void_invoice_with_payments="refuse"))
+    acme = customer(qbo)["Id"]
+    inv = invoice(qbo, acme, item(qbo)["Id"], 50)
+    payment(qbo, acme, 20, [("Invoice", inv["Id"], 20)])
+    current = qbo.read("Invoice", inv["Id"])
+    refused = qbo.post("invoice", {"Id": inv["Id"], "SyncToken": current["SyncToken"]}, operation="void")
+    assert fault(refused)["code"] == "6000"
+
+
+def test_payment_void_with_the_documented_operation(qbo: Qbo) -> None:
+    """Intuit's Payment reference: `POST /payment?operation=void` with `{Id, SyncToken}`."""
+    acme = customer(qbo)["Id"]
+    inv = invoice(qbo, acme, item(qbo)["Id"], 300)
+    paid = payment(qbo, acme, 100, [("Invoice", inv["Id"], 100)])
+    voided = qbo.post("payment", {"Id": paid["Id"], "SyncToken": paid["SyncToken"]}, operation="void")
+    assert voided.status_code == 200, voided.text
+    assert voided.json()["Payment"]["TotalAmt"] == 0 and voided.json()["Payment"]["Line"] == []
+    assert qbo.read("Invoice", inv["Id"])["Balance"] == 300
 
 
 def test_payment_void_restores_invoice_balance(qbo: Qbo) -> None:
@@ -138,6 +182,27 @@ def test_references_are_echoed_with_names(qbo: Qbo) -> None:
 def test_unknown_entity_path_is_unsupported(qbo: Qbo) -> None:
     assert fault(qbo.post("gadget", {"Name": "x"}))["code"] == "500"
     assert fault(qbo.post("taxcode", {"Name": "x"}))["code"] == "500"
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("GET", "cdc?entities=Invoice&changedSince=2030-01-01"),
+    ("GET", "invoice/1/pdf"),
+    ("POST", "invoice/1/send"),
+    ("GET", "reports/ProfitAndLoss"),
+    ("DELETE", "customer/1"),
+    ("PUT", "invoice"),
+    ("GET", "no/such/route/at/all"),
+])
+def test_unknown_routes_methods_and_subresources_answer_with_a_fault(qbo: Qbo, method: str, path: str) -> None:
+    """python-quickbooks reads `Fault` from every error body; FastAPI's `{"detail"}` is never sent."""
+    response = qbo.session.request(method, qbo.url(path), headers=qbo.headers(), timeout=10)
+    error = fault(response)
+    assert error["code"] == "500" and error["Message"] == "Unsupported Operation"
+
+
+def test_the_sandbox_controls_keep_their_own_errors(qbo: Qbo) -> None:
+    response = qbo.session.post(f"{qbo.base_url}/_sandbox/close-books", json={"date": "June"}, timeout=10)
+    assert response.status_code == 422 and "detail" in response.json()
 
 
 def test_tax_service_creates_code_and_rate(qbo: Qbo) -> None:

@@ -109,6 +109,18 @@ def test_code_is_single_use(qbo: Qbo) -> None:
     assert second.json()["error"] == "invalid_grant"
 
 
+def test_reusing_a_code_revokes_the_tokens_it_gave_first(qbo: Qbo) -> None:
+    """Intuit staff (intuit/oauth-jsclient#173): a second exchange of the same code
+    invalidates the tokens issued for it."""
+    form = {"grant_type": "authorization_code", "code": _code(qbo.base_url, qbo.state)["code"], "redirect_uri": REDIRECT}
+    first = _token(qbo.base_url, qbo.state, form).json()
+    assert qbo.get("preferences", token=first["access_token"]).status_code == 200
+    assert _token(qbo.base_url, qbo.state, form).json()["error"] == "invalid_grant"
+    assert qbo.get("preferences", token=first["access_token"]).status_code == 401
+    refresh = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+    assert _token(qbo.base_url, qbo.state, refresh).json()["error"] == "invalid_grant"
+
+
 def test_code_requires_the_same_redirect_uri(qbo: Qbo) -> None:
     form = {"grant_type": "authorization_code", "code": _code(qbo.base_url, qbo.state)["code"],
             "redirect_uri": "http://127.0.0.1:9/other"}
@@ -144,6 +156,28 @@ def test_refresh_keeps_value_inside_rotation_interval(start_server: ServerFactor
     for _ in range(2):
         response = _token(base_url, state, form)
         assert response.json()["refresh_token"] == qbo.refresh_token
+
+
+def test_refresh_expiry_shrinks_between_rotations(start_server: ServerFactory,
+                                                  connect: Callable[..., Qbo]) -> None:
+    """A live report: inside the rotation window the value stays and x_refresh_token_expires_in
+    shrinks (8,721,385 after 8,726,400); a refresh does not restore the ~101 days."""
+    base_url, state = start_server()
+    qbo = connect(base_url, state)
+    form = {"grant_type": "refresh_token", "refresh_token": qbo.refresh_token}
+    first = _token(base_url, state, form).json()["x_refresh_token_expires_in"]
+    time.sleep(1.1)
+    second = _token(base_url, state, form).json()
+    assert second["refresh_token"] == qbo.refresh_token
+    assert second["x_refresh_token_expires_in"] < first <= 8_726_400
+
+
+def test_a_rolling_expiry_is_a_switch(start_server: ServerFactory, connect: Callable[..., Qbo]) -> None:
+    base_url, state = start_server(refresh_extends_expiry=True)
+    qbo = connect(base_url, state)
+    time.sleep(1.1)
+    form = {"grant_type": "refresh_token", "refresh_token": qbo.refresh_token}
+    assert _token(base_url, state, form).json()["x_refresh_token_expires_in"] == 8_726_400
 
 
 def test_rotated_value_usable_during_grace_then_invalid(start_server: ServerFactory,

@@ -1,4 +1,7 @@
-"""The PyPI client `python-quickbooks` (with `intuit-oauth`) works against the sandbox unchanged.
+"""The PyPI clients `python-quickbooks` and Intuit's own `intuit-oauth` work against the
+sandbox unchanged: OAuth (authorize, exchange, refresh with rotation, revoke), CRUD, query,
+batch, void and fault parsing. A failure here is a sandbox bug unless a source says QBO
+answers the same way.
 
 Only the URLs are redirected: intuitlib accepts a discovery-document URL as its
 `environment`, and a QuickBooks instance's `api_url_v3` is a plain attribute.
@@ -13,9 +16,17 @@ import pytest
 import requests
 from intuitlib.client import AuthClient
 from intuitlib.enums import Scopes
+from intuitlib.exceptions import AuthClientError
 from qbo_support import Qbo, income_account
 from quickbooks import QuickBooks
 from quickbooks.batch import batch_create
+from quickbooks.cdc import change_data_capture
+from quickbooks.exceptions import (
+    AuthorizationException,
+    ObjectNotFoundException,
+    QuickbooksException,
+    UnsupportedException,
+)
 from quickbooks.objects.base import EmailAddress, LinkedTxn, Ref
 from quickbooks.objects.customer import Customer
 from quickbooks.objects.detailline import SalesItemLine, SalesItemLineDetail
@@ -145,3 +156,61 @@ def test_auth_client_refresh_rotates_through_the_sandbox(client: QuickBooks) -> 
     auth.refresh()
     assert auth.refresh_token != old_refresh
     assert auth.access_token
+
+
+def _auth_client(qbo: Qbo) -> AuthClient:
+    config = qbo.state.config
+    return AuthClient(config.client_id, config.client_secret, REDIRECT,
+                      environment=f"{qbo.base_url}/.well-known/openid_configuration")
+
+
+def test_intuit_oauth_revoke_ends_the_grant(qbo: Qbo, client: QuickBooks) -> None:
+    auth = client.auth_client
+    assert auth.revoke(token=auth.refresh_token)
+    with pytest.raises(AuthClientError) as refused:
+        auth.refresh()
+    assert refused.value.status_code == 400 and b"invalid_grant" in refused.value.content
+    with pytest.raises(AuthorizationException):
+        Customer.all(qb=client)
+
+
+def test_intuit_oauth_reusing_a_code_fails_and_revokes_the_first_tokens(qbo: Qbo, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    auth = _auth_client(qbo)
+    callback = _browser_consent(auth.get_authorization_url([Scopes.ACCOUNTING]))
+    auth.get_bearer_token(callback["code"], realm_id=callback["realmId"])
+    first_refresh = auth.refresh_token
+    assert auth.x_refresh_token_expires_in and auth.expires_in == 3600
+    with pytest.raises(AuthClientError):
+        _auth_client(qbo).get_bearer_token(callback["code"], realm_id=callback["realmId"])
+    with pytest.raises(AuthClientError):
+        auth.refresh(refresh_token=first_refresh)
+
+
+def test_void_query_and_overpayment_through_python_quickbooks(qbo: Qbo, client: QuickBooks) -> None:
+    customer = _customer(client, "PyQB Voids")
+    item = _item(qbo, client, "PyQB Void Service")
+    invoice = _invoice(customer, item, 100).save(qb=client)
+    payment = _payment(customer, invoice, 130).save(qb=client)
+    assert payment.UnappliedAmt == 30, "QBO keeps the excess of an overpayment as credit"
+    assert Invoice.get(invoice.Id, qb=client).Balance == 0
+    Payment.get(payment.Id, qb=client).void(qb=client)
+    assert Payment.get(payment.Id, qb=client).TotalAmt == 0
+    assert Invoice.get(invoice.Id, qb=client).Balance == 100
+    Invoice.get(invoice.Id, qb=client).void(qb=client)
+    voided = Invoice.get(invoice.Id, qb=client)
+    assert voided.TotalAmt == 0 and voided.PrivateNote.startswith("Voided")
+    assert [row.Id for row in Invoice.query("SELECT * FROM Invoice WHERE TotalAmt = '0'", qb=client)] == [invoice.Id]
+
+
+def test_faults_reach_python_quickbooks_as_its_exceptions(qbo: Qbo, client: QuickBooks) -> None:
+    _customer(client, "PyQB Taken")
+    with pytest.raises(QuickbooksException) as duplicate:
+        _customer(client, "PyQB Taken")
+    assert duplicate.value.error_code == 6240 and "already exists" in duplicate.value.detail
+    with pytest.raises(ObjectNotFoundException):
+        Customer.get("999", qb=client)
+    with pytest.raises(UnsupportedException):
+        client.download_pdf("Invoice", "1")
+    with pytest.raises(UnsupportedException):
+        change_data_capture([Invoice], "2030-01-01T00:00:00-08:00", qb=client)

@@ -121,7 +121,26 @@ def test_timestamp_comparison_respects_offsets(qbo: Qbo) -> None:
     stamp = created["MetaData"]["LastUpdatedTime"]
     utc_earlier = "2000-01-01T00:00:00Z"
     assert qbo.count(f"SELECT COUNT(*) FROM Customer WHERE MetaData.CreateTime > '{utc_earlier}'") == 1
-    assert stamp.endswith(qbo.state.config.timezone)
+    assert stamp[-6:] in ("-08:00", "-07:00")
+
+
+def test_offsets_follow_daylight_saving_and_compare_as_instants(qbo: Qbo) -> None:
+    """Recorded responses of one company: -08:00 in November, -07:00 in April and July.
+    At the November change, 01:10-08:00 comes 40 minutes *after* 01:30-07:00."""
+    qbo.control("clock", {"now": "2030-07-01T12:00:00-07:00"})
+    summer = customer(qbo, "Summer")["MetaData"]["CreateTime"]
+    qbo.control("clock", {"now": "2030-11-03T01:30:00-07:00"})
+    before_change = customer(qbo, "Before")["MetaData"]["CreateTime"]
+    qbo.control("clock", {"now": "2030-11-03T01:10:00-08:00"})
+    after_change = customer(qbo, "After")
+    assert summer.endswith("-07:00") and before_change.startswith("2030-11-03T01:30") and before_change.endswith("-07:00")
+    assert after_change["MetaData"]["CreateTime"].startswith("2030-11-03T01:10")
+    assert after_change["MetaData"]["CreateTime"].endswith("-08:00")
+    later = qbo.query(f"SELECT * FROM Customer WHERE MetaData.LastUpdatedTime > '{before_change}'")["Customer"]
+    assert [row["DisplayName"] for row in later] == ["After"]
+    ordered = qbo.query("SELECT * FROM Customer ORDER BY MetaData.LastUpdatedTime DESC")["Customer"]
+    assert [row["DisplayName"] for row in ordered] == ["After", "Before", "Summer"]
+    assert qbo.get("preferences").json()["time"].endswith("-08:00")
 
 
 def test_id_equals_and_in(seeded: Qbo) -> None:

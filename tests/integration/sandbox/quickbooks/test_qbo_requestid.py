@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from qbo_support import Qbo, fault
+from collections.abc import Callable
+
+from qbo_support import Qbo, ServerFactory, fault
 
 
 def test_same_requestid_replays_without_second_write(qbo: Qbo) -> None:
@@ -48,3 +50,20 @@ def test_requestid_length_limits(qbo: Qbo) -> None:
     body = {"BatchItemRequest": [{"bId": "1", "Query": "SELECT COUNT(*) FROM Item"}]}
     assert fault(qbo.post("batch", body, requestid="b" * 37))["code"] == "6000"
     assert qbo.post("customer", {"DisplayName": "Long"}, requestid="r" * 50).status_code == 200
+
+
+def test_requestids_are_forgotten_after_a_day_by_default(qbo: Qbo) -> None:
+    """Intuit documents no retention; a finite one (24 h) is the harder reading for clients."""
+    first = qbo.create("Customer", {"DisplayName": "Day One"}, requestid="daily")
+    qbo.control("clock", {"advance_seconds": 86_000})
+    assert qbo.post("customer", {"DisplayName": "Day Two"}, requestid="daily").json()["Customer"] == first
+    qbo.control("clock", {"advance_seconds": 401})
+    assert qbo.create("Customer", {"DisplayName": "Day Two"}, requestid="daily")["Id"] != first["Id"]
+    assert qbo.count("SELECT COUNT(*) FROM Customer") == 2
+
+
+def test_retention_is_a_switch(start_server: ServerFactory, connect: Callable[..., Qbo]) -> None:
+    qbo = connect(*start_server(requestid_ttl_seconds=None))
+    first = qbo.create("Customer", {"DisplayName": "Kept"}, requestid="forever")
+    qbo.control("clock", {"advance_seconds": 10 * 86_400})
+    assert qbo.post("customer", {"DisplayName": "Other"}, requestid="forever").json()["Customer"] == first

@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import requests
-from qbo_support import Qbo, ServerFactory, customer, fault, invoice, invoice_body, item, payment, sales_line
+from qbo_support import (
+    Json,
+    Qbo,
+    ServerFactory,
+    customer,
+    fault,
+    invoice,
+    invoice_body,
+    item,
+    payment,
+    sales_line,
+)
 
 DUPLICATE_DETAIL = (
     "The name supplied already exists. : Another customer, vendor or employee is already using this \n"
@@ -28,9 +40,48 @@ def test_display_name_unique_across_customer_vendor_employee(qbo: Qbo) -> None:
     assert fault(qbo.post("employee", {"DisplayName": "northwind supplies "}))["code"] == "6240"
 
 
-def test_inactive_names_still_count(qbo: Qbo) -> None:
+def _deactivate(qbo: Qbo, entity: str, row: Json) -> Json:
+    return qbo.create(entity, {"Id": row["Id"], "SyncToken": row["SyncToken"], "sparse": True, "Active": False})
+
+
+@pytest.mark.parametrize("entity", ["Customer", "Vendor", "Employee"])
+def test_making_a_name_inactive_renames_it_and_frees_the_plain_name(qbo: Qbo, entity: str) -> None:
+    """Recorded QBO answer to a deactivation: DisplayName "Thrifty Meats (deleted)", Active false."""
+    created = qbo.create(entity, {"DisplayName": "Thrifty Meats"})
+    gone = _deactivate(qbo, entity, created)
+    assert gone["DisplayName"] == "Thrifty Meats (deleted)" and gone["Active"] is False
+    if entity == "Customer":
+        assert gone["FullyQualifiedName"] == "Thrifty Meats (deleted)"
+    fresh = qbo.create("Customer", {"DisplayName": "Thrifty Meats"})
+    assert fault(qbo.post("customer", {"DisplayName": "Thrifty Meats (deleted)"}))["code"] == "6240"
+    second = _deactivate(qbo, "Customer", fresh)
+    assert second["DisplayName"] == "Thrifty Meats (deleted-2)"
+    found = qbo.query("SELECT * FROM Customer WHERE DisplayName = 'Thrifty Meats'")
+    assert found == {}
+
+
+def test_reactivating_gives_the_plain_name_back_or_6240(qbo: Qbo) -> None:
+    gone = _deactivate(qbo, "Customer", customer(qbo, "Sleepy Co"))
+    back = qbo.create("Customer", {"Id": gone["Id"], "SyncToken": gone["SyncToken"], "sparse": True, "Active": True})
+    assert back["DisplayName"] == "Sleepy Co" and back["Active"] is True
+    gone = _deactivate(qbo, "Customer", back)
+    customer(qbo, "Sleepy Co")
+    refused = qbo.post("customer", {"Id": gone["Id"], "SyncToken": gone["SyncToken"], "sparse": True, "Active": True})
+    assert fault(refused)["code"] == "6240"
+
+
+def test_inactive_items_are_renamed_too(qbo: Qbo) -> None:
+    """Unconfirmed for items (the fixtures show customers, vendors, employees, classes...)."""
+    made = item(qbo, "Consulting")
+    assert _deactivate(qbo, "Item", made)["Name"] == "Consulting (deleted)"
+    assert item(qbo, "Consulting")["Id"] != made["Id"]
+
+
+def test_without_the_rename_inactive_names_still_count(start_server: ServerFactory,
+                                                       connect: Callable[..., Qbo]) -> None:
+    qbo = connect(*start_server(inactive_name_suffix=None))
     created = customer(qbo, "Sleepy Co")
-    qbo.create("Customer", {"Id": created["Id"], "SyncToken": "0", "sparse": True, "Active": False})
+    assert _deactivate(qbo, "Customer", created)["DisplayName"] == "Sleepy Co"
     assert fault(qbo.post("customer", {"DisplayName": "Sleepy Co"}))["code"] == "6240"
 
 
@@ -215,12 +266,31 @@ def test_transaction_writes_do_not_take_the_name_lock(start_server: ServerFactor
         slow.join()
 
 
-def test_payment_cannot_exceed_open_balance(qbo: Qbo) -> None:
+def _pay(qbo: Qbo, customer_id: str, invoice_id: str, total: float) -> Any:
+    line = {"Amount": total, "LinkedTxn": [{"TxnId": invoice_id, "TxnType": "Invoice"}]}
+    return qbo.post("payment", {"CustomerRef": {"value": customer_id}, "TotalAmt": total, "Line": [line]})
+
+
+def test_overpayment_is_accepted_and_the_excess_becomes_customer_credit(qbo: Qbo) -> None:
+    """A live run: $30 applied to a $5 balance succeeded with UnappliedAmt 25, no error."""
     acme = customer(qbo)["Id"]
     inv = invoice(qbo, acme, item(qbo)["Id"], 100)
-    error = fault(qbo.post("payment", {"CustomerRef": {"value": acme}, "TotalAmt": 150,
-                                       "Line": [{"Amount": 150, "LinkedTxn": [{"TxnId": inv["Id"], "TxnType": "Invoice"}]}]}))
+    payment(qbo, acme, 95, [("Invoice", inv["Id"], 95)])
+    answer = _pay(qbo, acme, inv["Id"], 30)
+    assert answer.status_code == 200, answer.text
+    paid = answer.json()["Payment"]
+    assert paid["UnappliedAmt"] == 25 and paid["TotalAmt"] == 30 and paid["Line"][0]["Amount"] == 5
+    assert qbo.read("Invoice", inv["Id"])["Balance"] == 0
+    assert qbo.read("Customer", acme)["Balance"] == -25
+    on_paid_invoice = _pay(qbo, acme, inv["Id"], 10).json()["Payment"]
+    assert on_paid_invoice["UnappliedAmt"] == 10 and on_paid_invoice["Line"] == []
+
+
+def test_overpayment_refusal_is_a_switch(start_server: ServerFactory, connect: Callable[..., Qbo]) -> None:
+    qbo = connect(*start_server(overpayment="refuse"))
+    acme = customer(qbo)["Id"]
+    inv = invoice(qbo, acme, item(qbo)["Id"], 100)
+    error = fault(_pay(qbo, acme, inv["Id"], 150))
     assert error["code"] == "6000" and "exceeds its open balance" in error["Detail"]
     payment(qbo, acme, 60, [("Invoice", inv["Id"], 60)])
-    assert fault(qbo.post("payment", {"CustomerRef": {"value": acme}, "TotalAmt": 50,
-                                      "Line": [{"Amount": 50, "LinkedTxn": [{"TxnId": inv["Id"], "TxnType": "Invoice"}]}]}))["code"] == "6000"
+    assert fault(_pay(qbo, acme, inv["Id"], 50))["code"] == "6000"
