@@ -45,7 +45,11 @@ class InvoicedConfig(BaseModel):
         description="The docs say closed invoices take no payments; the vendored code allows them.",
     )
     bad_debt_error_status: int = Field(default=500, ge=400, le=599)
-    payment_default_source: str = Field(default="api", min_length=1)
+    payment_default_source: str = Field(default="keyed", min_length=1)
+    mark_sets_payment_source: bool = Field(
+        default=False,
+        description="A payment created with an accounting mark gets source accounting_system (our old assumption).",
+    )
     id_base: int = Field(
         default_factory=random_id_base,
         ge=0,

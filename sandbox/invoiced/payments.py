@@ -426,7 +426,8 @@ def create_payment(store: Store, payload: dict[str, Any]) -> Payment:
     payment = new_payment(store, customer, data.currency, data.amount)
     copy_sent_fields(data, payment, PAYMENT_FIELDS)
     payment.date = data.date if data.date is not None else payment.date
-    payment.source = data.source or ("accounting_system" if mark else payment.source)
+    implied = "accounting_system" if mark and store.settings.mark_sets_payment_source else None
+    payment.source = data.source or implied or payment.source
     save_payment(store, payment, data.applied_to)
     record_mark(store, "payment", payment.id, mark)
     return payment

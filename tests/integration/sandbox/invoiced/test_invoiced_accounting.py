@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from sandbox.invoiced.state import SandboxState
 from tests.integration.sandbox.invoiced.invoiced_client import InvoicedClient
 
 MARK = {"accounting_system": "quickbooks_online", "accounting_id": "145"}
@@ -53,7 +54,22 @@ def test_every_marked_object_type(inv: InvoicedClient, customer: dict[str, Any],
     status = inv.get(f"{path}/{created['id']}/accounting_sync_status").json()
     assert (status["synced"], status["accounting_id"]) == (True, "77")
     if path == "/payments":
-        assert created["source"] == "accounting_system"
+        assert created["source"] == "keyed"  # the mark only records a mapping
+
+
+@pytest.mark.parametrize(("implied", "sent", "expected"), [
+    (False, None, "keyed"),
+    (False, "accounting_system", "accounting_system"),
+    (True, None, "accounting_system"),
+    (True, "keyed", "keyed"),
+])
+def test_a_marked_payment_keeps_its_source_unless_the_switch_implies_it(
+    inv: InvoicedClient, sandbox_state: SandboxState, customer: dict[str, Any],
+    implied: bool, sent: str | None, expected: str,
+) -> None:
+    sandbox_state.config.mark_sets_payment_source = implied
+    body = {"customer": customer["id"], "amount": 5, **MARK, **({"source": sent} if sent else {})}
+    assert inv.create("/payments", body)["source"] == expected
 
 
 def test_mark_on_patch_and_never_overwritten(inv: InvoicedClient, make_invoice: Any) -> None:

@@ -24,7 +24,7 @@ def test_partial_then_full_payment(inv: InvoicedClient, make_invoice: Any, pay: 
         40,
         0,
         "check",
-        "api",
+        "keyed",
     )
     assert "applied_to" not in payment
     partly = invoice_state(inv, invoice["id"])
