@@ -20,6 +20,7 @@ from accounting_sync.transform import CENT, RecordRejected, as_float, money
 
 ACCOUNTING_SYSTEM = "quickbooks_online"
 METADATA_KEY = "quickbooks_invoice_id"
+ACCOUNTING_SOURCE = "accounting_system"  # Invoiced payment source of records from an accounting system
 VOIDED = "voided"
 NAME_LIMIT = 255  # Invoiced customer names
 COUNTRY_ALIASES = {"USA": "US", "UNITED STATES": "US", "CAN": "CA", "CANADA": "CA", "GBR": "GB", "UK": "GB",
@@ -94,8 +95,8 @@ def customer_body(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def accounting_mark(accounting_id: str) -> dict[str, str]:
-    """Invoiced's "imported from an accounting system" mark: Invoiced never writes such a
-    record back to QBO, and a payment with it gets the source ``accounting_system``."""
+    """Invoiced's "imported from an accounting system" mark. It only records a mapping
+    (``accounting_sync_status``); it does not change a payment's ``source``."""
     return {"accounting_system": ACCOUNTING_SYSTEM, "accounting_id": str(accounting_id)}
 
 
@@ -274,7 +275,9 @@ def paid_in_quickbooks(record: dict[str, Any], invoiced_balance: Any) -> Decimal
 def payment_body(
     record: dict[str, Any], invoice: dict[str, Any], amount: Decimal, quickbooks_payments: list[str]
 ) -> dict[str, Any]:
-    """An Invoiced payment marked as coming from QBO, so qbo_sync never writes it back."""
+    """An Invoiced payment that says three times that it came from QBO: ``source`` (the
+    accounting mark alone leaves Invoiced's default ``keyed``), the mark, and our metadata
+    marker, which qbo_sync recognises even if the id map never learnt of the payment."""
     reference = ", ".join(quickbooks_payments) or str(record["Id"])
     return {
         "customer": invoice["customer"],
@@ -285,9 +288,16 @@ def payment_body(
         "reference": f"QuickBooks {reference}"[:255],
         "notes": f"Recorded in QuickBooks Online against invoice {record.get('DocNumber') or record['Id']}",
         "applied_to": [{"type": "invoice", "invoice": invoice["id"], "amount": as_float(amount)}],
+        "source": ACCOUNTING_SOURCE,
         "metadata": {METADATA_KEY: str(record["Id"])},
         **accounting_mark(reference),
     }
+
+
+def recorded_from_quickbooks(payment: dict[str, Any]) -> bool:
+    """Whether an Invoiced payment stands for money received in QBO: our marker, or a
+    ``source`` only an accounting sync sets (ours or Invoiced's own integration)."""
+    return bool((payment.get("metadata") or {}).get(METADATA_KEY)) or payment.get("source") == ACCOUNTING_SOURCE
 
 
 def linked_payments(record: dict[str, Any]) -> list[str]:

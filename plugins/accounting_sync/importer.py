@@ -493,9 +493,13 @@ class Importer:
         ours = self.store.find_by_qbo_id(self.company, "payment", linked_payments(record))
         quickbooks_side = [p for p in linked_payments(record) if p not in ours]
         fingerprint = f"{invoice['id']}:{money(invoice.get('balance'))}->{money(record.get('Balance'))}"
-        self._post("record_payment", "/payments", payment_body(record, invoice, amount, quickbooks_side),
-                   self._key("payment", qbo_id, fingerprint))
+        body = payment_body(record, invoice, amount, quickbooks_side)
+        created = self._post("record_payment", "/payments", body, self._key("payment", qbo_id, fingerprint))
         self.job.count("payment", "created")
+        # The id map says which side the payment came from, so qbo_sync leaves it alone.
+        recorded = MappedRecord(str(created["id"]), ",".join(quickbooks_side)[:64] or qbo_id, None,
+                                content_hash(body), ORIGIN_QUICKBOOKS)
+        self.store.put_mappings(self.company, "payment", [recorded])
         return True
 
     def _void_invoice(self, qbo_id: str, mapped: MappedRecord) -> None:
@@ -519,9 +523,10 @@ class Importer:
         self._map("invoice", mapped.invoiced_id, {"Id": qbo_id}, VOIDED, mapped.sync_token)
 
     def _recorded_payments(self, qbo_id: str) -> list[dict[str, Any]]:
-        """The payments this pipeline recorded on Invoiced for a QBO invoice."""
+        """The payments this pipeline recorded on Invoiced for a QBO invoice: they carry our
+        marker (``source`` alone proves nothing: Invoiced's default is ``keyed``)."""
         found = self.job.invoiced.iter_list("/payments", {f"metadata[{METADATA_KEY}]": qbo_id})
-        return [p for p in found if p.get("source") == "accounting_system" and not p.get("voided")]
+        return [p for p in found if not p.get("voided")]
 
 
 def _staged(job: SyncJob, kind: str) -> dict[str, dict[str, Any]]:

@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from accounting_sync.cursor import Cursor
+from accounting_sync.import_transform import recorded_from_quickbooks
 from accounting_sync.invoiced import InvoicedError
 from accounting_sync.job import CHUNK, LEASE_TTL, SYNC_FLOW, SyncJob, chunked, record_key
 from accounting_sync.qbo_loader import Loader
 from accounting_sync.qbo_writer import replay_journal
 from accounting_sync.report import RecordsFailed, close_run
-from accounting_sync.state import ORIGIN_INVOICED
+from accounting_sync.state import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS
 from accounting_sync.transform import (
     Planned,
     group_lines,
@@ -205,9 +206,16 @@ def _plan_payments(job: SyncJob, payments: list[dict[str, Any]], briefs: dict[st
     for payment in payments:
         mapped = payment_map.get(str(payment["id"]))
         applied = {str(s.get("invoice")) for s in payment.get("applied_to") or [] if s.get("type") == "invoice"}
+        from_quickbooks = (mapped is not None and mapped.origin == ORIGIN_QUICKBOOKS) or recorded_from_quickbooks(
+            payment
+        )
         plans.append(
             plan_payment(
-                payment, {i: briefs.get(i) for i in applied}, job.settings, mapped.content_hash if mapped else None
+                payment,
+                {i: briefs.get(i) for i in applied},
+                job.settings,
+                mapped.content_hash if mapped else None,
+                from_quickbooks=from_quickbooks,
             )
         )
     return plans

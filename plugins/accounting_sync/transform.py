@@ -492,16 +492,19 @@ def plan_payment(
     invoices: dict[str, dict[str, Any] | None],
     settings: SyncSettings,
     mapped_hash: str | None,
+    *,
+    from_quickbooks: bool = False,
 ) -> Planned:
     """Decide what to do with one Invoiced payment. ``invoices`` holds what is known of
-    each invoice the payment was applied to (None when unknown)."""
+    each invoice the payment was applied to (None when unknown); ``from_quickbooks`` says
+    the payment was recorded from QBO (the id map or our marker), so writing it would echo."""
     source_id = str(payment["id"])
     planned = Planned("payment", source_id, "skip", document_number=str(payment.get("reference") or source_id))
     planned.currency = str(payment.get("currency") or "").upper() or None
     if not settings.write_payments:
         planned.reason = "writing payments to QuickBooks is turned off"
         return planned
-    if payment.get("source") == "accounting_system":
+    if from_quickbooks:
         planned.reason = "recorded from QuickBooks: not written back"
         return planned
     if payment.get("voided"):

@@ -104,13 +104,17 @@ def import_boxes() -> Iterator[Sandboxes]:
         yield started
 
 
+def fresh_pipelines(boxes: Sandboxes, tmp_path: Path) -> Pipelines:
+    """The QBO demo company, an empty Invoiced account, an empty state store, connected."""
+    boxes.reset(seed_invoiced=False, seed_qbo=True)
+    boxes.faults("qbo", probability=0, kinds=[])
+    boxes.faults("invoiced", probability=0, kinds=[])
+    store = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
+    boxes.connect(store, COMPANY)
+    boxes.reset_stats()
+    return Pipelines(boxes, store)
+
+
 @pytest.fixture
 def pipelines(import_boxes: Sandboxes, tmp_path: Path) -> Pipelines:
-    """The QBO demo company, an empty Invoiced account, an empty state store, connected."""
-    import_boxes.reset(seed_invoiced=False, seed_qbo=True)
-    import_boxes.faults("qbo", probability=0, kinds=[])
-    import_boxes.faults("invoiced", probability=0, kinds=[])
-    store = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
-    import_boxes.connect(store, COMPANY)
-    import_boxes.reset_stats()
-    return Pipelines(import_boxes, store)
+    return fresh_pipelines(import_boxes, tmp_path)

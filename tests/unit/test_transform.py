@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from accounting_sync.import_transform import METADATA_KEY, recorded_from_quickbooks
 from accounting_sync.settings import DepositRule, resolve_settings
 from accounting_sync.state import content_hash
 from accounting_sync.transform import (
@@ -282,7 +283,7 @@ def test_unapplied_credit_is_part_of_the_total() -> None:
 
 
 def test_payments_from_the_accounting_system_and_credit_note_applications_are_not_written() -> None:
-    assert plan_payment(payment(source="accounting_system"), {}, SETTINGS, None).action == "skip"
+    assert plan_payment(payment(), {"11": invoice()}, SETTINGS, None, from_quickbooks=True).action == "skip"
     credit_only = payment(amount=0, applied_to=[{"type": "credit_note", "credit_note": 3, "invoice": 11, "amount": 50}])
     assert plan_payment(credit_only, {}, SETTINGS, None).action == "skip"
 
@@ -312,3 +313,15 @@ def test_deposit_rules_pick_the_most_specific_match() -> None:
 
 def test_hash_is_stable() -> None:
     assert content_hash({"a": 1, "b": [1, 2]}) == content_hash({"b": [1, 2], "a": 1})
+
+
+@pytest.mark.parametrize(("fields", "expected"), [
+    ({"source": "keyed", "metadata": {METADATA_KEY: "145"}}, True),  # our marker; Invoiced kept its default source
+    ({"source": "accounting_system", "metadata": {}}, True),  # Invoiced's own integration
+    ({"source": "keyed", "metadata": None}, False),
+    ({"source": "api"}, False),
+])
+def test_a_payment_recorded_from_quickbooks_is_known_by_its_marker_not_by_source_alone(
+    fields: dict[str, Any], expected: bool
+) -> None:
+    assert recorded_from_quickbooks(payment(**fields)) is expected
