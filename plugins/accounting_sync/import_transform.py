@@ -20,6 +20,7 @@ from accounting_sync.transform import CENT, RecordRejected, as_float, money
 
 ACCOUNTING_SYSTEM = "quickbooks_online"
 METADATA_KEY = "quickbooks_invoice_id"
+PAYMENT_KEY = "qbo_import_key"  # Invoiced payment metadata: the write that recorded it
 ACCOUNTING_SOURCE = "accounting_system"  # Invoiced payment source of records from an accounting system
 VOIDED = "voided"
 NAME_LIMIT = 255  # Invoiced customer names
@@ -273,11 +274,13 @@ def paid_in_quickbooks(record: dict[str, Any], invoiced_balance: Any) -> Decimal
 
 
 def payment_body(
-    record: dict[str, Any], invoice: dict[str, Any], amount: Decimal, quickbooks_payments: list[str]
+    record: dict[str, Any], invoice: dict[str, Any], amount: Decimal, quickbooks_payments: list[str], key: str
 ) -> dict[str, Any]:
     """An Invoiced payment that says three times that it came from QBO: ``source`` (the
     accounting mark alone leaves Invoiced's default ``keyed``), the mark, and our metadata
-    marker, which qbo_sync recognises even if the id map never learnt of the payment."""
+    marker, which qbo_sync recognises even if the id map never learnt of the payment. ``key``
+    (the write's idempotency key) is kept in the metadata too, to find the payment again
+    when Invoiced's answer is lost."""
     reference = ", ".join(quickbooks_payments) or str(record["Id"])
     return {
         "customer": invoice["customer"],
@@ -289,7 +292,7 @@ def payment_body(
         "notes": f"Recorded in QuickBooks Online against invoice {record.get('DocNumber') or record['Id']}",
         "applied_to": [{"type": "invoice", "invoice": invoice["id"], "amount": as_float(amount)}],
         "source": ACCOUNTING_SOURCE,
-        "metadata": {METADATA_KEY: str(record["Id"])},
+        "metadata": {METADATA_KEY: str(record["Id"]), PAYMENT_KEY: key},
         **accounting_mark(reference),
     }
 

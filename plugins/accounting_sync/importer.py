@@ -19,12 +19,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 from accounting_sync.import_transform import (
     METADATA_KEY,
+    PAYMENT_KEY,
     VOIDED,
     accounting_mark,
     body_hash,
@@ -227,11 +228,14 @@ class Importer:
         failures = self.failures[kind].get(qbo_id, 0)
         return idempotency_key(self.company, action, qbo_id, f"{fingerprint}#{failures}")
 
-    def _post(self, action: str, path: str, body: dict[str, Any], key: str) -> dict[str, Any]:
+    def _post(
+        self, action: str, path: str, body: dict[str, Any], key: str, read_back: Callable[[], dict[str, Any] | None]
+    ) -> dict[str, Any]:
+        """Create on Invoiced; ``read_back`` finds the record when an answer is lost."""
         if self.job.dry_run:
             raise _DryRun(action)
         self._renew_lease()
-        return dict(self.job.invoiced.post(path, body, idempotency_key=key) or {})
+        return dict(self.job.invoiced.post(path, body, key, read_back) or {})
 
     def _patch(self, action: str, path: str, body: dict[str, Any], key: str) -> dict[str, Any]:
         if self.job.dry_run:
@@ -265,7 +269,7 @@ class Importer:
             code, message, hint = error.code, str(error), error.hint
         else:
             assert isinstance(error, InvoicedError)
-            code, message = f"invoiced_{error.status}", error.message
+            code, message = f"invoiced_{error.status or error.type}", error.message
             hint = next((text for needle, text in INVOICED_HINTS.items() if needle in message), None)
         log.warning("%s %s could not be imported: %s", kind, document or qbo_id, message)
         if not self.job.dry_run:
@@ -318,8 +322,9 @@ class Importer:
             self._patch("link", f"/customers/{namesake['id']}", changes, self._key("customer.link", qbo_id, digest))
             self.job.count("customer", "linked")
             return str(namesake["id"])
-        created = self._post("create", "/customers", new_customer_body(record, body),
-                             self._key("customer.create", qbo_id, digest))
+        new = new_customer_body(record, body)
+        created = self._post("create", "/customers", new, self._key("customer.create", qbo_id, digest),
+                             lambda: self._first("/customers", {"filter[number]": new["number"]}))
         self.job.count("customer", "created")
         return str(created["id"])
 
@@ -365,7 +370,8 @@ class Importer:
         if mapped is None:
             contact = self._contact_with_email(path, body["email"])
             if contact is None:
-                contact = self._post("create", path, body, self._key("contact.create", qbo_id, digest))
+                contact = self._post("create", path, body, self._key("contact.create", qbo_id, digest),
+                                     lambda: self._contact_with_email(path, body["email"]))
                 self.job.count("contact", "created")
             else:
                 self.job.count("contact", "linked")
@@ -419,9 +425,14 @@ class Importer:
         digest = content_hash(body)
         try:
             created = self._post("create", "/invoices", new_invoice_body(record, body),
-                                 self._key("invoice.create", qbo_id, digest))
+                                 self._key("invoice.create", qbo_id, digest),
+                                 lambda: self._earlier_import(record, body["number"]))
         except InvoicedError as error:
-            created = self._earlier_import(record, body["number"], error)
+            # The number is taken: by our own earlier import whose answer was lost, or by another invoice.
+            earlier = self._earlier_import(record, body["number"]) if "already been taken" in error.message else None
+            if earlier is None:
+                raise
+            created = earlier
         self.job.count("invoice", "created")
         # Mapped before the paid part is recorded, without a SyncToken, so a crash in
         # between is finished by the next run instead of leaving the balance too high.
@@ -429,14 +440,14 @@ class Importer:
         self._settle(record, created)
         self._map("invoice", str(created["id"]), record, invoice_state(record, digest), record.get("SyncToken"))
 
-    def _earlier_import(self, record: dict[str, Any], number: str, error: InvoicedError) -> dict[str, Any]:
-        """A number clash with our own earlier import (its answer was lost): adopt it."""
-        if "already been taken" not in error.message:
-            raise error
-        for invoice in self.job.invoiced.iter_list("/invoices", {"filter[number]": number}):
-            if str((invoice.get("metadata") or {}).get(METADATA_KEY)) == str(record["Id"]):
-                return dict(invoice)
-        raise error
+    def _earlier_import(self, record: dict[str, Any], number: str) -> dict[str, Any] | None:
+        """The invoice an earlier attempt imported for this QBO invoice, if any."""
+        found = self.job.invoiced.iter_list("/invoices", {"filter[number]": number})
+        return next((dict(i) for i in found if str((i.get("metadata") or {}).get(METADATA_KEY)) == str(record["Id"])),
+                    None)
+
+    def _first(self, path: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        return next((dict(found) for found in self.job.invoiced.iter_list(path, params)), None)
 
     def _invoice_customer(self, record: dict[str, Any]) -> str:
         """The Invoiced customer of a QBO invoice, importing the customer when needed."""
@@ -493,8 +504,10 @@ class Importer:
         ours = self.store.find_by_qbo_id(self.company, "payment", linked_payments(record))
         quickbooks_side = [p for p in linked_payments(record) if p not in ours]
         fingerprint = f"{invoice['id']}:{money(invoice.get('balance'))}->{money(record.get('Balance'))}"
-        body = payment_body(record, invoice, amount, quickbooks_side)
-        created = self._post("record_payment", "/payments", body, self._key("payment", qbo_id, fingerprint))
+        key = self._key("payment", qbo_id, fingerprint)
+        body = payment_body(record, invoice, amount, quickbooks_side, key)
+        created = self._post("record_payment", "/payments", body, key,
+                             lambda: self._first("/payments", {f"metadata[{PAYMENT_KEY}]": key}))
         self.job.count("payment", "created")
         # The id map says which side the payment came from, so qbo_sync leaves it alone.
         recorded = MappedRecord(str(created["id"]), ",".join(quickbooks_side)[:64] or qbo_id, None,
@@ -516,7 +529,9 @@ class Importer:
                     raise _DryRun("void")
                 self.job.invoiced.request("DELETE", f"/payments/{payment['id']}")
                 self.job.count("payment", "voided")
-            self._post("void", f"/invoices/{mapped.invoiced_id}/void", {}, self._key("invoice.void", qbo_id, ""))
+            path = f"/invoices/{mapped.invoiced_id}"
+            self._post("void", f"{path}/void", {}, self._key("invoice.void", qbo_id, ""),
+                       lambda: voided if (voided := self.job.invoiced.get(path)).get("status") == "voided" else None)
             self.job.count("invoice", "voided")
         else:
             self.job.count("invoice", "unchanged")

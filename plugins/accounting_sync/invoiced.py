@@ -1,16 +1,26 @@
 """Invoiced REST API client.
 
 Lists are streamed page by page by following the ``Link: rel="next"`` header (Invoiced
-asks for pages in order). Writes carry an ``Idempotency-Key`` so a retry after a lost
-answer returns the first answer instead of creating a second record. 429, 5xx, timeouts
-and dropped connections are retried with backoff (tenacity).
+asks for pages in order). Reads are retried with backoff (tenacity) on 429, 5xx, timeouts
+and dropped connections.
+
+Writes carry an ``Idempotency-Key``, but the key alone cannot make them exactly-once:
+Invoiced caches every answer of a key for a day, 5xx included, so a same-key retry of a
+500 only replays the 500; and it holds no lock per key, so a same-key retry sent while the
+first attempt still runs executes again. Only a 429 (decided before the key is looked at)
+or a connection that never opened is resent with the same key. Any other failure leaves
+the write ambiguous: the caller's read-back says whether it happened. A 5xx was the whole
+answer, so when the read-back finds nothing the write is resent under a fresh key; after
+a timeout or a dropped connection the first attempt may still be running, so nothing is
+resent and the write is reported unconfirmed, for the next run to read back again.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -40,8 +50,29 @@ class InvoicedError(Exception):
         super().__init__(f"Invoiced {status} {error_type}: {message}" + (f" (param {param})" if param else ""))
 
 
+class UnconfirmedWrite(InvoicedError):
+    """A write whose answer was lost and which reading back did not find (yet)."""
+
+    def __init__(self, method: str, path: str, cause: str) -> None:
+        super().__init__(
+            0, "unconfirmed", f"Invoiced did not answer {method} {path} ({cause}) and the record was not found "
+            "when read back; the next run reads back again before writing"
+        )
+
+
 class _Retryable(Exception):
     pass
+
+
+class _Ambiguous(Exception):
+    """A keyed write that may have been made; ``answered`` when the server finished it (5xx)."""
+
+    def __init__(self, cause: str, answered: bool) -> None:
+        super().__init__(cause)
+        self.cause, self.answered = cause, answered
+
+
+ReadBack = Callable[[], dict[str, Any] | None]
 
 
 class InvoicedClient:
@@ -83,12 +114,19 @@ class InvoicedClient:
         self, method: str, url: str, params: dict[str, Any] | None, json: Any, headers: dict[str, str]
     ) -> requests.Response:
         self.calls[method] += 1
+        keyed = "Idempotency-Key" in headers
         try:
             response = self.session.request(
                 method, url, params=params, json=json, headers=headers, timeout=self.config.timeout
             )
+        except requests.ConnectTimeout:
+            raise _Retryable("ConnectTimeout") from None  # never reached Invoiced
         except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as error:
+            if keyed:
+                raise _Ambiguous(type(error).__name__, answered=False) from None
             raise _Retryable(type(error).__name__) from None
+        if response.status_code >= 500 and keyed:
+            raise _Ambiguous(f"HTTP {response.status_code}", answered=True)
         if response.status_code == 429 or response.status_code >= 500:
             raise _Retryable(f"HTTP {response.status_code}")
         if response.status_code >= 400:
@@ -107,12 +145,33 @@ class InvoicedClient:
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         return self.request("GET", path, params=params).json()
 
-    def post(self, path: str, body: dict[str, Any], idempotency_key: str | None = None) -> Any:
-        response = self.request("POST", path, json=body, idempotency_key=idempotency_key)
-        return response.json() if response.content else None
+    def post(self, path: str, body: dict[str, Any], idempotency_key: str, read_back: ReadBack) -> Any:
+        """Create once: ``read_back`` finds the record if an ambiguous attempt made it."""
+        return self._write("POST", path, body, idempotency_key, read_back)
 
-    def patch(self, path: str, body: dict[str, Any], idempotency_key: str | None = None) -> Any:
-        return self.request("PATCH", path, json=body, idempotency_key=idempotency_key).json()
+    def patch(self, path: str, body: dict[str, Any], idempotency_key: str) -> Any:
+        """Setting the same fields twice leaves the same record, so an ambiguous PATCH is
+        simply sent again under a fresh key."""
+        return self._write("PATCH", path, body, idempotency_key, None)
+
+    def _write(self, method: str, path: str, body: dict[str, Any], key: str, read_back: ReadBack | None) -> Any:
+        cause = ""
+        for attempt in range(self.max_attempts):
+            attempt_key = key if attempt == 0 else f"{key[:58]}~{attempt}"  # a fresh key: the old one replays
+            try:
+                response = self.request(method, path, json=body, idempotency_key=attempt_key)
+                return response.json() if response.content else None
+            except _Ambiguous as ambiguous:
+                cause = ambiguous.cause
+                found = read_back() if read_back is not None else None
+                if found is not None:
+                    log.warning("Invoiced %s %s: answer lost (%s), the record was written", method, path, cause)
+                    return found
+                if read_back is not None and not ambiguous.answered:
+                    raise UnconfirmedWrite(method, path, cause) from None
+                log.warning("Invoiced %s %s failed (%s); sending again under a fresh key", method, path, cause)
+                time.sleep(min(20.0, 0.5 * 2**attempt))
+        raise InvoicedError(503, "api_error", f"Invoiced kept failing: {cause}")
 
     def iter_list(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         """Every record of a list endpoint, streamed one page at a time. The server's time

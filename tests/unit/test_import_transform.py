@@ -10,6 +10,7 @@ import pytest
 
 from accounting_sync.import_transform import (
     METADATA_KEY,
+    PAYMENT_KEY,
     VOIDED,
     contact_body,
     customer_body,
@@ -253,13 +254,14 @@ def test_a_partly_paid_invoice_records_the_paid_part_from_quickbooks() -> None:
     invoice = {"id": 900, "customer": 12, "currency": "usd", "balance": 613.07}
 
     amount = paid_in_quickbooks(record, invoice["balance"])
-    body = payment_body(record, invoice, amount, ["77"])
+    body = payment_body(record, invoice, amount, ["77"], "qbo-import-key-1")
 
     assert amount == Decimal("200.00")
     assert body["applied_to"] == [{"type": "invoice", "invoice": 900, "amount": 200.0}]
     assert (body["customer"], body["amount"], body["currency"]) == (12, 200.0, "usd")
     assert (body["accounting_system"], body["accounting_id"]) == ("quickbooks_online", "77")
-    assert body["metadata"] == {METADATA_KEY: "130"}
+    assert body["metadata"] == {METADATA_KEY: "130", PAYMENT_KEY: "qbo-import-key-1"}
+    assert body["source"] == "accounting_system"
     assert datetime.fromtimestamp(body["date"], timezone.utc).date() == date(2026, 3, 5)
 
 
