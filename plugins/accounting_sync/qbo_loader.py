@@ -314,6 +314,9 @@ class Loader:
             mapped = self.job.store.get_mapping(self.job.company, object_type, plan.source_id)
             assert mapped is not None
             payload = {**payload, "Id": mapped.qbo_id, "SyncToken": mapped.sync_token}
+        if plan.fee_notice:
+            log.warning("%s %s: %s", plan.kind, plan.document_number or plan.source_id, plan.fee_notice)
+            self.job.count(plan.kind, "with_fee_unapplied")
         return WriteOp(object_type, plan.source_id, plan.action, payload, plan.hash, plan.document_number)
 
     def _within_open_balances(self, ops: list[WriteOp]) -> list[WriteOp]:

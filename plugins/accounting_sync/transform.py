@@ -55,6 +55,7 @@ class Planned:
     code: str | None = None
     currency: str | None = None
     depends_on: list[str] = field(default_factory=list)
+    fee_notice: str | None = None  # a convenience fee left unapplied: written, counted and logged
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -460,16 +461,22 @@ def _bad_debt_plan(invoice: dict[str, Any]) -> Planned | None:
 # -- payments -------------------------------------------------------------------------------
 
 
+def split_total(payment: dict[str, Any], split_type: str) -> Decimal:
+    """What a payment's ``applied_to`` splits of one type add up to."""
+    splits = (s for s in payment.get("applied_to") or [] if s.get("type") == split_type)
+    return sum((money(s.get("amount", 0)) for s in splits), Decimal(0))
+
+
 def payment_payload(
     payment: dict[str, Any], invoice_amounts: list[tuple[str, Decimal]], settings: SyncSettings
 ) -> dict[str, Any]:
+    """A QBO Payment for the cash actually received: invoice lines, plus what stays
+    unapplied (credit and, until fees have a mapping of their own, a convenience fee)."""
     limits = field_limits()
     applied = sum((amount for _, amount in invoice_amounts), Decimal(0))
-    unapplied = sum(
-        (money(split.get("amount", 0)) for split in payment.get("applied_to") or [] if split.get("type") == "credit"),
-        Decimal(0),
-    )
-    total = applied + unapplied
+    unapplied = split_total(payment, "credit")
+    fee = split_total(payment, "convenience_fee")
+    total = applied + unapplied + fee
     method = str(payment.get("method") or "other")
     payload: dict[str, Any] = {
         "CustomerRef": {"$customer": str(payment["customer"])},
@@ -480,7 +487,10 @@ def payment_payload(
             for invoice_id, amount in invoice_amounts
         ],
         "DepositToAccountRef": {"$deposit": settings.deposit_account_for(method, payment.get("currency"))},
-        "PrivateNote": truncate(f"Invoiced payment {payment['id']} ({method})", limits["private_note"]),
+        "PrivateNote": truncate(
+            f"Invoiced payment {payment['id']} ({method})" + (f", convenience fee {fee} unapplied" if fee else ""),
+            limits["private_note"],
+        ),
     }
     if payment.get("reference"):
         payload["PaymentRefNum"] = truncate(str(payment["reference"]), limits["payment_ref_num"])
@@ -530,12 +540,19 @@ def plan_payment(
             raise RecordRejected("the payment has no customer", "Assign the payment to a customer on Invoiced.")
         if any(amount <= 0 for _, amount in splits):
             raise RecordRejected("the payment applies a zero or negative amount to an invoice")
-        if not splits and not any(s.get("type") == "credit" for s in payment.get("applied_to") or []):
+        kept = {"credit", "convenience_fee"}
+        if not splits and not any(s.get("type") in kept for s in payment.get("applied_to") or []):
             planned.reason = "nothing to write: no cash applied to a synced invoice"
             return planned
         payload = payment_payload(payment, splits, settings)
+        fee = split_total(payment, "convenience_fee")
     except RecordRejected as rejected:
         return rejected.applied_to(planned)
+    if fee:
+        planned.fee_notice = (
+            f"its convenience fee of {fee} is part of the {payload['TotalAmt']:.2f} received and stays unapplied "
+            "on the QuickBooks payment (customer credit): record it as income in QuickBooks"
+        )
     planned.payload, planned.hash = payload, content_hash(payload)
     planned.depends_on = [f"customer:{payment['customer']}", *(f"invoice:{i}" for i, _ in splits)]
     planned.action = "create" if mapped_hash is None else ("update" if mapped_hash != planned.hash else "unchanged")

@@ -325,3 +325,18 @@ def test_a_payment_recorded_from_quickbooks_is_known_by_its_marker_not_by_source
     fields: dict[str, Any], expected: bool
 ) -> None:
     assert recorded_from_quickbooks(payment(**fields)) is expected
+
+
+def test_a_convenience_fee_reaches_quickbooks_as_part_of_the_cash_received_and_is_reported() -> None:
+    paid = payment(amount=103, applied_to=[{"type": "invoice", "invoice": 11, "amount": 100},
+                                           {"type": "convenience_fee", "amount": 3}])
+    planned = plan_payment(paid, {"11": invoice()}, SETTINGS, None)
+    assert planned.action == "create"
+    assert planned.payload["TotalAmt"] == 103  # what the bank received, not only what paid the invoice
+    assert [line["Amount"] for line in planned.payload["Line"]] == [100.0]
+    assert "convenience fee 3" in planned.payload["PrivateNote"]
+    assert planned.fee_notice is not None and "3.00" in planned.fee_notice and "103.00" in planned.fee_notice
+
+
+def test_a_payment_without_a_fee_has_no_notice() -> None:
+    assert plan_payment(payment(), {"11": invoice()}, SETTINGS, None).fee_notice is None
