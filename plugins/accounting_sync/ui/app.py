@@ -230,6 +230,12 @@ def connect(request: Request, user: UserDep, company: CompanyDep) -> Response:
     return response
 
 
+CODE_ALREADY_USED = (
+    "This QuickBooks authorization was already used (a repeated or second callback), so it was not "
+    "exchanged again: the connection made with it stands."
+)
+
+
 @pages.get("/callback")
 def callback(request: Request, user: UserDep, store: StoreDep) -> Response:
     """Intuit sends the browser back here with ``code``, ``state`` and ``realmId``."""
@@ -241,6 +247,10 @@ def callback(request: Request, user: UserDep, store: StoreDep) -> Response:
     try:
         code = oauth.returned_code(params, pending, user_id(user))
         require_edit(user, company)
+        if not oauth.claim_code(store, company.key, code):
+            response = redirect_with(request, in_airflow_ui(request, company), "warn", CODE_ALREADY_USED)
+            response.delete_cookie(oauth.STATE_COOKIE, path=app_root(request) + "/")
+            return response
         config = quickbooks_config(get_airflow_connection(company.quickbooks_conn_id))
         token = oauth.exchange_code(config, pending.redirect_uri if pending else "", code)
         TokenManager(store, company.key, config).save(token, params["realmId"])

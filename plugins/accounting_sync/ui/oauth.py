@@ -8,8 +8,10 @@ into someone else's browser (login CSRF) connects nothing.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from oauthlib.oauth2 import OAuth2Error
@@ -18,6 +20,7 @@ from requests.exceptions import RequestException
 from requests_oauthlib import OAuth2Session
 
 from accounting_sync.connections import QBO_SCOPE, QuickBooksConfig
+from accounting_sync.state import StateStore
 from accounting_sync.tokens import allow_local_http
 
 STATE_COOKIE = "accounting_sync_oauth"
@@ -81,6 +84,14 @@ def returned_code(params: dict[str, str], pending: PendingAuthorization | None, 
     if not params.get("code") or not params.get("realmId"):
         raise AuthorizationFailed("QuickBooks answered without an authorization code or company (realmId).")
     return params["code"]
+
+
+def claim_code(store: StateStore, company: str, code: str) -> bool:
+    """Take a code for this callback alone. Intuit revokes the tokens of a code exchanged
+    twice, so a repeated callback (a double click, a reload, a second tab) must not
+    exchange it again: the lease is atomic in the store, shared by every API server."""
+    name = "oauth_code:" + hashlib.sha256(code.encode()).hexdigest()[:40]
+    return store.acquire_lease(company, name, secrets.token_hex(16), timedelta(seconds=STATE_MAX_AGE))
 
 
 def exchange_code(config: QuickBooksConfig, redirect_uri: str, code: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from ui_support import Browser, connect, consent, flash, follow_back, start_conn
 from accounting_sync.connections import get_airflow_connection, quickbooks_config
 from accounting_sync.state import StateStore, utcnow
 from accounting_sync.tokens import RECONNECT_MESSAGE, QuickBooksConnectionExpired, TokenManager, fernet
+from accounting_sync.ui import oauth
 
 PAGE = "/accounting-sync/"
 
@@ -115,6 +116,27 @@ def test_a_callback_for_another_user_is_refused(browser: Browser, ui_app: FastAP
 
     assert back.status_code == 400
     assert store.read_token("default") is None or store.read_token("default").status != "connected"
+
+
+def test_a_repeated_callback_does_not_exchange_the_code_again_and_the_connection_stands(
+    browser: Browser, qbo: dict[str, Any], store: StateStore
+) -> None:
+    """Intuit revokes the tokens of a code exchanged twice (the sandbox does too), so a
+    double click or a reload of the callback would silently disconnect the company."""
+    callback_url = consent(start_connect(browser))
+    state_cookie = browser.client.cookies.get(oauth.STATE_COOKIE)
+    follow_back(browser, callback_url)
+    browser.client.cookies.set(oauth.STATE_COOKIE, state_cookie)  # the second request still carries it
+
+    again = follow_back(browser, callback_url)
+
+    assert again.status_code == 303
+    assert "already used" in flash(browser.get(PAGE))
+    manager = TokenManager(store, "default", quickbooks_config(get_airflow_connection("quickbooks_default")))
+    token = manager.access_token().value
+    info = requests.get(f"{qbo['url']}/v3/company/{qbo['realm_id']}/companyinfo/{qbo['realm_id']}",
+                        headers={"Authorization": f"Bearer {token}", "Accept": "application/json"}, timeout=10)
+    assert info.status_code == 200, info.text
 
 
 def test_disconnect_revokes_the_token_at_intuit(
