@@ -247,13 +247,11 @@ def callback(request: Request, user: UserDep, store: StoreDep) -> Response:
     try:
         code = oauth.returned_code(params, pending, user_id(user))
         require_edit(user, company)
-        if not oauth.claim_code(store, company.key, code):
-            response = redirect_with(request, in_airflow_ui(request, company), "warn", CODE_ALREADY_USED)
-            response.delete_cookie(oauth.STATE_COOKIE, path=app_root(request) + "/")
-            return response
-        config = quickbooks_config(get_airflow_connection(company.quickbooks_conn_id))
-        token = oauth.exchange_code(config, pending.redirect_uri if pending else "", code)
-        TokenManager(store, company.key, config).save(token, params["realmId"])
+        claimed = oauth.claim_code(store, company.key, code)
+        if claimed:
+            config = quickbooks_config(get_airflow_connection(company.quickbooks_conn_id))
+            token = oauth.exchange_code(config, pending.redirect_uri if pending else "", code)
+            TokenManager(store, company.key, config).save(token, params["realmId"])
     except (oauth.AuthorizationFailed, MissingConnection) as error:
         context = {
             "page": "connection",
@@ -264,24 +262,31 @@ def callback(request: Request, user: UserDep, store: StoreDep) -> Response:
         }
         response: Response = render(request, user, company, "message.html", context, 400)
     else:
-        connected = qbo.connection_status(store, company, fresh=True)
-        held = check_binding(store, company, connected).held
-        if connected.connected and held:
-            level, text = (
-                "warn",
-                f"Connected to QuickBooks company {connected.company_name}, but the sync state belongs to "
-                "another company: the sync is held until you choose below.",
-            )
-        elif connected.connected:
-            level, text = "ok", f"Connected to QuickBooks company {connected.company_name}."
-        else:
-            level, text = (
-                "error",
-                f"The tokens were stored, but QuickBooks did not answer: {connected.message}",
-            )
-        response = redirect_with(request, in_airflow_ui(request, company), level, text)
+        response = _connected(request, store, company) if claimed else redirect_with(
+            request, in_airflow_ui(request, company), "warn", CODE_ALREADY_USED
+        )
     response.delete_cookie(oauth.STATE_COOKIE, path=app_root(request) + "/")
     return response
+
+
+def _connected(request: Request, store: StateStore, company: Company) -> Response:
+    """Back to the Connection page, saying what the new token reaches."""
+    connected = qbo.connection_status(store, company, fresh=True)
+    held = check_binding(store, company, connected).held
+    if connected.connected and held:
+        level, text = (
+            "warn",
+            f"Connected to QuickBooks company {connected.company_name}, but the sync state belongs to "
+            "another company: the sync is held until you choose below.",
+        )
+    elif connected.connected:
+        level, text = "ok", f"Connected to QuickBooks company {connected.company_name}."
+    else:
+        level, text = (
+            "error",
+            f"The tokens were stored, but QuickBooks did not answer: {connected.message}",
+        )
+    return redirect_with(request, in_airflow_ui(request, company), level, text)
 
 
 def _pending_company(pending: oauth.PendingAuthorization | None) -> Company:
