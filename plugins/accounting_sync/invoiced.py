@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
@@ -185,4 +186,16 @@ class InvoicedClient:
                 self.list_started_at = server_time(response)
             yield from response.json()
             url = response.links.get("next", {}).get("url")
+            if url is not None:
+                url = self._same_origin(url)
             query = None  # the next link carries the query already
+
+    def _same_origin(self, url: str) -> str:
+        """A next link is followed only to the configured API base: the key goes with it."""
+        wanted, given = urlsplit(self.config.api_base), urlsplit(urljoin(self.config.api_base, url))
+        if (given.scheme, given.hostname, given.port) != (wanted.scheme, wanted.hostname, wanted.port):
+            raise InvoicedError(
+                502, "api_error", f"Invoiced sent a next page on another origin ({given.scheme}://{given.netloc}); "
+                "it was not followed, so the API key stays with the configured API base"
+            )
+        return given.geturl()

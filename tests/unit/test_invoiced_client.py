@@ -1,5 +1,5 @@
-"""Exactly-once writes to Invoiced, with a fake transport: what is resent, under which key,
-and when the read-back decides instead.
+"""The Invoiced client with a fake transport: exactly-once writes (what is resent, under which
+key, and when the read-back decides instead) and paging that keeps the key on Invoiced.
 
 Invoiced caches every answer of an Idempotency-Key for a day, 5xx included, and holds no
 lock per key (real-service-behaviour.md §2.2): a same-key retry of a 500 is wasted and a
@@ -130,3 +130,30 @@ def test_fresh_keys_stay_within_invoiceds_64_characters() -> None:
         client(session).post("/customers", {}, key, ReadBack(*[None] * 8))
     assert all(6 <= len(sent) <= 64 for _, sent in session.sent if sent)
     assert len({sent for _, sent in session.sent}) == 8
+
+
+def page(records: list[dict[str, Any]], next_url: str | None) -> Callable[[], requests.Response]:
+    def answer() -> requests.Response:
+        listed = response(200, records)
+        if next_url:
+            listed.headers["Link"] = f'<{next_url}>; rel="next"'
+        return listed
+
+    return answer
+
+
+def test_paging_follows_next_links_on_the_api_base() -> None:
+    session = FakeSession(page([{"id": 1}], "https://invoiced.test/customers?page=2"), page([{"id": 2}], None))
+    assert [c["id"] for c in client(session).iter_list("/customers")] == [1, 2]
+
+
+@pytest.mark.parametrize("elsewhere", [
+    "https://attacker.test/customers?page=2",
+    "http://invoiced.test/customers?page=2",
+    "https://invoiced.test:8443/customers?page=2",
+])
+def test_a_next_link_to_another_origin_is_not_followed_with_the_key(elsewhere: str) -> None:
+    session = FakeSession(page([{"id": 1}], elsewhere))
+    with pytest.raises(InvoicedError, match="another origin"):
+        list(client(session).iter_list("/customers"))
+    assert len(session.sent) == 1
