@@ -14,7 +14,7 @@ from airflow.api_fastapi.core_api.security import get_user
 from fastapi import FastAPI
 from ui_support import Browser, connect, consent, flash, follow_back, start_connect
 
-from accounting_sync.connections import get_airflow_connection, quickbooks_config
+from accounting_sync.hooks.quickbooks import QuickBooksHook
 from accounting_sync.state import StateStore, utcnow
 from accounting_sync.tokens import RECONNECT_MESSAGE, QuickBooksConnectionExpired, TokenManager, fernet
 
@@ -157,7 +157,7 @@ def test_invalid_grant_later_shows_reconnect(
         timeout=10,
     ).raise_for_status()
     tasks_view = TokenManager(
-        store, "default", quickbooks_config(get_airflow_connection("quickbooks_default"))
+        store, "default", QuickBooksHook().config()
     )
     with pytest.raises(QuickBooksConnectionExpired):
         tasks_view.access_token()
