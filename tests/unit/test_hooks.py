@@ -201,8 +201,16 @@ def test_get_conn_is_the_client_with_the_company_token_manager(
     assert client.config.client_id == "client-id"
 
 
+def test_the_connections_page_copy_finds_the_company_by_its_app(create_connection: ConnFactory) -> None:
+    """The page's Test button tests a copy of the connection under a random id."""
+    quickbooks(create_connection)
+    create_connection("tmp_8f3a", "quickbooks", login="client-id", password="client-secret")
+    assert QuickBooksHook("tmp_8f3a").company == "default"
+
+
 def test_a_connection_no_company_uses_has_no_tokens(create_connection: ConnFactory, tmp_path: Path) -> None:
-    create_connection("quickbooks_spare", "quickbooks", login="id", password="secret")
+    quickbooks(create_connection)
+    create_connection("quickbooks_spare", "quickbooks", login="another-app", password="secret")
     ok, message = QuickBooksHook("quickbooks_spare", store=StateStore(f"sqlite:///{tmp_path / 's.db'}")).test_connection()
     assert not ok and "no company in include/companies.yaml uses the connection 'quickbooks_spare'" in message
 

@@ -63,17 +63,33 @@ class QuickBooksHook(BaseHook):
 
     @property
     def company(self) -> str:
-        """The company whose tokens this hook uses."""
+        """The company whose tokens this hook uses: the one naming this connection, else
+        the one whose connection has the same Intuit app (the Connections page tests a
+        copy of the connection under a random id)."""
         if self._company is None:
-            from accounting_sync.companies import load_companies
-
-            users = [c.key for c in load_companies() if c.quickbooks_conn_id == self.quickbooks_conn_id]
-            if not users:
-                raise LookupError(
-                    f"no company in include/companies.yaml uses the connection {self.quickbooks_conn_id!r}"
-                )
-            self._company = users[0]
+            self._company = self._find_company()
         return self._company
+
+    def _find_company(self) -> str:
+        from accounting_sync.companies import load_companies
+        from accounting_sync.connections import ConnectionUnusable
+
+        companies = load_companies()
+        for company in companies:
+            if company.quickbooks_conn_id == self.quickbooks_conn_id:
+                return company.key
+        app = self.config()
+        for company in companies:
+            try:
+                other = quickbooks_config(lookup_connection(company.quickbooks_conn_id))
+            except ConnectionUnusable:
+                continue
+            if (other.client_id, other.api_base) == (app.client_id, app.api_base):
+                return company.key
+        raise LookupError(
+            f"no company in include/companies.yaml uses the connection {self.quickbooks_conn_id!r} "
+            "or the same Intuit app"
+        )
 
     @property
     def store(self) -> StateStore:
