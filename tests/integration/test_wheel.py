@@ -29,6 +29,9 @@ from typing import Any
 
 import pytest
 
+from accounting_sync.state import StateStore
+from tests.support.sandboxes import sandboxes
+
 REPO = Path(__file__).resolve().parents[2]
 CONSTRAINTS = REPO / "constraints.txt"
 AIRFLOW_PIN = "apache-airflow==3.3.2"
@@ -208,6 +211,45 @@ def test_the_mappings_ship_in_the_package_and_include_overrides_them(installed: 
     (mappings / "defaults.yaml").write_text(defaults.replace("Invoiced Income", "Deployment Income"), encoding="utf-8")
     overridden, income = installed.python(MAPPINGS, ACCOUNTING_SYNC_INCLUDE_DIR=str(tmp_path / "include")).split("\n")[:2]
     assert Path(overridden) == mappings / "defaults.yaml" and income == "Deployment Income"
+
+
+def test_airflow_tests_both_connection_types_through_the_installed_hooks(installed: Installed) -> None:
+    """`airflow connections test` (the Connections page's Test button) resolves each type to
+    its hook through the provider registry, and the hooks answer against the sandboxes."""
+    with sandboxes() as boxes:
+        base = boxes.qbo_url
+        quickbooks = {
+            "conn_type": "quickbooks",
+            "host": base,
+            "login": boxes.qbo_info["client_id"],
+            "password": boxes.qbo_info["client_secret"],
+            "extra": {"token_url": f"{base}/oauth2/v1/tokens/bearer"},
+        }
+        invoiced = {"conn_type": "invoiced", "host": boxes.invoiced_url, "password": boxes.invoiced_info["api_key"]}
+        env = {
+            **installed.env,
+            "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
+            "ACCOUNTING_SYNC_FERNET_KEY": os.environ["ACCOUNTING_SYNC_FERNET_KEY"],
+            "AIRFLOW_CONN_QUICKBOOKS_DEFAULT": json.dumps(quickbooks),
+            "AIRFLOW_CONN_INVOICED_DEFAULT": json.dumps(invoiced),
+        }
+
+        def test(conn_id: str) -> subprocess.CompletedProcess[str]:
+            airflow = str(installed.venv / "bin" / "airflow")
+            return subprocess.run(
+                [airflow, "connections", "test", conn_id], env=env, cwd=env["AIRFLOW_HOME"],
+                capture_output=True, text=True, timeout=TIMEOUT,
+            )
+
+        done = test("invoiced_default")
+        assert done.returncode == 0 and "Connection success!" in done.stdout, done.stdout + done.stderr
+        done = test("quickbooks_default")
+        assert done.returncode == 1 and "not connected yet: press Connect on the Accounting Sync page" in done.stdout
+
+        store = StateStore(f"sqlite:///{Path(env['AIRFLOW_HOME']) / 'accounting_sync.db'}")  # the default store
+        boxes.connect(store)
+        done = test("quickbooks_default")
+        assert done.returncode == 0 and "Connection success!" in done.stdout, done.stdout + done.stderr
 
 
 def test_report_the_time_it_took(installed: Installed) -> None:
