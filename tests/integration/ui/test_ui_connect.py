@@ -179,3 +179,18 @@ def test_missing_connection_is_explained(browser: Browser, monkeypatch: pytest.M
     assert "Connect to QuickBooks</button>" not in page.text
     assert response.status_code == 303
     assert "is not defined" in flash(browser.get(PAGE))
+
+
+def test_an_invalid_extra_is_named_on_the_page(
+    browser: Browser, qbo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connection = qbo["connection"]
+    connection["extra"]["environment"] = "prod"
+    monkeypatch.setenv("AIRFLOW_CONN_QUICKBOOKS_DEFAULT", json.dumps(connection))
+
+    page = browser.get(PAGE)
+    response = browser.post("/accounting-sync/connect?company=default", page="/accounting-sync/configure")
+
+    assert "Connection &#39;quickbooks_default&#39; is invalid: extra field &#39;environment&#39;" in page.text
+    assert "Connect to QuickBooks</button>" not in page.text
+    assert response.status_code == 303
