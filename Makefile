@@ -3,9 +3,10 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+EDITABLE := $(VENV)/.editable
 export AIRFLOW_HOME ?= $(CURDIR)/.airflow
 
-.PHONY: install system-deps run test lint unit bench soak browser-stress clean
+.PHONY: install system-deps run dist test lint unit bench soak browser-stress clean
 
 # The venv is rebuilt only when the pins change; the constraints file makes every
 # install resolve to the versions CI ran with.
@@ -20,8 +21,19 @@ install: $(STAMP)
 system-deps:
 	@bash scripts/system-deps.sh
 
-run: install
+# `make run` uses the project as an installed distribution, editable: Airflow finds the
+# connection types and the Accounting Sync pages through the package's entry points,
+# exactly as in a deployment that installed the wheel, while code changes apply at once.
+$(EDITABLE): $(STAMP) pyproject.toml
+	$(PY) -m pip install --quiet --no-deps --editable .
+	@touch $(EDITABLE)
+
+run: $(EDITABLE)
 	$(PY) scripts/run_local.py
+
+# The wheel and sdist a deployment installs (what the Docker image builds, too).
+dist: install
+	$(PY) -m build --outdir dist .
 
 lint: install
 	$(VENV)/bin/ruff check dags plugins sandbox tests bench scripts
@@ -49,4 +61,4 @@ browser-stress: install system-deps
 	done; echo "browser-stress: $(BROWSER_STRESS_RUNS) of $(BROWSER_STRESS_RUNS) runs passed"
 
 clean:
-	rm -rf $(AIRFLOW_HOME) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(AIRFLOW_HOME) .pytest_cache .mypy_cache .ruff_cache dist

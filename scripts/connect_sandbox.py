@@ -26,16 +26,14 @@ PLUGINS = Path(__file__).resolve().parents[1] / "plugins"
 def connect(company_key: str) -> str:
     """Store a sandbox token for the company; returns the realm id it belongs to."""
     from accounting_sync import binding, runtime
-    from accounting_sync.connections import get_airflow_connection, quickbooks_config
-    from accounting_sync.tokens import TokenManager
-
     company = runtime.company(company_key)
-    config = quickbooks_config(get_airflow_connection(company.quickbooks_conn_id))
+    store = runtime.open_store()
+    hook = runtime.quickbooks_hook(company, store)
+    config = hook.config()
     response = requests.post(f"{config.api_base}/_sandbox/token", json={}, timeout=30)
     response.raise_for_status()
     token = response.json()
-    store = runtime.open_store()
-    TokenManager(store, company.key, config).save(token, token["realm_id"])
+    hook.token_manager(config=config).save(token, token["realm_id"])
     binding.start_afresh(store, company.key, str(token["realm_id"]), runtime.invoiced_client(company))
     return str(token["realm_id"])
 

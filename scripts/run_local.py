@@ -39,13 +39,26 @@ def fernet_key() -> str:
     return path.read_text().strip()
 
 
+def plugins_folder() -> Path:
+    """Where Airflow looks for plugin files. Installed (``make run`` installs the project,
+    editable), the pages come from the package's entry point, so the folder is an empty
+    one in the Airflow home: the repository's plugins/ would register them a second time."""
+    from importlib.metadata import entry_points
+
+    if any(ep.name == "accounting_sync" for ep in entry_points(group="airflow.plugins")):
+        folder = HOME / "plugins"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+    return REPO / "plugins"
+
+
 def airflow_env(connections: dict[str, Any]) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         {
             "AIRFLOW_HOME": str(HOME),
             "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-            "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(plugins_folder()),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__FERNET_KEY": fernet_key(),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
@@ -103,7 +116,7 @@ def connections(qbo: dict[str, Any], invoiced: dict[str, Any]) -> dict[str, Any]
     base = f"http://127.0.0.1:{QBO_PORT}"
     return {
         "quickbooks_default": {
-            "conn_type": "http",
+            "conn_type": "quickbooks",
             "host": base,
             "login": qbo["client_id"],
             "password": qbo["client_secret"],
@@ -115,7 +128,7 @@ def connections(qbo: dict[str, Any], invoiced: dict[str, Any]) -> dict[str, Any]
             },
         },
         "invoiced_default": {
-            "conn_type": "http",
+            "conn_type": "invoiced",
             "host": f"http://127.0.0.1:{INVOICED_PORT}",
             "password": invoiced["api_key"],
         },

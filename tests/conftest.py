@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
+from tests.support.plugins import plugins_folder
+
 REPO = Path(__file__).resolve().parents[1]
 _HOME = tempfile.mkdtemp(prefix="airflow-test-home-")
 os.environ.update(
@@ -21,7 +23,7 @@ os.environ.update(
         "AIRFLOW_HOME": _HOME,
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(plugins_folder(Path(_HOME))),
         "ACCOUNTING_SYNC_FERNET_KEY": os.environ.get("ACCOUNTING_SYNC_FERNET_KEY") or Fernet.generate_key().decode(),
         "OAUTHLIB_INSECURE_TRANSPORT": "1",
     }

@@ -58,7 +58,11 @@ def companies_file() -> Path:
 
 
 def load_companies() -> list[Company]:
+    """The companies of ``include/companies.yaml``; one ``default`` company when the
+    deployment has no such file (a plain ``pip install`` serves one company)."""
     path = companies_file()
+    if not path.exists() and not os.environ.get("ACCOUNTING_SYNC_COMPANIES_FILE"):
+        return [Company.model_validate({"key": DEFAULT_COMPANY})]
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     companies = [Company.model_validate(entry) for entry in raw.get("companies") or []]
     keys = [company.key for company in companies]

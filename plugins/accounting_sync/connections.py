@@ -1,17 +1,30 @@
-"""Reading the Airflow connections the pipeline needs, into typed configs.
+"""What the pipeline's Airflow connections hold, read into typed configs.
 
-``quickbooks_default`` (HTTP): host = API base URL, login = client id, password = client
-secret; extra may set ``environment`` (production | sandbox), ``authorize_url``,
-``token_url``, ``revoke_url``, ``redirect_uri``, ``rate_limit`` and ``timeout``.
-``invoiced_default`` (HTTP): host = API base URL, password = API key.
+``quickbooks`` connections (``quickbooks_default`` and one per company): login = client
+ID, password = client secret; extra: ``environment`` (production | sandbox),
+``redirect_uri``, ``timeout``, the rate limits, and for a local stand-in of Intuit
+``host`` (API base) with ``authorize_url``, ``token_url`` and ``revoke_url``.
+``invoiced`` connections: host = API URL (production by default), password = API key;
+extra: ``timeout``, ``concurrency`` and any HTTP provider option.
 ``accounting_sync_db``: the state store; without it a SQLite file in the Airflow home.
+
+Connections are looked up by the hooks (``accounting_sync.hooks``); this module only
+validates what they hold, so a wrong extra is reported by name instead of failing later
+with a ``KeyError``. Connections created before the two types existed are typed ``http``
+with the same fields: they keep working, with a warning saying how to retype them.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError
+
+log = logging.getLogger(__name__)
 
 INTUIT_AUTHORIZE_URL = "https://appcenter.intuit.com/connect/oauth2"
 INTUIT_TOKEN_URL = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
@@ -20,7 +33,13 @@ INTUIT_API_BASE = {
     "production": "https://quickbooks.api.intuit.com",
     "sandbox": "https://sandbox-quickbooks.api.intuit.com",
 }
+INVOICED_API_BASE = "https://api.invoiced.com"
 QBO_SCOPE = "com.intuit.quickbooks.accounting"
+
+QUICKBOOKS_CONN_TYPE = "quickbooks"
+INVOICED_CONN_TYPE = "invoiced"
+LEGACY_CONN_TYPE = "http"
+"""The type both connections had before the provider registered its own."""
 
 
 class ConnectionLike(Protocol):
@@ -32,11 +51,22 @@ class ConnectionLike(Protocol):
     schema: str | None
 
     @property
+    def conn_id(self) -> str | None: ...
+
+    @property
     def extra_dejson(self) -> dict[str, Any]: ...
 
 
-class MissingConnection(LookupError):
+class ConnectionUnusable(Exception):
+    """A connection the pipeline cannot use; the message says which one and why."""
+
+
+class MissingConnection(ConnectionUnusable, LookupError):
     pass
+
+
+class InvalidConnection(ConnectionUnusable, ValueError):
+    """The connection exists but a field or an extra is wrong (named in the message)."""
 
 
 @dataclass(frozen=True)
@@ -72,78 +102,182 @@ class InvoicedConfig:
     concurrency: int = 5
 
 
-def get_airflow_connection(conn_id: str) -> ConnectionLike:
-    """A connection from wherever Airflow keeps it. Inside a task the Task SDK asks the API
-    server (metadata DB, env vars, secrets backends); elsewhere (the UI plugin in the API
-    server, scripts) the SDK only sees env vars and secrets backends, so the metadata DB
-    is asked directly."""
-    from airflow.exceptions import AirflowNotFoundException
-    from airflow.sdk import BaseHook
-
-    try:
-        return BaseHook.get_connection(conn_id)
-    except AirflowNotFoundException:
-        if _inside_task():
-            raise MissingConnection(f"Airflow connection {conn_id!r} is not defined") from None
-    try:
-        from airflow.models.connection import Connection
-
-        return Connection.get_connection_from_secrets(conn_id)
-    except Exception:  # noqa: BLE001 - no metadata DB here, or no such connection
-        raise MissingConnection(f"Airflow connection {conn_id!r} is not defined") from None
+# -- extras, validated ------------------------------------------------------------------
 
 
-def _inside_task() -> bool:
-    from airflow.sdk.execution_time import task_runner
+class RateLimitExtra(BaseModel):
+    """The full ``rate_limit`` object (every knob of ``RateLimits``), for tuning and tests."""
 
-    return hasattr(task_runner, "SUPERVISOR_COMMS")
+    model_config = ConfigDict(extra="forbid")
+
+    requests_per_window: PositiveInt | None = None
+    batch_per_window: PositiveInt | None = None
+    concurrent: PositiveInt | None = None
+    window_seconds: PositiveFloat | None = None
+    throttle_wait_seconds: float | None = Field(None, ge=0)
 
 
-def _base_url(conn: ConnectionLike) -> str:
+class QuickBooksExtra(BaseModel):
+    """The extras of a ``quickbooks`` connection. Unknown keys are refused: a misspelt
+    field would otherwise be ignored in silence. ``None`` (an empty form field) is unset."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    environment: Literal["production", "sandbox"] | None = None
+    redirect_uri: str | None = None
+    timeout: PositiveFloat | None = None
+    rate_limit_requests: PositiveInt | None = None
+    rate_limit_batches: PositiveInt | None = None
+    rate_limit_concurrent: PositiveInt | None = None
+    rate_limit: RateLimitExtra | None = None
+    authorize_url: str | None = None
+    token_url: str | None = None
+    revoke_url: str | None = None
+    realm_id: str | None = None
+
+    def limits(self) -> RateLimits:
+        """``rate_limit`` first, the three form fields over it."""
+        values = self.rate_limit.model_dump(exclude_none=True) if self.rate_limit else {}
+        for key, value in (
+            ("requests_per_window", self.rate_limit_requests),
+            ("batch_per_window", self.rate_limit_batches),
+            ("concurrent", self.rate_limit_concurrent),
+        ):
+            if value is not None:
+                values[key] = value
+        return RateLimits(**values)
+
+
+class InvoicedExtra(BaseModel):
+    """The extras of an ``invoiced`` connection that the pipeline reads. Other keys are
+    the HTTP provider's (``verify``, ``proxies``, headers...) and pass through."""
+
+    model_config = ConfigDict(extra="allow")
+
+    timeout: PositiveFloat | None = None
+    concurrency: PositiveInt | None = None
+
+
+def _describe(conn_id: str, error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"])
+        got = f" (got {item['input']!r})" if item["type"] != "extra_forbidden" and "input" in item else ""
+        message = "unknown field" if item["type"] == "extra_forbidden" else item["msg"]
+        problems.append(f"extra field {where!r}: {message}{got}")
+    return f"Connection {conn_id!r} is invalid: " + "; ".join(problems)
+
+
+def _extra(conn: ConnectionLike, conn_id: str) -> dict[str, Any]:
+    """The extra as a dict; malformed JSON is an error here (the SDK would log it and
+    return ``{}``, so every field would silently fall back to its default)."""
+    raw = getattr(conn, "extra", None)
+    if isinstance(raw, str) and raw.strip():
+        try:
+            parsed = json.loads(raw)
+        except ValueError as error:
+            raise InvalidConnection(f"Connection {conn_id!r} is invalid: its extra is not JSON ({error})") from None
+        if not isinstance(parsed, dict):
+            raise InvalidConnection(f"Connection {conn_id!r} is invalid: its extra must be a JSON object")
+    extra = conn.extra_dejson
+    return dict(extra) if isinstance(extra, dict) else {}
+
+
+_warned_legacy: set[str] = set()
+
+
+def check_conn_type(conn: ConnectionLike, expected: str) -> None:
+    """Refuse a connection of another type; accept the old ``http`` type with a warning."""
+    conn_id = conn.conn_id or "?"
+    actual = (conn.conn_type or "").lower().replace("-", "_")
+    if actual in ("", expected):
+        return
+    if actual == LEGACY_CONN_TYPE:
+        if conn_id not in _warned_legacy:
+            _warned_legacy.add(conn_id)
+            log.warning(
+                "Connection %r is typed 'http'; retype it as %r (the fields stay the same): "
+                "edit it in Admin > Connections, or change \"conn_type\" in its AIRFLOW_CONN_* JSON. "
+                "The 'http' type is still read for now.",
+                conn_id,
+                expected,
+            )
+        return
+    raise InvalidConnection(
+        f"Connection {conn_id!r} has type {conn.conn_type!r}; the pipeline needs a {expected!r} connection"
+    )
+
+
+def base_url(conn: ConnectionLike, default: str) -> str:
+    """``scheme://host[:port]``; HTTPS unless the host or the schema field names another."""
     host = (conn.host or "").rstrip("/")
+    if not host:
+        return default
     if "://" not in host:
-        scheme = conn.schema or "https"
-        host = f"{scheme}://{host}"
+        host = f"{conn.schema or 'https'}://{host}"
     return f"{host}:{conn.port}" if conn.port else host
 
 
 def quickbooks_config(conn: ConnectionLike) -> QuickBooksConfig:
-    extra = conn.extra_dejson
-    environment = extra.get("environment", "production")
-    api_base = _base_url(conn) if conn.host else INTUIT_API_BASE[environment]
-    limits = RateLimits(**extra.get("rate_limit", {}))
+    """The QuickBooks app behind a ``quickbooks`` connection, validated."""
+    conn_id = conn.conn_id or "quickbooks"
+    check_conn_type(conn, QUICKBOOKS_CONN_TYPE)
+    try:
+        extra = QuickBooksExtra.model_validate(_extra(conn, conn_id))
+    except ValidationError as error:
+        raise InvalidConnection(_describe(conn_id, error)) from None
+    if not conn.login or not conn.password:
+        missing = "Client ID (login)" if not conn.login else "Client secret (password)"
+        raise InvalidConnection(f"Connection {conn_id!r} is invalid: {missing} is empty")
+    environment = extra.environment or "production"
     return QuickBooksConfig(
-        api_base=api_base,
-        client_id=conn.login or "",
-        client_secret=conn.password or "",
-        authorize_url=extra.get("authorize_url", INTUIT_AUTHORIZE_URL),
-        token_url=extra.get("token_url", INTUIT_TOKEN_URL),
-        revoke_url=extra.get("revoke_url", INTUIT_REVOKE_URL),
-        redirect_uri=extra.get("redirect_uri"),
-        realm_id=extra.get("realm_id"),
-        timeout=float(extra.get("timeout", 60)),
-        limits=limits,
+        api_base=base_url(conn, INTUIT_API_BASE[environment]),
+        client_id=conn.login,
+        client_secret=conn.password,
+        authorize_url=extra.authorize_url or INTUIT_AUTHORIZE_URL,
+        token_url=extra.token_url or INTUIT_TOKEN_URL,
+        revoke_url=extra.revoke_url or INTUIT_REVOKE_URL,
+        redirect_uri=extra.redirect_uri or None,
+        realm_id=extra.realm_id,
+        timeout=extra.timeout or 60.0,
+        limits=extra.limits(),
     )
 
 
+def invoiced_extra(conn: ConnectionLike) -> InvoicedExtra:
+    conn_id = conn.conn_id or "invoiced"
+    try:
+        return InvoicedExtra.model_validate(_extra(conn, conn_id))
+    except ValidationError as error:
+        raise InvalidConnection(_describe(conn_id, error)) from None
+
+
 def invoiced_config(conn: ConnectionLike) -> InvoicedConfig:
-    extra = conn.extra_dejson
+    """The Invoiced account behind an ``invoiced`` connection, validated."""
+    conn_id = conn.conn_id or "invoiced"
+    check_conn_type(conn, INVOICED_CONN_TYPE)
+    extra = invoiced_extra(conn)
+    api_key = conn.password or conn.login  # the key sat in login in some early connections
+    if not api_key:
+        raise InvalidConnection(f"Connection {conn_id!r} is invalid: API key (password) is empty")
     return InvoicedConfig(
-        api_base=_base_url(conn),
-        api_key=conn.password or conn.login or "",
-        timeout=float(extra.get("timeout", 60)),
-        concurrency=int(extra.get("concurrency", 5)),
+        api_base=base_url(conn, INVOICED_API_BASE),
+        api_key=api_key,
+        timeout=extra.timeout or 60.0,
+        concurrency=extra.concurrency or 5,
     )
 
 
 def state_store_url(conn_id: str = "accounting_sync_db") -> str:
     """The state store's SQLAlchemy URL; a SQLite file in the Airflow home by default."""
+    from accounting_sync.hooks.base import lookup_connection
+
     try:
-        conn = get_airflow_connection(conn_id)
+        conn = lookup_connection(conn_id)
     except MissingConnection:
         home = os.environ.get("AIRFLOW_HOME", os.path.expanduser("~/airflow"))
         return f"sqlite:///{os.path.join(home, 'accounting_sync.db')}"
-    extra = conn.extra_dejson
+    extra = _extra(conn, conn_id)
     if extra.get("sqlalchemy_url"):
         return str(extra["sqlalchemy_url"])
     if conn.conn_type == "sqlite":

@@ -11,18 +11,14 @@ from typing import Any
 
 from accounting_sync.binding import active_scope_key
 from accounting_sync.companies import Company, load_companies
-from accounting_sync.connections import (
-    get_airflow_connection,
-    invoiced_config,
-    quickbooks_config,
-    state_store_url,
-)
+from accounting_sync.connections import state_store_url
+from accounting_sync.hooks.invoiced import InvoicedHook
+from accounting_sync.hooks.quickbooks import QuickBooksHook
 from accounting_sync.invoiced import InvoicedClient
 from accounting_sync.job import SyncJob
 from accounting_sync.quickbooks import QuickBooksClient
 from accounting_sync.settings import SyncSettings, resolve_settings
 from accounting_sync.state import StateHeld, StateStore
-from accounting_sync.tokens import TokenManager
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +40,17 @@ def settings_for(store: StateStore, company: Company) -> SyncSettings:
     return resolve_settings(company.settings, store.get_settings(active_scope_key(store, company.key)))
 
 
+def quickbooks_hook(company: Company, store: StateStore | None = None) -> QuickBooksHook:
+    """The company's QuickBooks connection and tokens (tasks, pages and scripts alike)."""
+    return QuickBooksHook(company.quickbooks_conn_id, company=company.key, store=store)
+
+
 def quickbooks_client(store: StateStore, company: Company) -> QuickBooksClient:
-    config = quickbooks_config(get_airflow_connection(company.quickbooks_conn_id))
-    return QuickBooksClient(config, TokenManager(store, company.key, config))
+    return quickbooks_hook(company, store).get_conn()
 
 
 def invoiced_client(company: Company) -> InvoicedClient:
-    return InvoicedClient(invoiced_config(get_airflow_connection(company.invoiced_conn_id)))
+    return InvoicedHook(company.invoiced_conn_id).get_client()
 
 
 def sync_job(company_key: str, context: dict[str, Any], with_qbo: bool = True) -> SyncJob:
@@ -63,7 +63,7 @@ def sync_job(company_key: str, context: dict[str, Any], with_qbo: bool = True) -
             open_store(),
             entry.key,
             invoiced_client(entry),
-            quickbooks_config(get_airflow_connection(entry.quickbooks_conn_id)) if with_qbo else None,
+            quickbooks_hook(entry).config() if with_qbo else None,
             company_settings=entry.settings,
             dag_id=context["dag"].dag_id,
             run_id=context["run_id"],

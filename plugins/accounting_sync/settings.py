@@ -15,16 +15,34 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, Field, field_validator
 
+PACKAGE_DIR = Path(__file__).resolve().parent
+
 
 def include_dir() -> Path:
-    """``include/`` beside ``plugins/`` (repo checkout, or /opt/airflow in the image)."""
+    """The deployment's ``include/``: ACCOUNTING_SYNC_INCLUDE_DIR if set; else, running
+    from the repository, the ``include/`` beside ``plugins/``; else ``$AIRFLOW_HOME/include``
+    (``/opt/airflow/include`` in the Docker image)."""
     override = os.environ.get("ACCOUNTING_SYNC_INCLUDE_DIR")
-    return Path(override) if override else Path(__file__).resolve().parents[2] / "include"
+    if override:
+        return Path(override)
+    if PACKAGE_DIR.parent.name == "plugins" and (PACKAGE_DIR.parents[1] / "include").is_dir():
+        return PACKAGE_DIR.parents[1] / "include"
+    return Path(os.environ.get("AIRFLOW_HOME") or Path.home() / "airflow") / "include"
+
+
+def data_file(relative: str) -> Path:
+    """``include/<relative>`` of the deployment when it has one, else the default that
+    ships inside the package (the wheel carries ``include/mappings`` as
+    ``accounting_sync/mappings``): a deployment overrides a file by providing it."""
+    for candidate in (include_dir() / relative, PACKAGE_DIR / relative):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"{relative} is neither in {include_dir()} nor shipped with the package")
 
 
 @functools.cache
 def load_yaml(relative: str) -> dict[str, Any]:
-    with open(include_dir() / relative, encoding="utf-8") as handle:
+    with open(data_file(relative), encoding="utf-8") as handle:
         return yaml.safe_load(handle) or {}
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import requests
 from cryptography.fernet import Fernet
 
+from tests.support.plugins import plugins_folder
 from tests.support.sandboxes import API_REFERENCE_BATCH
 from tests.support.services import free_port
 
@@ -119,7 +120,7 @@ def connections(
     """The AIRFLOW_CONN_* variables of scripts/run_local.py, pointing at these sandboxes."""
     values = {
         "quickbooks_default": {
-            "conn_type": "http",
+            "conn_type": "quickbooks",
             "host": qbo_url,
             "login": qbo["client_id"],
             "password": qbo["client_secret"],
@@ -129,7 +130,7 @@ def connections(
                 "revoke_url": f"{qbo_url}/oauth2/v1/tokens/revoke",
             },
         },
-        "invoiced_default": {"conn_type": "http", "host": invoiced_url, "password": invoiced["api_key"]},
+        "invoiced_default": {"conn_type": "invoiced", "host": invoiced_url, "password": invoiced["api_key"]},
     }
     return {f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(value) for conn_id, value in values.items()}
 
@@ -140,7 +141,7 @@ def airflow_env(home: Path, port: int) -> dict[str, str]:
         {
             "AIRFLOW_HOME": str(home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-            "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(plugins_folder(home)),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",

@@ -34,6 +34,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests.support.plugins import plugins_folder
 from tests.support.sandboxes import API_REFERENCE_BATCH
 from tests.support.services import free_port, postgres_server, redis_server
 
@@ -157,7 +158,7 @@ def start_sandboxes(topology: Topology, company: str) -> Sandboxes:
 def connections(company: str, box: Sandboxes) -> dict[str, str]:
     """AIRFLOW_CONN_* of one company, in the shape of scripts/run_local.py and .env.example."""
     quickbooks = {
-        "conn_type": "http",
+        "conn_type": "quickbooks",
         "host": box.qbo,
         "login": box.qbo_client_id,
         "password": box.qbo_client_secret,
@@ -167,7 +168,7 @@ def connections(company: str, box: Sandboxes) -> dict[str, str]:
             "revoke_url": f"{box.qbo}/oauth2/v1/tokens/revoke",
         },
     }
-    invoiced = {"conn_type": "http", "host": box.invoiced, "password": box.invoiced_api_key}
+    invoiced = {"conn_type": "invoiced", "host": box.invoiced, "password": box.invoiced_api_key}
     return {
         f"AIRFLOW_CONN_QUICKBOOKS_{company.upper()}": json.dumps(quickbooks),
         f"AIRFLOW_CONN_INVOICED_{company.upper()}": json.dumps(invoiced),
@@ -204,7 +205,7 @@ def airflow_env(
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
             "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-            "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(plugins_folder(home)),
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
             "AIRFLOW__API__HOST": "127.0.0.1",
             "AIRFLOW__API__PORT": str(api_port),

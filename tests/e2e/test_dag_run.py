@@ -17,6 +17,7 @@ from accounting_sync import binding
 from accounting_sync.invoiced import InvoicedClient
 from accounting_sync.state import StateStore
 from tests.e2e.airflow_harness import dag_test
+from tests.support.plugins import plugins_folder
 from tests.support.sandboxes import Sandboxes, sandboxes
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,11 +40,11 @@ def airflow_env(boxes: Sandboxes, tmp_path_factory: pytest.TempPathFactory) -> d
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(plugins_folder(home)),
         "PYTHONPATH": os.pathsep.join([str(REPO / "plugins"), str(REPO)]),
         "AIRFLOW_CONN_QUICKBOOKS_DEFAULT": json.dumps(
             {
-                "conn_type": "http",
+                "conn_type": "quickbooks",
                 "host": config.api_base,
                 "login": config.client_id,
                 "password": config.client_secret,
@@ -51,7 +52,7 @@ def airflow_env(boxes: Sandboxes, tmp_path_factory: pytest.TempPathFactory) -> d
             }
         ),
         "AIRFLOW_CONN_INVOICED_DEFAULT": json.dumps(
-            {"conn_type": "http", "host": boxes.invoiced_url, "password": boxes.invoiced_info["api_key"]}
+            {"conn_type": "invoiced", "host": boxes.invoiced_url, "password": boxes.invoiced_info["api_key"]}
         ),
     }
     subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True)

@@ -39,7 +39,7 @@ AIRFLOW_SERVICES = {
     "airflow-worker",
 }
 SANDBOX_SERVICES = {"quickbooks-sandbox", "invoiced-sandbox", "sandbox-connect"}
-MOUNTED = {"dags", "plugins", "include"}
+MOUNTED = {"dags", "include"}
 EXECUTION_API = "http://airflow-apiserver:8080/execution/"
 
 
@@ -125,11 +125,14 @@ def test_every_airflow_service_shares_the_celery_setup(config: dict[str, Any], p
         assert service["build"]["context"] == str(project), name
 
 
-def test_dags_plugins_include_are_mounted_under_opt_airflow(config: dict[str, Any], project: Path) -> None:
-    for name, service in services(config, AIRFLOW_SERVICES):
+def test_dags_and_include_are_mounted_under_opt_airflow(config: dict[str, Any], project: Path) -> None:
+    """The package comes from the image's wheel: mounting plugins/ as well would register
+    the Accounting Sync pages twice (once from the folder, once from the entry point)."""
+    for name, service in services(config, AIRFLOW_SERVICES | {"sandbox-connect"}):
         mounts = targets(service)
-        for folder in MOUNTED:
+        for folder in MOUNTED - ({"dags"} if name == "sandbox-connect" else set()):
             assert mounts.get(f"/opt/airflow/{folder}") == str(project / folder), (name, folder)
+        assert "/opt/airflow/plugins" not in mounts, name
 
 
 def test_connections_come_from_env_file(config: dict[str, Any]) -> None:
@@ -207,16 +210,36 @@ def test_env_example_documents_every_variable() -> None:
     assert used <= set(values), f"not in .env.example: {used - set(values)}"
 
 
-def test_dockerfile_installs_the_pins_and_copies_no_code() -> None:
+def test_dockerfile_installs_the_wheel_with_the_pins_and_copies_no_code() -> None:
+    """The sources reach only the stage that builds the wheel; the image gets the wheel,
+    installed in the same pip command as the pins."""
     dockerfile = (REPO / "Dockerfile").read_text(encoding="utf-8")
-    assert re.search(r"^FROM apache/airflow:3\.3\.2(-python3\.\d+)?$", dockerfile, re.MULTILINE)
-    install = re.search(r"^RUN pip install .*?[^\\]$", dockerfile, re.MULTILINE | re.DOTALL)
-    assert install, "no `RUN pip install` in the Dockerfile"
+    stages = re.split(r"^FROM ", dockerfile, flags=re.MULTILINE)[1:]
+    assert len(stages) == 2, "a wheel-building stage, then the image"
+    build, image = stages
+    assert re.match(r"apache/airflow:3\.3\.2(-python3\.\d+)? AS wheel$", build.splitlines()[0])
+    assert re.search(r"^RUN pip wheel .*--no-deps .*--wheel-dir /tmp/dist \.$", build, re.MULTILINE)
+    assert re.match(r"apache/airflow:3\.3\.2(-python3\.\d+)?$", image.splitlines()[0])
+    install = re.search(r"^RUN pip install .*?[^\\]$", image, re.MULTILINE | re.DOTALL)
+    assert install, "no `RUN pip install` in the image stage"
     words = install.group(0).split()
     assert '"apache-airflow==3.3.2"' in words
     assert " ".join(words).count(" -r /opt/airflow/requirements/requirements.txt") == 1
     assert " ".join(words).count(" -c /opt/airflow/requirements/constraints.txt") == 1
-    copied = re.findall(r"^COPY .*$", dockerfile, re.MULTILINE)
-    assert copied == ["COPY --chown=airflow:0 requirements.txt constraints.txt /opt/airflow/requirements/"]
+    assert "/opt/airflow/dist/invoiced_qbo_airflow-*.whl" in words
+    copied = re.findall(r"^COPY .*$", image, re.MULTILINE)
+    assert copied == [
+        "COPY --chown=airflow:0 requirements.txt constraints.txt /opt/airflow/requirements/",
+        "COPY --from=wheel --chown=airflow:0 /tmp/dist/ /opt/airflow/dist/",
+    ]
     lines = (REPO / ".dockerignore").read_text(encoding="utf-8").splitlines()
-    assert [line for line in lines if line[:1] != "#"] == ["*", "!requirements.txt", "!constraints.txt"]
+    assert [line for line in lines if line[:1] != "#"] == [
+        "*",
+        "!requirements.txt",
+        "!constraints.txt",
+        "!pyproject.toml",
+        "!README.md",
+        "!plugins",
+        "!include/mappings",
+        "**/__pycache__",
+    ]

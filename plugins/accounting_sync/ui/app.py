@@ -24,11 +24,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from accounting_sync import binding, runtime
 from accounting_sync.companies import Company, load_companies
-from accounting_sync.connections import MissingConnection, get_airflow_connection, quickbooks_config
+from accounting_sync.connections import ConnectionUnusable
 from accounting_sync.invoiced import InvoicedClient, InvoicedError
 from accounting_sync.settings import resolve_settings
 from accounting_sync.state import StateHeld, StateStore
-from accounting_sync.tokens import TokenManager
 from accounting_sync.ui import oauth, qbo
 from accounting_sync.ui.airflow_api import AirflowApi, AirflowApiError, loopback_url
 from accounting_sync.ui.security import (
@@ -206,7 +205,7 @@ def check_binding(store: StateStore, company: Company, connection: qbo.Connectio
             binding.resolve(store, company.key, connection.realm_id, _invoiced(company))
         except StateHeld:
             pass
-        except (MissingConnection, InvoicedError, requests.RequestException):
+        except (ConnectionUnusable, InvoicedError, requests.RequestException):
             with contextlib.suppress(StateHeld):
                 binding.check_quickbooks(store, company.key, connection.realm_id, binding.status(store, company.key))
     return binding.status(store, company.key)
@@ -217,8 +216,8 @@ def connect(request: Request, user: UserDep, company: CompanyDep) -> Response:
     """Send the browser to Intuit's consent page, remembering the state it must bring back."""
     require_edit(user, company)
     try:
-        config = quickbooks_config(get_airflow_connection(company.quickbooks_conn_id))
-    except MissingConnection as error:
+        config = runtime.quickbooks_hook(company).config()
+    except ConnectionUnusable as error:
         return redirect_with(request, link(request, "", company), "error", str(error))
     redirect_uri = (
         config.redirect_uri or f"{request.url.scheme}://{request.url.netloc}{app_root(request)}/callback"
@@ -249,10 +248,11 @@ def callback(request: Request, user: UserDep, store: StoreDep) -> Response:
         require_edit(user, company)
         claimed = oauth.claim_code(store, company.key, code)
         if claimed:
-            config = quickbooks_config(get_airflow_connection(company.quickbooks_conn_id))
+            hook = runtime.quickbooks_hook(company, store)
+            config = hook.config()
             token = oauth.exchange_code(config, pending.redirect_uri if pending else "", code)
-            TokenManager(store, company.key, config).save(token, params["realmId"])
-    except (oauth.AuthorizationFailed, MissingConnection) as error:
+            hook.token_manager(config=config).save(token, params["realmId"])
+    except (oauth.AuthorizationFailed, ConnectionUnusable) as error:
         context = {
             "page": "connection",
             "title": "QuickBooks was not connected",
@@ -306,7 +306,7 @@ def disconnect(
     require_edit(user, company)
     try:
         qbo.token_manager(store, company).disconnect()
-    except MissingConnection as error:
+    except ConnectionUnusable as error:
         return redirect_with(request, link(request, "", company), "error", str(error))
     text = "Disconnected from QuickBooks: the tokens were revoked at Intuit and deleted here."
     return redirect_with(request, link(request, "", company), "ok", text)
@@ -322,7 +322,7 @@ def start_afresh(request: Request, user: UserDep, company: CompanyDep, store: St
         return redirect_with(request, back, "error", "Connect to QuickBooks first.")
     try:
         _, resumed = binding.start_afresh(store, company.key, connection.realm_id, _invoiced(company))
-    except (MissingConnection, InvoicedError, requests.RequestException) as error:
+    except (ConnectionUnusable, InvoicedError, requests.RequestException) as error:
         return redirect_with(request, back, "error", f"Invoiced could not be checked: {type(error).__name__}.")
     state = "resumes its earlier sync state" if resumed else "starts with a fresh sync state"
     text = (
@@ -339,7 +339,7 @@ def same_invoiced_account(request: Request, user: UserDep, company: CompanyDep, 
     back = link(request, "", company)
     try:
         binding.confirm_same_invoiced_account(store, company.key, _invoiced(company))
-    except (MissingConnection, InvoicedError, requests.RequestException) as error:
+    except (ConnectionUnusable, InvoicedError, requests.RequestException) as error:
         return redirect_with(request, back, "error", f"Invoiced could not be checked: {type(error).__name__}.")
     return redirect_with(request, back, "ok", "Kept the sync state for the new Invoiced API key.")
 

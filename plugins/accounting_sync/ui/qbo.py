@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from accounting_sync import runtime
 from accounting_sync.companies import Company
-from accounting_sync.connections import MissingConnection, get_airflow_connection, quickbooks_config
+from accounting_sync.connections import ConnectionUnusable, MissingConnection
 from accounting_sync.quickbooks import QboFault, QuickBooksClient
 from accounting_sync.state import StateStore
 from accounting_sync.tokens import (
@@ -85,8 +85,7 @@ _names = _NameCache()
 
 
 def token_manager(store: StateStore, company: Company) -> TokenManager:
-    config = quickbooks_config(get_airflow_connection(company.quickbooks_conn_id))
-    return TokenManager(store, company.key, config)
+    return runtime.quickbooks_hook(company, store).token_manager()
 
 
 def client(store: StateStore, company: Company) -> QuickBooksClient:
@@ -103,6 +102,8 @@ def connection_status(store: StateStore, company: Company, fresh: bool = False) 
         return ConnectionStatus(
             "unavailable", f"{error}: add it with the app's client id and secret to connect."
         )
+    except ConnectionUnusable as error:  # the connection exists but a field is wrong
+        return ConnectionStatus("unavailable", str(error))
     except RuntimeError as error:  # no encryption key configured
         return ConnectionStatus("unavailable", str(error))
     if row is None or row.status == "disconnected" or not row.realm_id:

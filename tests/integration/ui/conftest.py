@@ -26,7 +26,7 @@ from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 from ui_support import Browser, FakeAirflow, mounted
 
-from accounting_sync.connections import get_airflow_connection, quickbooks_config
+from accounting_sync.hooks.quickbooks import QuickBooksHook
 from accounting_sync.state import StateStore
 from accounting_sync.tokens import TokenManager
 from accounting_sync.ui import app as ui
@@ -61,7 +61,7 @@ def qbo(qbo_server: tuple[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch)
     base_url, info = qbo_server
     requests.post(f"{base_url}/_sandbox/reset", timeout=10).raise_for_status()
     connection = {
-        "conn_type": "http",
+        "conn_type": "quickbooks",
         "host": base_url,
         "login": info["client_id"],
         "password": info["client_secret"],
@@ -85,7 +85,7 @@ def store(tmp_path: Path) -> StateStore:
 def connected(qbo: dict[str, Any], store: StateStore) -> dict[str, Any]:
     """The default company already connected (the sandbox hands out a token directly)."""
     token = requests.post(f"{qbo['url']}/_sandbox/token", json={}, timeout=10).json()
-    config = quickbooks_config(get_airflow_connection("quickbooks_default"))
+    config = QuickBooksHook().config()
     TokenManager(store, "default", config).save(token, token["realm_id"])
     return qbo
 

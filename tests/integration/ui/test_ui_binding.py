@@ -28,7 +28,7 @@ def invoiced(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     with running_server(create_invoiced(config)) as url:
         requests.post(f"{url}/customers", json={"name": "Anchor"}, auth=(config.api_key, ""), timeout=10)
         monkeypatch.setenv(
-            "AIRFLOW_CONN_INVOICED_DEFAULT", json.dumps({"conn_type": "http", "host": url, "password": config.api_key})
+            "AIRFLOW_CONN_INVOICED_DEFAULT", json.dumps({"conn_type": "invoiced", "host": url, "password": config.api_key})
         )
         yield url
 
@@ -90,7 +90,7 @@ def test_an_invoiced_key_of_another_account_is_held_and_can_be_confirmed_or_star
     config = InvoicedConfig()
     with running_server(create_invoiced(config)) as other:
         monkeypatch.setenv(
-            "AIRFLOW_CONN_INVOICED_DEFAULT", json.dumps({"conn_type": "http", "host": other, "password": config.api_key})
+            "AIRFLOW_CONN_INVOICED_DEFAULT", json.dumps({"conn_type": "invoiced", "host": other, "password": config.api_key})
         )
         page = browser.get(PAGE)
         assert "Sync held" in page.text and "another Invoiced account" in page.text

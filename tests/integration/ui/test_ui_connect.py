@@ -14,7 +14,7 @@ from airflow.api_fastapi.core_api.security import get_user
 from fastapi import FastAPI
 from ui_support import Browser, connect, consent, flash, follow_back, start_connect
 
-from accounting_sync.connections import get_airflow_connection, quickbooks_config
+from accounting_sync.hooks.quickbooks import QuickBooksHook
 from accounting_sync.state import StateStore, utcnow
 from accounting_sync.tokens import RECONNECT_MESSAGE, QuickBooksConnectionExpired, TokenManager, fernet
 from accounting_sync.ui import oauth
@@ -132,7 +132,7 @@ def test_a_repeated_callback_does_not_exchange_the_code_again_and_the_connection
 
     assert again.status_code == 303
     assert "already used" in flash(browser.get(PAGE))
-    manager = TokenManager(store, "default", quickbooks_config(get_airflow_connection("quickbooks_default")))
+    manager = TokenManager(store, "default", QuickBooksHook().config())
     token = manager.access_token().value
     info = requests.get(f"{qbo['url']}/v3/company/{qbo['realm_id']}/companyinfo/{qbo['realm_id']}",
                         headers={"Authorization": f"Bearer {token}", "Accept": "application/json"}, timeout=10)
@@ -179,7 +179,7 @@ def test_invalid_grant_later_shows_reconnect(
         timeout=10,
     ).raise_for_status()
     tasks_view = TokenManager(
-        store, "default", quickbooks_config(get_airflow_connection("quickbooks_default"))
+        store, "default", QuickBooksHook().config()
     )
     with pytest.raises(QuickBooksConnectionExpired):
         tasks_view.access_token()
@@ -201,3 +201,18 @@ def test_missing_connection_is_explained(browser: Browser, monkeypatch: pytest.M
     assert "Connect to QuickBooks</button>" not in page.text
     assert response.status_code == 303
     assert "is not defined" in flash(browser.get(PAGE))
+
+
+def test_an_invalid_extra_is_named_on_the_page(
+    browser: Browser, qbo: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connection = qbo["connection"]
+    connection["extra"]["environment"] = "prod"
+    monkeypatch.setenv("AIRFLOW_CONN_QUICKBOOKS_DEFAULT", json.dumps(connection))
+
+    page = browser.get(PAGE)
+    response = browser.post("/accounting-sync/connect?company=default", page="/accounting-sync/configure")
+
+    assert "Connection &#39;quickbooks_default&#39; is invalid: extra field &#39;environment&#39;" in page.text
+    assert "Connect to QuickBooks</button>" not in page.text
+    assert response.status_code == 303
