@@ -11,11 +11,11 @@ from typing import Any
 
 import requests
 
-from accounting_sync import sync
-from accounting_sync.connections import InvoicedConfig, QuickBooksConfig, RateLimits
-from accounting_sync.invoiced import InvoicedClient
-from accounting_sync.state import StateStore
-from accounting_sync.tokens import TokenManager
+from accounting_sync.config.connections import InvoicedConfig, QuickBooksConfig, RateLimits
+from accounting_sync.invoiced.client import InvoicedClient
+from accounting_sync.qbo_sync import pipeline as sync
+from accounting_sync.quickbooks.oauth import TokenManager
+from accounting_sync.store.schema import StateStore
 
 
 def qbo_config(config: dict[str, Any]) -> QuickBooksConfig:

@@ -9,8 +9,8 @@ import random
 import time
 from typing import Any
 
-from accounting_sync.settings import resolve_settings
-from accounting_sync.transform import group_lines, lines_frame, plan_invoice
+from accounting_sync.config.settings import resolve_settings
+from accounting_sync.qbo_sync.transform import group_lines, lines_frame, plan_invoice
 
 
 def invoices(count: int) -> list[dict[str, Any]]:

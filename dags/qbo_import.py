@@ -40,7 +40,7 @@ from typing import Any
 
 from airflow.sdk import Param, dag, task
 
-from accounting_sync.companies import Company, load_companies
+from accounting_sync.config.companies import Company, load_companies
 
 
 def build_import_dag(company: Company) -> Any:
@@ -57,7 +57,8 @@ def build_import_dag(company: Company) -> Any:
         @task(pool=company.pool)
         def extract(**context: Any) -> dict[str, int]:
             """Read changed QuickBooks customers and invoices into the state store."""
-            from accounting_sync import importer, runtime
+            from accounting_sync.common import runtime
+            from accounting_sync.qbo_import import pipeline as importer
 
             job = runtime.sync_job(company.key, context)
             job.store.start_run(job.company, job.dag_id, job.run_id, job.dry_run)
@@ -67,14 +68,16 @@ def build_import_dag(company: Company) -> Any:
         @task(retries=6, retry_delay=timedelta(minutes=5))
         def load(**context: Any) -> dict[str, dict[str, int]]:
             """Link or create customers and invoices on Invoiced; match balances; void."""
-            from accounting_sync import importer, runtime
+            from accounting_sync.common import runtime
+            from accounting_sync.qbo_import import pipeline as importer
 
             return importer.load(runtime.sync_job(company.key, context, with_qbo=False))
 
         @task(retries=0, trigger_rule="all_done")
         def report(**context: Any) -> str:
             """Record the run; fail it if any record failed, listing each one."""
-            from accounting_sync import importer, runtime
+            from accounting_sync.common import runtime
+            from accounting_sync.qbo_import import pipeline as importer
 
             return importer.report(runtime.sync_job(company.key, context, with_qbo=False))
 

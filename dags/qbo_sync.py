@@ -27,7 +27,7 @@ from typing import Any
 
 from airflow.sdk import Param, dag, task
 
-from accounting_sync.companies import Company, load_companies
+from accounting_sync.config.companies import Company, load_companies
 
 
 def build_sync_dag(company: Company) -> Any:
@@ -43,7 +43,8 @@ def build_sync_dag(company: Company) -> Any:
         @task
         def extract(**context: Any) -> dict[str, int]:
             """Stream changed Invoiced records into the state store."""
-            from accounting_sync import runtime, sync
+            from accounting_sync.common import runtime
+            from accounting_sync.qbo_sync import pipeline as sync
 
             params = context["params"]
             job = runtime.sync_job(company.key, context, with_qbo=False)
@@ -53,21 +54,24 @@ def build_sync_dag(company: Company) -> Any:
         @task
         def transform(**context: Any) -> dict[str, int]:
             """Plan the QBO writes (pandas; mappings from include/mappings)."""
-            from accounting_sync import runtime, sync
+            from accounting_sync.common import runtime
+            from accounting_sync.qbo_sync import pipeline as sync
 
             return sync.transform(runtime.sync_job(company.key, context, with_qbo=False))
 
         @task(pool=company.pool)
         def load(**context: Any) -> dict[str, dict[str, int]]:
             """Write customers, items, invoices, payments and write-offs to QBO."""
-            from accounting_sync import runtime, sync
+            from accounting_sync.common import runtime
+            from accounting_sync.qbo_sync import pipeline as sync
 
             return sync.load(runtime.sync_job(company.key, context))
 
         @task(retries=0, trigger_rule="all_done")
         def report(**context: Any) -> str:
             """Record the run; fail it if any record failed, listing each one."""
-            from accounting_sync import runtime, sync
+            from accounting_sync.common import runtime
+            from accounting_sync.qbo_sync import pipeline as sync
 
             return sync.report(runtime.sync_job(company.key, context, with_qbo=False))
 

@@ -25,7 +25,7 @@ PLUGINS = Path(__file__).resolve().parents[1] / "plugins"
 
 def connect(company_key: str) -> str:
     """Store a sandbox token for the company; returns the realm id it belongs to."""
-    from accounting_sync import binding, runtime
+    from accounting_sync.common import binding, runtime
     company = runtime.company(company_key)
     store = runtime.open_store()
     hook = runtime.quickbooks_hook(company, store)

@@ -28,8 +28,8 @@ PLUGINS = Path(__file__).resolve().parents[1] / "plugins"
 
 def create_state_database() -> URL:
     """Create the state store's PostgreSQL database if missing, then its tables."""
-    from accounting_sync.connections import state_store_url
-    from accounting_sync.state import StateStore
+    from accounting_sync.config.connections import state_store_url
+    from accounting_sync.store.schema import StateStore
 
     url = make_url(state_store_url())
     if url.get_backend_name() == "postgresql":
@@ -56,7 +56,7 @@ def _create_postgres_database(url: URL) -> None:
 
 def pool_definitions() -> dict[str, dict[str, Any]]:
     """One pool per company, in the format of `airflow pools import`."""
-    from accounting_sync.companies import load_companies
+    from accounting_sync.config.companies import load_companies
 
     return {
         company.pool: {

@@ -60,13 +60,13 @@ def get_provider_info() -> dict[str, Any]:
             {"integration-name": "Invoiced", "external-doc-url": "https://developer.invoiced.com/"},
         ],
         "hooks": [
-            {"integration-name": "QuickBooks Online", "python-modules": ["accounting_sync.hooks.quickbooks"]},
-            {"integration-name": "Invoiced", "python-modules": ["accounting_sync.hooks.invoiced"]},
+            {"integration-name": "QuickBooks Online", "python-modules": ["accounting_sync.quickbooks.hook"]},
+            {"integration-name": "Invoiced", "python-modules": ["accounting_sync.invoiced.hook"]},
         ],
         "connection-types": [
             {
                 "connection-type": "quickbooks",
-                "hook-class-name": "accounting_sync.hooks.quickbooks.QuickBooksHook",
+                "hook-class-name": "accounting_sync.quickbooks.hook.QuickBooksHook",
                 "hook-name": "QuickBooks Online",
                 "ui-field-behaviour": {
                     "hidden-fields": ["host", "schema", "port"],
@@ -80,7 +80,7 @@ def get_provider_info() -> dict[str, Any]:
             },
             {
                 "connection-type": "invoiced",
-                "hook-class-name": "accounting_sync.hooks.invoiced.InvoicedHook",
+                "hook-class-name": "accounting_sync.invoiced.hook.InvoicedHook",
                 "hook-name": "Invoiced",
                 "ui-field-behaviour": {
                     "hidden-fields": ["schema", "port", "login"],

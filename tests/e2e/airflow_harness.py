@@ -180,7 +180,7 @@ def prepare(env: dict[str, str]) -> None:
     """Metadata DB and one pool per company, as `make run` and airflow-init do."""
     subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True)
     sys.path[:0] = [str(REPO / "plugins")]
-    from accounting_sync.companies import load_companies
+    from accounting_sync.config.companies import load_companies
 
     for company in load_companies():
         subprocess.run(

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 import requests
 
-from accounting_sync import importer
-from accounting_sync.job import SyncJob
-from accounting_sync.quickbooks import escape
-from accounting_sync.state import StateStore
+from accounting_sync.common.job import SyncJob
+from accounting_sync.qbo_import import pipeline as importer
+from accounting_sync.quickbooks.client import escape
+from accounting_sync.store.schema import StateStore
 from tests.support.sandboxes import Sandboxes, run_sync, sandboxes, sync_job
 
 COMPANY = "default"

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import requests
 
-from accounting_sync import sync
-from accounting_sync.state import StateStore
+from accounting_sync.qbo_sync import pipeline as sync
+from accounting_sync.store.schema import StateStore
 from tests.support.sandboxes import Sandboxes, sandboxes, sync_job
 
 DAY = 86_400

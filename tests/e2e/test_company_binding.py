@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from accounting_sync import binding
-from accounting_sync.invoiced import InvoicedClient
-from accounting_sync.state import StateHeld, StateStore
+from accounting_sync.common import binding
+from accounting_sync.invoiced.client import InvoicedClient
+from accounting_sync.store.schema import StateHeld, StateStore
 from sandbox.common.serve import running_server
 from sandbox.invoiced.app import create_app as create_invoiced
 from sandbox.invoiced.config import InvoicedConfig as InvoicedSandboxConfig

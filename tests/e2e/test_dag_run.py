@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from accounting_sync import binding
-from accounting_sync.invoiced import InvoicedClient
-from accounting_sync.state import StateStore
+from accounting_sync.common import binding
+from accounting_sync.invoiced.client import InvoicedClient
+from accounting_sync.store.schema import StateStore
 from tests.e2e.airflow_harness import dag_test
 from tests.support.plugins import plugins_folder
 from tests.support.sandboxes import Sandboxes, sandboxes
@@ -111,7 +111,7 @@ def test_a_failed_record_fails_the_run_with_its_number_in_the_log(
 def test_no_secret_reaches_task_logs_xcom_or_the_state_store(boxes: Sandboxes, airflow_env: dict[str, str]) -> None:
     """After real runs: the client secret, the API key and the current tokens appear
     nowhere in plain text: not in task logs, XCom (Airflow's DB) or the state store."""
-    from accounting_sync.tokens import fernet
+    from accounting_sync.quickbooks.oauth import fernet
 
     home = Path(airflow_env["AIRFLOW_HOME"])
     token = StateStore(f"sqlite:///{home / 'accounting_sync.db'}").read_token("default")

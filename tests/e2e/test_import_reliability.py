@@ -8,9 +8,10 @@ from datetime import timedelta
 import pytest
 from tenacity import wait_none
 
-from accounting_sync import importer, invoiced
-from accounting_sync.state import LeaseHeld
-from accounting_sync.tokens import TokenManager
+from accounting_sync.invoiced import client as invoiced
+from accounting_sync.qbo_import import pipeline as importer
+from accounting_sync.quickbooks.oauth import TokenManager
+from accounting_sync.store.schema import LeaseHeld
 from tests.e2e.import_harness import COMPANY, Pipelines
 
 DEMO_OPEN_INVOICES = 13

@@ -12,8 +12,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from accounting_sync import binding
-from accounting_sync.state import StateStore
+from accounting_sync.common import binding
+from accounting_sync.store.schema import StateStore
 from tests.e2e.airflow_harness import (
     PYTHON,
     REPO,

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from accounting_sync import import_transform, importer
-from accounting_sync.state import ORIGIN_QUICKBOOKS, StateStore
+from accounting_sync.qbo_import import pipeline as importer
+from accounting_sync.qbo_import import transform as import_transform
+from accounting_sync.store.schema import ORIGIN_QUICKBOOKS, StateStore
 from sandbox.invoiced.config import InvoicedConfig
 from tests.e2e.import_harness import COMPANY, Pipelines, fresh_pipelines
 from tests.support.sandboxes import Sandboxes, sandboxes

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 import requests
 
-from accounting_sync.state import StateStore
+from accounting_sync.store.schema import StateStore
 from bench import dataset
 from bench.harness import REPO, Stack, run_step, stack, step_command, step_env
 
@@ -181,7 +181,7 @@ def test_soak_with_faults_and_a_killed_load_leaves_qbo_exact() -> None:
 
 def secrets_in_play(boxes: Stack, config: dict[str, Any]) -> dict[str, str]:
     """Every secret the run used, including the current tokens (decrypted to know them)."""
-    from accounting_sync.tokens import fernet
+    from accounting_sync.quickbooks.oauth import fernet
 
     row = StateStore(config["store_url"]).read_token("default")
     assert row is not None and row.access_token_enc and row.refresh_token_enc

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from accounting_sync.hooks.invoiced import InvoicedHook
-from accounting_sync.hooks.quickbooks import NOT_CONNECTED, QuickBooksHook
-from accounting_sync.state import StateStore
+from accounting_sync.invoiced.hook import InvoicedHook
+from accounting_sync.quickbooks.hook import NOT_CONNECTED, QuickBooksHook
+from accounting_sync.store.schema import StateStore
 from tests.support.sandboxes import Sandboxes, sandboxes
 
 

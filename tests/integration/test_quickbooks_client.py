@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from accounting_sync.quickbooks import AmbiguousWriteError, QboFault, QuickBooksClient
-from accounting_sync.state import StateStore
-from accounting_sync.tokens import QuickBooksConnectionExpired, TokenManager
+from accounting_sync.quickbooks.client import AmbiguousWriteError, QboFault, QuickBooksClient
+from accounting_sync.quickbooks.oauth import QuickBooksConnectionExpired, TokenManager
+from accounting_sync.store.schema import StateStore
 from tests.support.sandboxes import Sandboxes, sandboxes
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from accounting_sync.state import ORIGIN_INVOICED, SCHEMA_VERSION, MappedRecord, StateStore
+from accounting_sync.store.schema import ORIGIN_INVOICED, SCHEMA_VERSION, MappedRecord, StateStore
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -124,8 +124,8 @@ def test_a_later_run_of_the_same_dag_takes_over_a_crashed_runs_lease(store: Stat
 
 
 def test_a_run_that_died_before_its_load_finished_is_recorded_as_failed(tmp_path: Path) -> None:
-    from accounting_sync import sync
-    from accounting_sync.settings import resolve_settings
+    from accounting_sync.config.settings import resolve_settings
+    from accounting_sync.qbo_sync import pipeline as sync
 
     store = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
     job = sync.SyncJob("acme", store, resolve_settings(), None, None, "qbo_sync", "run-1")  # type: ignore[arg-type]

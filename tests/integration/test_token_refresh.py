@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from accounting_sync.connections import QuickBooksConfig
-from accounting_sync.state import StateStore
-from accounting_sync.tokens import TokenManager
+from accounting_sync.config.connections import QuickBooksConfig
+from accounting_sync.quickbooks.oauth import TokenManager
+from accounting_sync.store.schema import StateStore
 from sandbox.quickbooks.config import SandboxConfig
 from tests.support.sandboxes import Sandboxes, sandboxes
 

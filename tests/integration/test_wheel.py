@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from accounting_sync.state import StateStore
+from accounting_sync.store.schema import StateStore
 from tests.support.sandboxes import sandboxes
 
 REPO = Path(__file__).resolve().parents[2]
@@ -145,9 +145,9 @@ def test_airflow_lists_the_provider(installed: Installed) -> None:
 
 def test_the_hooks_are_registered_for_their_connection_types(installed: Installed) -> None:
     hooks = {h["connection_type"]: h for h in installed.airflow("providers", "hooks")}
-    assert hooks["quickbooks"]["class"] == "accounting_sync.hooks.quickbooks.QuickBooksHook"
+    assert hooks["quickbooks"]["class"] == "accounting_sync.quickbooks.hook.QuickBooksHook"
     assert hooks["quickbooks"]["conn_id_attribute_name"] == "quickbooks_conn_id"
-    assert hooks["invoiced"]["class"] == "accounting_sync.hooks.invoiced.InvoicedHook"
+    assert hooks["invoiced"]["class"] == "accounting_sync.invoiced.hook.InvoicedHook"
     assert hooks["quickbooks"]["package_name"] == hooks["invoiced"]["package_name"] == "invoiced-qbo-airflow"
     widgets = {w["connection_parameter_name"] for w in installed.airflow("providers", "widgets")}
     assert {"extra__quickbooks__environment", "extra__quickbooks__redirect_uri", "extra__invoiced__timeout"} <= widgets
@@ -195,7 +195,7 @@ def test_the_repository_dags_parse_with_no_import_error(installed: Installed) ->
 
 
 MAPPINGS = """
-from accounting_sync.settings import data_file, resolve_settings
+from accounting_sync.config.settings import data_file, resolve_settings
 print(data_file("mappings/defaults.yaml"))
 print(resolve_settings().income_account.name)
 """

@@ -13,11 +13,11 @@ from typing import Any
 
 import requests
 
-from accounting_sync.connections import InvoicedConfig, QuickBooksConfig, RateLimits
-from accounting_sync.invoiced import InvoicedClient
-from accounting_sync.job import SyncJob
-from accounting_sync.state import StateStore
-from accounting_sync.tokens import TokenManager
+from accounting_sync.common.job import SyncJob
+from accounting_sync.config.connections import InvoicedConfig, QuickBooksConfig, RateLimits
+from accounting_sync.invoiced.client import InvoicedClient
+from accounting_sync.quickbooks.oauth import TokenManager
+from accounting_sync.store.schema import StateStore
 from sandbox.common.serve import running_server
 from sandbox.invoiced.app import create_app as create_invoiced
 from sandbox.invoiced.config import InvoicedConfig as InvoicedSandboxConfig
@@ -173,7 +173,7 @@ def sync_job(
 def run_sync(job: SyncJob, **extract_args: Any) -> tuple[dict[str, dict[str, int]], Exception | None]:
     """extract -> transform -> load -> report, as the DAG runs them; returns the counts and
     the report's failure (None when every record synced)."""
-    from accounting_sync import sync
+    from accounting_sync.qbo_sync import pipeline as sync
 
     job.store.start_run(job.company, job.dag_id, job.run_id, job.dry_run)
     sync.extract(job, **extract_args)

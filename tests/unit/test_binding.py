@@ -8,11 +8,11 @@ from typing import Any, cast
 
 import pytest
 
-from accounting_sync import binding
-from accounting_sync.connections import InvoicedConfig, QuickBooksConfig
-from accounting_sync.invoiced import InvoicedClient, InvoicedError
-from accounting_sync.state import ORIGIN_INVOICED, MappedRecord, StateHeld, StateStore
-from accounting_sync.tokens import QuickBooksNotConnected, TokenManager
+from accounting_sync.common import binding
+from accounting_sync.config.connections import InvoicedConfig, QuickBooksConfig
+from accounting_sync.invoiced.client import InvoicedClient, InvoicedError
+from accounting_sync.quickbooks.oauth import QuickBooksNotConnected, TokenManager
+from accounting_sync.store.schema import ORIGIN_INVOICED, MappedRecord, StateHeld, StateStore
 
 COMPANY = "default"
 

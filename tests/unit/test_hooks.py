@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 from airflow.sdk import Connection
 
-from accounting_sync.connections import (
+from accounting_sync.config.connections import (
     INTUIT_API_BASE,
     INVOICED_API_BASE,
     InvalidConnection,
@@ -24,10 +24,10 @@ from accounting_sync.connections import (
     RateLimits,
 )
 from accounting_sync.get_provider_info import PACKAGE_NAME, get_provider_info
-from accounting_sync.hooks.invoiced import InvoicedHook
-from accounting_sync.hooks.quickbooks import QuickBooksHook
-from accounting_sync.quickbooks import QuickBooksClient
-from accounting_sync.state import StateStore
+from accounting_sync.invoiced.hook import InvoicedHook
+from accounting_sync.quickbooks.client import QuickBooksClient
+from accounting_sync.quickbooks.hook import QuickBooksHook
+from accounting_sync.store.schema import StateStore
 
 ConnFactory = Callable[..., Connection]
 
@@ -183,7 +183,7 @@ def test_a_legacy_http_connection_still_works_and_says_how_to_migrate(
     create_connection: ConnFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     quickbooks(create_connection, {"environment": "sandbox"}, conn_type="http")
-    with caplog.at_level(logging.WARNING, logger="accounting_sync.connections"):
+    with caplog.at_level(logging.WARNING, logger="accounting_sync.config.connections"):
         config = QuickBooksHook().config()
     assert config.api_base == INTUIT_API_BASE["sandbox"]
     assert "retype it as 'quickbooks'" in caplog.text

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from accounting_sync import importer
-from accounting_sync.import_transform import invoice_state
-from accounting_sync.job import SyncJob
-from accounting_sync.settings import resolve_settings
-from accounting_sync.state import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord, StateStore
+from accounting_sync.common.job import SyncJob
+from accounting_sync.config.settings import resolve_settings
+from accounting_sync.qbo_import import pipeline as importer
+from accounting_sync.qbo_import.transform import invoice_state
+from accounting_sync.store.schema import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord, StateStore
 
 COMPANY = "default"
 

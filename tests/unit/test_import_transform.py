@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from accounting_sync.import_transform import (
+from accounting_sync.config.settings import resolve_settings
+from accounting_sync.qbo_import.transform import (
     METADATA_KEY,
     PAYMENT_KEY,
     VOIDED,
@@ -25,9 +26,8 @@ from accounting_sync.import_transform import (
     paid_in_quickbooks,
     payment_body,
 )
-from accounting_sync.settings import resolve_settings
-from accounting_sync.state import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord
-from accounting_sync.transform import RecordRejected, lines_frame, plan_invoice
+from accounting_sync.qbo_sync.transform import RecordRejected, lines_frame, plan_invoice
+from accounting_sync.store.schema import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord
 
 
 def qbo_customer(**overrides: Any) -> dict[str, Any]:

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import requests
 
-from accounting_sync import invoiced
-from accounting_sync.connections import InvoicedConfig
-from accounting_sync.invoiced import InvoicedClient, InvoicedError, UnconfirmedWrite
+from accounting_sync.config.connections import InvoicedConfig
+from accounting_sync.invoiced import client as invoiced
+from accounting_sync.invoiced.client import InvoicedClient, InvoicedError, UnconfirmedWrite
 
 Answer = Callable[[], requests.Response] | type[Exception]
 CREATED = {"id": 7, "name": "Acme"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
-from accounting_sync.connections import RateLimits
-from accounting_sync.ratelimit import RequestLimiter
+from accounting_sync.config.connections import RateLimits
+from accounting_sync.quickbooks.ratelimit import RequestLimiter
 
 
 def send(limiter: RequestLimiter, batch: bool = False) -> float:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 
-from accounting_sync.companies import Company, company_from_dag_id, load_companies
+from accounting_sync.config.companies import Company, company_from_dag_id, load_companies
 from scripts.deploy_init import pool_definitions
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"

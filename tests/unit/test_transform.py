@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 
-from accounting_sync.import_transform import METADATA_KEY, recorded_from_quickbooks
-from accounting_sync.settings import DepositRule, resolve_settings
-from accounting_sync.state import content_hash
-from accounting_sync.transform import (
+from accounting_sync.config.settings import DepositRule, resolve_settings
+from accounting_sync.qbo_import.transform import METADATA_KEY, recorded_from_quickbooks
+from accounting_sync.qbo_sync.transform import (
     clean_name,
     display_names,
     group_lines,
@@ -22,6 +21,7 @@ from accounting_sync.transform import (
     qbo_line,
     short_doc_number,
 )
+from accounting_sync.store.schema import content_hash
 
 SETTINGS = resolve_settings()
 JAN_2026 = int(datetime(2026, 1, 15, 12, tzinfo=timezone.utc).timestamp())

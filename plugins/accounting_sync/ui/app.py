@@ -22,12 +22,12 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from accounting_sync import binding, runtime
-from accounting_sync.companies import Company, load_companies
-from accounting_sync.connections import ConnectionUnusable
-from accounting_sync.invoiced import InvoicedClient, InvoicedError
-from accounting_sync.settings import resolve_settings
-from accounting_sync.state import StateHeld, StateStore
+from accounting_sync.common import binding, runtime
+from accounting_sync.config.companies import Company, load_companies
+from accounting_sync.config.connections import ConnectionUnusable
+from accounting_sync.config.settings import resolve_settings
+from accounting_sync.invoiced.client import InvoicedClient, InvoicedError
+from accounting_sync.store.schema import StateHeld, StateStore
 from accounting_sync.ui import oauth, qbo
 from accounting_sync.ui.airflow_api import AirflowApi, AirflowApiError, loopback_url
 from accounting_sync.ui.security import (

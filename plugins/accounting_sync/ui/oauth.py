@@ -19,9 +19,9 @@ from requests.auth import HTTPBasicAuth
 from requests.exceptions import RequestException
 from requests_oauthlib import OAuth2Session
 
-from accounting_sync.connections import QBO_SCOPE, QuickBooksConfig
-from accounting_sync.state import StateStore
-from accounting_sync.tokens import allow_local_http
+from accounting_sync.config.connections import QBO_SCOPE, QuickBooksConfig
+from accounting_sync.quickbooks.oauth import allow_local_http
+from accounting_sync.store.schema import StateStore
 
 STATE_COOKIE = "accounting_sync_oauth"
 STATE_MAX_AGE = 600

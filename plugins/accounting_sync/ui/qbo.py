@@ -10,17 +10,17 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from accounting_sync import runtime
-from accounting_sync.companies import Company
-from accounting_sync.connections import ConnectionUnusable, MissingConnection
-from accounting_sync.quickbooks import QboFault, QuickBooksClient
-from accounting_sync.state import StateStore
-from accounting_sync.tokens import (
+from accounting_sync.common import runtime
+from accounting_sync.config.companies import Company
+from accounting_sync.config.connections import ConnectionUnusable, MissingConnection
+from accounting_sync.quickbooks.client import QboFault, QuickBooksClient
+from accounting_sync.quickbooks.oauth import (
     RECONNECT_MESSAGE,
     QuickBooksConnectionExpired,
     QuickBooksNotConnected,
     TokenManager,
 )
+from accounting_sync.store.schema import StateStore
 
 UI_ATTEMPTS = 2
 NAME_TTL_SECONDS = 300.0

@@ -25,8 +25,8 @@ from airflow.api_fastapi.core_api.security import get_user, requires_access_view
 from cryptography.fernet import InvalidToken
 from fastapi import Depends, HTTPException, Request, status
 
-from accounting_sync.companies import Company
-from accounting_sync.tokens import fernet
+from accounting_sync.config.companies import Company
+from accounting_sync.quickbooks.oauth import fernet
 
 CSRF_COOKIE = "accounting_sync_csrf"
 CSRF_FIELD = "csrf_token"

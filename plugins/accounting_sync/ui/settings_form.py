@@ -11,8 +11,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from accounting_sync.companies import Company
-from accounting_sync.settings import AccountSpec, SyncSettings, resolve_settings
+from accounting_sync.config.companies import Company
+from accounting_sync.config.settings import AccountSpec, SyncSettings, resolve_settings
 from accounting_sync.ui.qbo import Choices
 
 ACCOUNT_FIELDS = ("income_account", "discount_account", "deposit_account", "bad_debt_account")

@@ -9,9 +9,9 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
-from accounting_sync.binding import active_scope_key
-from accounting_sync.companies import Company
-from accounting_sync.state import RecordError, StateStore, SyncRun
+from accounting_sync.common.binding import active_scope_key
+from accounting_sync.config.companies import Company
+from accounting_sync.store.schema import RecordError, StateStore, SyncRun
 from accounting_sync.ui.airflow_api import AirflowApi, AirflowApiError, DagState
 
 RUN_LIMIT = 10

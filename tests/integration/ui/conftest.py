@@ -26,9 +26,9 @@ from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 from ui_support import Browser, FakeAirflow, mounted
 
-from accounting_sync.hooks.quickbooks import QuickBooksHook
-from accounting_sync.state import StateStore
-from accounting_sync.tokens import TokenManager
+from accounting_sync.quickbooks.hook import QuickBooksHook
+from accounting_sync.quickbooks.oauth import TokenManager
+from accounting_sync.store.schema import StateStore
 from accounting_sync.ui import app as ui
 from accounting_sync.ui.airflow_api import AirflowApi
 from accounting_sync.ui.security import airflow_token

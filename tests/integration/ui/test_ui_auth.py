@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from ui_support import mounted
 
-from accounting_sync.state import StateStore
+from accounting_sync.store.schema import StateStore
 
 GETS = [
     "/accounting-sync/",

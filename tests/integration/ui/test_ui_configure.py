@@ -12,8 +12,8 @@ from airflow.api_fastapi.core_api.security import get_user
 from fastapi import FastAPI
 from ui_support import Browser, flash
 
-from accounting_sync import runtime
-from accounting_sync.state import StateStore
+from accounting_sync.common import runtime
+from accounting_sync.store.schema import StateStore
 
 PAGE = "/accounting-sync/configure"
 SAVE = "/accounting-sync/configure?company=default"

@@ -14,9 +14,14 @@ from airflow.api_fastapi.core_api.security import get_user
 from fastapi import FastAPI
 from ui_support import Browser, connect, consent, flash, follow_back, start_connect
 
-from accounting_sync.hooks.quickbooks import QuickBooksHook
-from accounting_sync.state import StateStore, utcnow
-from accounting_sync.tokens import RECONNECT_MESSAGE, QuickBooksConnectionExpired, TokenManager, fernet
+from accounting_sync.quickbooks.hook import QuickBooksHook
+from accounting_sync.quickbooks.oauth import (
+    RECONNECT_MESSAGE,
+    QuickBooksConnectionExpired,
+    TokenManager,
+    fernet,
+)
+from accounting_sync.store.schema import StateStore, utcnow
 from accounting_sync.ui import oauth
 
 PAGE = "/accounting-sync/"

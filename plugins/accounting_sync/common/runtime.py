@@ -9,16 +9,16 @@ import functools
 import logging
 from typing import Any
 
-from accounting_sync.binding import active_scope_key
-from accounting_sync.companies import Company, load_companies
-from accounting_sync.connections import state_store_url
-from accounting_sync.hooks.invoiced import InvoicedHook
-from accounting_sync.hooks.quickbooks import QuickBooksHook
-from accounting_sync.invoiced import InvoicedClient
-from accounting_sync.job import SyncJob
-from accounting_sync.quickbooks import QuickBooksClient
-from accounting_sync.settings import SyncSettings, resolve_settings
-from accounting_sync.state import StateHeld, StateStore
+from accounting_sync.common.binding import active_scope_key
+from accounting_sync.common.job import SyncJob
+from accounting_sync.config.companies import Company, load_companies
+from accounting_sync.config.connections import state_store_url
+from accounting_sync.config.settings import SyncSettings, resolve_settings
+from accounting_sync.invoiced.client import InvoicedClient
+from accounting_sync.invoiced.hook import InvoicedHook
+from accounting_sync.quickbooks.client import QuickBooksClient
+from accounting_sync.quickbooks.hook import QuickBooksHook
+from accounting_sync.store.schema import StateHeld, StateStore
 
 log = logging.getLogger(__name__)
 

@@ -11,18 +11,18 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 
-from accounting_sync.connections import (
+from accounting_sync.config.connections import (
     QUICKBOOKS_CONN_TYPE,
     ConnectionLike,
     QuickBooksConfig,
+    lookup_connection,
     quickbooks_config,
 )
-from accounting_sync.hooks.base import lookup_connection
 
 if TYPE_CHECKING:
-    from accounting_sync.quickbooks import QuickBooksClient
-    from accounting_sync.state import StateStore
-    from accounting_sync.tokens import TokenManager
+    from accounting_sync.quickbooks.client import QuickBooksClient
+    from accounting_sync.quickbooks.oauth import TokenManager
+    from accounting_sync.store.schema import StateStore
 
 NOT_CONNECTED = "not connected yet: press Connect on the Accounting Sync page"
 
@@ -71,8 +71,8 @@ class QuickBooksHook(BaseHook):
         return self._company
 
     def _find_company(self) -> str:
-        from accounting_sync.companies import load_companies
-        from accounting_sync.connections import ConnectionUnusable
+        from accounting_sync.config.companies import load_companies
+        from accounting_sync.config.connections import ConnectionUnusable
 
         companies = load_companies()
         for company in companies:
@@ -94,27 +94,27 @@ class QuickBooksHook(BaseHook):
     @property
     def store(self) -> StateStore:
         if self._store is None:
-            from accounting_sync.runtime import open_store
+            from accounting_sync.common.runtime import open_store
 
             self._store = open_store()
         return self._store
 
     def token_manager(self, realm_id: str | None = None, config: QuickBooksConfig | None = None) -> TokenManager:
         """The company's tokens; ``realm_id`` pins the QBO company they must belong to."""
-        from accounting_sync.tokens import TokenManager
+        from accounting_sync.quickbooks.oauth import TokenManager
 
         return TokenManager(self.store, self.company, config or self.config(), realm_id)
 
     def get_conn(self) -> QuickBooksClient:
         """The API client, with the token manager that refreshes the company's tokens."""
-        from accounting_sync.quickbooks import QuickBooksClient
+        from accounting_sync.quickbooks.client import QuickBooksClient
 
         config = self.config()
         return QuickBooksClient(config, self.token_manager(config=config))
 
     def test_connection(self) -> tuple[bool, str]:
         """Read CompanyInfo with the stored tokens: proves the app, the tokens and the API."""
-        from accounting_sync.tokens import QuickBooksNotConnected
+        from accounting_sync.quickbooks.oauth import QuickBooksNotConnected
 
         try:
             client = self.get_conn()

@@ -8,8 +8,8 @@ ID, password = client secret; extra: ``environment`` (production | sandbox),
 extra: ``timeout``, ``concurrency`` and any HTTP provider option.
 ``accounting_sync_db``: the state store; without it a SQLite file in the Airflow home.
 
-Connections are looked up by the hooks (``accounting_sync.hooks``); this module only
-validates what they hold, so a wrong extra is reported by name instead of failing later
+Every lookup goes through ``lookup_connection`` (the hooks use it too); the rest of this
+module validates what connections hold, so a wrong extra is reported by name instead of failing later
 with a ``KeyError``. Connections created before the two types existed are typed ``http``
 with the same fields: they keep working, with a warning saying how to retype them.
 """
@@ -268,10 +268,23 @@ def invoiced_config(conn: ConnectionLike) -> InvoicedConfig:
     )
 
 
+def lookup_connection(conn_id: str) -> ConnectionLike:
+    """The one way the pipeline looks up an Airflow connection, or ``MissingConnection``
+    naming it. ``BaseHook.get_connection`` is the public Task SDK call; the SDK picks the
+    right source for the process it runs in (the API server inside a task, the metadata DB
+    in the API server, environment variables and secrets backends elsewhere)."""
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        conn: ConnectionLike = BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        raise MissingConnection(f"Airflow connection {conn_id!r} is not defined") from None
+    return conn
+
+
 def state_store_url(conn_id: str = "accounting_sync_db") -> str:
     """The state store's SQLAlchemy URL; a SQLite file in the Airflow home by default."""
-    from accounting_sync.hooks.base import lookup_connection
-
     try:
         conn = lookup_connection(conn_id)
     except MissingConnection:

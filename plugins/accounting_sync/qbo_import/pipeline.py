@@ -23,7 +23,10 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from accounting_sync.import_transform import (
+from accounting_sync.common.job import LEASE_TTL, SYNC_FLOW, SyncJob, record_key
+from accounting_sync.common.report import RecordsFailed, close_run
+from accounting_sync.invoiced.client import InvoicedError
+from accounting_sync.qbo_import.transform import (
     METADATA_KEY,
     PAYMENT_KEY,
     VOIDED,
@@ -45,12 +48,9 @@ from accounting_sync.import_transform import (
     payment_body,
     updated_at,
 )
-from accounting_sync.invoiced import InvoicedError
-from accounting_sync.job import LEASE_TTL, SYNC_FLOW, SyncJob, record_key
-from accounting_sync.quickbooks import QuickBooksClient
-from accounting_sync.report import RecordsFailed, close_run
-from accounting_sync.state import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord, content_hash
-from accounting_sync.transform import RecordRejected, money
+from accounting_sync.qbo_sync.transform import RecordRejected, money
+from accounting_sync.quickbooks.client import QuickBooksClient
+from accounting_sync.store.schema import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord, content_hash
 
 log = logging.getLogger(__name__)
 

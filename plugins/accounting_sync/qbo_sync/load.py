@@ -10,13 +10,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from accounting_sync.job import CHUNK, LEASE_TTL, SYNC_FLOW, SyncJob, chunked
-from accounting_sync.qbo_setup import QboSetup
-from accounting_sync.qbo_writer import BatchWriter, WriteOp, record_fault
-from accounting_sync.quickbooks import QboFault, escape, live_name
-from accounting_sync.settings import field_limits
-from accounting_sync.state import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord
-from accounting_sync.transform import (
+from accounting_sync.common.job import CHUNK, LEASE_TTL, SYNC_FLOW, SyncJob, chunked
+from accounting_sync.config.settings import field_limits
+from accounting_sync.qbo_sync.setup import QboSetup
+from accounting_sync.qbo_sync.transform import (
     Planned,
     clean_name,
     content_hash,
@@ -26,6 +23,9 @@ from accounting_sync.transform import (
     money,
     name_key,
 )
+from accounting_sync.qbo_sync.writer import BatchWriter, WriteOp, record_fault
+from accounting_sync.quickbooks.client import QboFault, escape, live_name
+from accounting_sync.store.schema import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord
 
 log = logging.getLogger(__name__)
 

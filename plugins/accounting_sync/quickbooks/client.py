@@ -27,9 +27,9 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from accounting_sync.connections import QuickBooksConfig
-from accounting_sync.ratelimit import RequestLimiter
-from accounting_sync.tokens import AccessToken, TokenManager
+from accounting_sync.config.connections import QuickBooksConfig
+from accounting_sync.quickbooks.oauth import AccessToken, TokenManager
+from accounting_sync.quickbooks.ratelimit import RequestLimiter
 
 log = logging.getLogger(__name__)
 

@@ -14,18 +14,18 @@ from airflow.providers.http.hooks.http import HttpHook
 from requests import Session
 from requests.auth import HTTPBasicAuth
 
-from accounting_sync.connections import (
+from accounting_sync.config.connections import (
     INVOICED_API_BASE,
     INVOICED_CONN_TYPE,
     ConnectionLike,
     InvoicedConfig,
     InvoicedExtra,
     invoiced_config,
+    lookup_connection,
 )
-from accounting_sync.hooks.base import lookup_connection
 
 if TYPE_CHECKING:
-    from accounting_sync.invoiced import InvoicedClient
+    from accounting_sync.invoiced.client import InvoicedClient
 
 PIPELINE_EXTRAS = frozenset(InvoicedExtra.model_fields)
 """Extras read by the pipeline, not sent as headers (``HttpHook`` sends unknown keys)."""
@@ -80,7 +80,7 @@ class InvoicedHook(HttpHook):
 
     def get_client(self) -> InvoicedClient:
         """The pipeline's client (paging, idempotent writes, retries) on this hook's session."""
-        from accounting_sync.invoiced import InvoicedClient
+        from accounting_sync.invoiced.client import InvoicedClient
 
         return InvoicedClient(self.config(), session=self.get_conn())
 

@@ -18,7 +18,8 @@ from typing import Any
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
-from accounting_sync.quickbooks import (
+from accounting_sync.qbo_sync.transform import name_key
+from accounting_sync.quickbooks.client import (
     BATCH_TOO_LARGE,
     HINTS,
     SMALL_BATCH,
@@ -27,8 +28,7 @@ from accounting_sync.quickbooks import (
     QuickBooksClient,
     escape,
 )
-from accounting_sync.state import ORIGIN_INVOICED, MappedRecord, StateStore
-from accounting_sync.transform import name_key
+from accounting_sync.store.schema import ORIGIN_INVOICED, MappedRecord, StateStore
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from datetime import date, datetime, time, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from accounting_sync.quickbooks import live_name
-from accounting_sync.state import ORIGIN_INVOICED, MappedRecord
-from accounting_sync.transform import CENT, RecordRejected, as_float, money
+from accounting_sync.qbo_sync.transform import CENT, RecordRejected, as_float, money
+from accounting_sync.quickbooks.client import live_name
+from accounting_sync.store.schema import ORIGIN_INVOICED, MappedRecord
 
 ACCOUNTING_SYSTEM = "quickbooks_online"
 METADATA_KEY = "quickbooks_invoice_id"

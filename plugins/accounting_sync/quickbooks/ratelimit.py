@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from accounting_sync.connections import RateLimits
+from accounting_sync.config.connections import RateLimits
 
 PAD_RATIO = 0.01
 PAD_SECONDS = 0.05

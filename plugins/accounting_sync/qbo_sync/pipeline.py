@@ -16,15 +16,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from accounting_sync.cursor import Cursor
-from accounting_sync.import_transform import recorded_from_quickbooks
-from accounting_sync.invoiced import InvoicedError
-from accounting_sync.job import CHUNK, LEASE_TTL, SYNC_FLOW, SyncJob, chunked, record_key
-from accounting_sync.qbo_loader import Loader
-from accounting_sync.qbo_writer import replay_journal
-from accounting_sync.report import RecordsFailed, close_run
-from accounting_sync.state import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS
-from accounting_sync.transform import (
+from accounting_sync.common.cursor import Cursor
+from accounting_sync.common.job import CHUNK, LEASE_TTL, SYNC_FLOW, SyncJob, chunked, record_key
+from accounting_sync.common.report import RecordsFailed, close_run
+from accounting_sync.invoiced.client import InvoicedError
+from accounting_sync.qbo_import.transform import recorded_from_quickbooks
+from accounting_sync.qbo_sync.load import Loader
+from accounting_sync.qbo_sync.transform import (
     Planned,
     group_lines,
     lines_frame,
@@ -32,6 +30,8 @@ from accounting_sync.transform import (
     plan_invoice,
     plan_payment,
 )
+from accounting_sync.qbo_sync.writer import replay_journal
+from accounting_sync.store.schema import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
-from accounting_sync.connections import InvoicedConfig
+from accounting_sync.config.connections import InvoicedConfig
 
 log = logging.getLogger(__name__)
 

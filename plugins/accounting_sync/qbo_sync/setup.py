@@ -11,11 +11,11 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from accounting_sync.qbo_writer import BatchWriter, WriteOp
-from accounting_sync.quickbooks import QboFault, QuickBooksClient, escape
-from accounting_sync.settings import AccountSpec, SyncSettings, field_limits
-from accounting_sync.state import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord, StateStore
-from accounting_sync.transform import Planned, clean_name, name_key
+from accounting_sync.config.settings import AccountSpec, SyncSettings, field_limits
+from accounting_sync.qbo_sync.transform import Planned, clean_name, name_key
+from accounting_sync.qbo_sync.writer import BatchWriter, WriteOp
+from accounting_sync.quickbooks.client import QboFault, QuickBooksClient, escape
+from accounting_sync.store.schema import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord, StateStore
 
 log = logging.getLogger(__name__)
 

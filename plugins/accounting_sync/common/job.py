@@ -10,13 +10,13 @@ from datetime import timedelta
 from itertools import islice
 from typing import Any, TypeVar
 
-from accounting_sync import binding
-from accounting_sync.connections import QuickBooksConfig
-from accounting_sync.invoiced import InvoicedClient
-from accounting_sync.quickbooks import QuickBooksClient
-from accounting_sync.settings import SyncSettings, resolve_settings
-from accounting_sync.state import StateStore
-from accounting_sync.tokens import TokenManager
+from accounting_sync.common import binding
+from accounting_sync.config.connections import QuickBooksConfig
+from accounting_sync.config.settings import SyncSettings, resolve_settings
+from accounting_sync.invoiced.client import InvoicedClient
+from accounting_sync.quickbooks.client import QuickBooksClient
+from accounting_sync.quickbooks.oauth import TokenManager
+from accounting_sync.store.schema import StateStore
 
 SYNC_FLOW = "qbo_sync"
 CHUNK = 1500  # records planned, resolved or written at a time (50 QBO batches)

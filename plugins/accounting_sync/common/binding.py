@@ -22,10 +22,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from accounting_sync.connections import InvoicedConfig
-from accounting_sync.invoiced import InvoicedClient, InvoicedError
-from accounting_sync.state import BindingHold, StateBinding, StateHeld, StateStore
-from accounting_sync.tokens import QuickBooksNotConnected
+from accounting_sync.config.connections import InvoicedConfig
+from accounting_sync.invoiced.client import InvoicedClient, InvoicedError
+from accounting_sync.quickbooks.oauth import QuickBooksNotConnected
+from accounting_sync.store.schema import BindingHold, StateBinding, StateHeld, StateStore
 
 log = logging.getLogger(__name__)
 

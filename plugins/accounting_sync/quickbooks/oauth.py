@@ -19,8 +19,8 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth2Session
 
-from accounting_sync.connections import QBO_SCOPE, QuickBooksConfig
-from accounting_sync.state import OAuthToken, StateHeld, StateStore, utcnow
+from accounting_sync.config.connections import QBO_SCOPE, QuickBooksConfig
+from accounting_sync.store.schema import OAuthToken, StateHeld, StateStore, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import logging
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from accounting_sync.job import SyncJob
+    from accounting_sync.common.job import SyncJob
 
 log = logging.getLogger(__name__)
 

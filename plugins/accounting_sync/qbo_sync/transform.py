@@ -19,8 +19,8 @@ from typing import Any
 
 import pandas as pd
 
-from accounting_sync.settings import SyncSettings, field_limits, name_replacements
-from accounting_sync.state import content_hash
+from accounting_sync.config.settings import SyncSettings, field_limits, name_replacements
+from accounting_sync.store.schema import content_hash
 
 CENT = Decimal("0.01")
 HALF_CENT = Decimal("0.005")

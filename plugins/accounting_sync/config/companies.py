@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, Field
 
-from accounting_sync.settings import include_dir
+from accounting_sync.config.settings import include_dir
 
 DEFAULT_COMPANY = "default"
 

@@ -1,0 +1,1 @@
+"""Shared by both pipelines: the job of one run, cursors, the report, the state binding."""

@@ -1,0 +1,1 @@
+"""Configuration: companies, sync settings and what the Airflow connections hold."""

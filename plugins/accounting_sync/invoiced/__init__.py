@@ -1,0 +1,1 @@
+"""Invoiced: the hook and the API client."""

@@ -1,0 +1,1 @@
+"""qbo_import: QuickBooks Online -> Invoiced."""

@@ -1,0 +1,1 @@
+"""qbo_sync: Invoiced -> QuickBooks Online."""
