@@ -15,7 +15,7 @@ from accounting_sync.config.connections import InvoicedConfig, QuickBooksConfig,
 from accounting_sync.invoiced.client import InvoicedClient
 from accounting_sync.qbo_sync import pipeline as sync
 from accounting_sync.quickbooks.oauth import TokenManager
-from accounting_sync.store.schema import StateStore
+from accounting_sync.store.facade import StateStore
 
 
 def qbo_config(config: dict[str, Any]) -> QuickBooksConfig:

@@ -29,7 +29,7 @@ PLUGINS = Path(__file__).resolve().parents[1] / "plugins"
 def create_state_database() -> URL:
     """Create the state store's PostgreSQL database if missing, then its tables."""
     from accounting_sync.config.connections import state_store_url
-    from accounting_sync.store.schema import StateStore
+    from accounting_sync.store.facade import StateStore
 
     url = make_url(state_store_url())
     if url.get_backend_name() == "postgresql":

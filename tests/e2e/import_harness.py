@@ -19,7 +19,7 @@ import requests
 from accounting_sync.common.job import SyncJob
 from accounting_sync.qbo_import import pipeline as importer
 from accounting_sync.quickbooks.client import escape
-from accounting_sync.store.schema import StateStore
+from accounting_sync.store.facade import StateStore
 from tests.support.sandboxes import Sandboxes, run_sync, sandboxes, sync_job
 
 COMPANY = "default"

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from accounting_sync.qbo_sync import pipeline as sync
-from accounting_sync.store.schema import StateStore
+from accounting_sync.store.facade import StateStore
 from tests.support.sandboxes import Sandboxes, sandboxes, sync_job
 
 DAY = 86_400

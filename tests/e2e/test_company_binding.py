@@ -14,7 +14,8 @@ import requests
 
 from accounting_sync.common import binding
 from accounting_sync.invoiced.client import InvoicedClient
-from accounting_sync.store.schema import StateHeld, StateStore
+from accounting_sync.store.bindings import StateHeld
+from accounting_sync.store.facade import StateStore
 from sandbox.common.serve import running_server
 from sandbox.invoiced.app import create_app as create_invoiced
 from sandbox.invoiced.config import InvoicedConfig as InvoicedSandboxConfig

@@ -15,7 +15,7 @@ import requests
 
 from accounting_sync.common import binding
 from accounting_sync.invoiced.client import InvoicedClient
-from accounting_sync.store.schema import StateStore
+from accounting_sync.store.facade import StateStore
 from tests.e2e.airflow_harness import dag_test
 from tests.support.plugins import plugins_folder
 from tests.support.sandboxes import Sandboxes, sandboxes

@@ -9,7 +9,7 @@ import pytest
 
 from accounting_sync.qbo_import.pipeline import ImportFailed
 from accounting_sync.qbo_import.transform import METADATA_KEY
-from accounting_sync.store.schema import ORIGIN_QUICKBOOKS
+from accounting_sync.store.idmap import ORIGIN_QUICKBOOKS
 from tests.e2e.import_harness import COMPANY, Pipelines
 
 OUTSTANDING = {"1001", "1002", "1004", "1005", "1006", "1007", "1008", "1010", "1011", "1012", "1013", "1014",

@@ -11,7 +11,7 @@ from tenacity import wait_none
 from accounting_sync.invoiced import client as invoiced
 from accounting_sync.qbo_import import pipeline as importer
 from accounting_sync.quickbooks.oauth import TokenManager
-from accounting_sync.store.schema import LeaseHeld
+from accounting_sync.store.leases import LeaseHeld
 from tests.e2e.import_harness import COMPANY, Pipelines
 
 DEMO_OPEN_INVOICES = 13

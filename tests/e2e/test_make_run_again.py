@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 from accounting_sync.common import binding
-from accounting_sync.store.schema import StateStore
+from accounting_sync.store.facade import StateStore
 from tests.e2e.airflow_harness import (
     PYTHON,
     REPO,

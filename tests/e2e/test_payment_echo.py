@@ -15,7 +15,8 @@ import pytest
 
 from accounting_sync.qbo_import import pipeline as importer
 from accounting_sync.qbo_import import transform as import_transform
-from accounting_sync.store.schema import ORIGIN_QUICKBOOKS, StateStore
+from accounting_sync.store.facade import StateStore
+from accounting_sync.store.idmap import ORIGIN_QUICKBOOKS
 from sandbox.invoiced.config import InvoicedConfig
 from tests.e2e.import_harness import COMPANY, Pipelines, fresh_pipelines
 from tests.support.sandboxes import Sandboxes, sandboxes

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from accounting_sync.qbo_sync.writer import BATCH_SIZE_KEY, BatchWriter
-from accounting_sync.store.schema import StateStore
+from accounting_sync.store.facade import StateStore
 from sandbox.quickbooks.config import LimitsConfig, SandboxConfig
 from tests.support.books import assert_books_match, money
 from tests.support.sandboxes import API_REFERENCE_BATCH, Sandboxes, run_sync, sandboxes, sync_job

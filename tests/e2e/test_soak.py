@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 import requests
 
-from accounting_sync.store.schema import StateStore
+from accounting_sync.store.facade import StateStore
 from bench import dataset
 from bench.harness import REPO, Stack, run_step, stack, step_command, step_env
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from accounting_sync.store.schema import StateStore
+from accounting_sync.store.facade import StateStore
 from tests.support.sandboxes import Sandboxes, run_sync, sandboxes, sync_job
 
 

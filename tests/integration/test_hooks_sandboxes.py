@@ -11,7 +11,7 @@ import pytest
 
 from accounting_sync.invoiced.hook import InvoicedHook
 from accounting_sync.quickbooks.hook import NOT_CONNECTED, QuickBooksHook
-from accounting_sync.store.schema import StateStore
+from accounting_sync.store.facade import StateStore
 from tests.support.sandboxes import Sandboxes, sandboxes
 
 

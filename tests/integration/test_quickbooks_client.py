@@ -10,7 +10,7 @@ import requests
 
 from accounting_sync.quickbooks.client import AmbiguousWriteError, QboFault, QuickBooksClient
 from accounting_sync.quickbooks.oauth import QuickBooksConnectionExpired, TokenManager
-from accounting_sync.store.schema import StateStore
+from accounting_sync.store.facade import StateStore
 from tests.support.sandboxes import Sandboxes, sandboxes
 
 

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from accounting_sync.store.schema import ORIGIN_INVOICED, SCHEMA_VERSION, MappedRecord, StateStore
+from accounting_sync.store.facade import StateStore
+from accounting_sync.store.idmap import ORIGIN_INVOICED, MappedRecord
+from accounting_sync.store.schema import SCHEMA_VERSION
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

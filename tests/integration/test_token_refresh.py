@@ -11,7 +11,7 @@ import pytest
 
 from accounting_sync.config.connections import QuickBooksConfig
 from accounting_sync.quickbooks.oauth import TokenManager
-from accounting_sync.store.schema import StateStore
+from accounting_sync.store.facade import StateStore
 from sandbox.quickbooks.config import SandboxConfig
 from tests.support.sandboxes import Sandboxes, sandboxes
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from accounting_sync.store.schema import StateStore
+from accounting_sync.store.facade import StateStore
 from tests.support.sandboxes import sandboxes
 
 REPO = Path(__file__).resolve().parents[2]

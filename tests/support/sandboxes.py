@@ -17,7 +17,7 @@ from accounting_sync.common.job import SyncJob
 from accounting_sync.config.connections import InvoicedConfig, QuickBooksConfig, RateLimits
 from accounting_sync.invoiced.client import InvoicedClient
 from accounting_sync.quickbooks.oauth import TokenManager
-from accounting_sync.store.schema import StateStore
+from accounting_sync.store.facade import StateStore
 from sandbox.common.serve import running_server
 from sandbox.invoiced.app import create_app as create_invoiced
 from sandbox.invoiced.config import InvoicedConfig as InvoicedSandboxConfig

@@ -12,7 +12,9 @@ from accounting_sync.common import binding
 from accounting_sync.config.connections import InvoicedConfig, QuickBooksConfig
 from accounting_sync.invoiced.client import InvoicedClient, InvoicedError
 from accounting_sync.quickbooks.oauth import QuickBooksNotConnected, TokenManager
-from accounting_sync.store.schema import ORIGIN_INVOICED, MappedRecord, StateHeld, StateStore
+from accounting_sync.store.bindings import StateHeld
+from accounting_sync.store.facade import StateStore
+from accounting_sync.store.idmap import ORIGIN_INVOICED, MappedRecord
 
 COMPANY = "default"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from accounting_sync.common.cursor import Cursor
-from accounting_sync.store.schema import StateStore
+from accounting_sync.store.facade import StateStore
 
 
 def test_first_read_takes_everything_and_the_next_starts_from_server_time_minus_overlap() -> None:

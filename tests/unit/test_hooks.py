@@ -27,7 +27,7 @@ from accounting_sync.get_provider_info import PACKAGE_NAME, get_provider_info
 from accounting_sync.invoiced.hook import InvoicedHook
 from accounting_sync.quickbooks.client import QuickBooksClient
 from accounting_sync.quickbooks.hook import QuickBooksHook
-from accounting_sync.store.schema import StateStore
+from accounting_sync.store.facade import StateStore
 
 ConnFactory = Callable[..., Connection]
 

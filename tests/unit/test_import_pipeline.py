@@ -11,7 +11,8 @@ from accounting_sync.common.job import SyncJob
 from accounting_sync.config.settings import resolve_settings
 from accounting_sync.qbo_import import pipeline as importer
 from accounting_sync.qbo_import.transform import invoice_state
-from accounting_sync.store.schema import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord, StateStore
+from accounting_sync.store.facade import StateStore
+from accounting_sync.store.idmap import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord
 
 COMPANY = "default"
 

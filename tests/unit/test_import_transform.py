@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from accounting_sync.common.values import RecordRejected
 from accounting_sync.config.settings import resolve_settings
 from accounting_sync.qbo_import.transform import (
     METADATA_KEY,
@@ -26,8 +27,8 @@ from accounting_sync.qbo_import.transform import (
     paid_in_quickbooks,
     payment_body,
 )
-from accounting_sync.qbo_sync.transform import RecordRejected, lines_frame, plan_invoice
-from accounting_sync.store.schema import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord
+from accounting_sync.qbo_sync.transform import lines_frame, plan_invoice
+from accounting_sync.store.idmap import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord
 
 
 def qbo_customer(**overrides: Any) -> dict[str, Any]:

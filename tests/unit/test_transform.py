@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from accounting_sync.common.values import content_hash
 from accounting_sync.config.settings import DepositRule, resolve_settings
 from accounting_sync.qbo_import.transform import METADATA_KEY, recorded_from_quickbooks
 from accounting_sync.qbo_sync.transform import (
@@ -21,7 +22,6 @@ from accounting_sync.qbo_sync.transform import (
     qbo_line,
     short_doc_number,
 )
-from accounting_sync.store.schema import content_hash
 
 SETTINGS = resolve_settings()
 JAN_2026 = int(datetime(2026, 1, 15, 12, tzinfo=timezone.utc).timestamp())

@@ -25,7 +25,9 @@ from typing import Any
 from accounting_sync.config.connections import InvoicedConfig
 from accounting_sync.invoiced.client import InvoicedClient, InvoicedError
 from accounting_sync.quickbooks.oauth import QuickBooksNotConnected
-from accounting_sync.store.schema import BindingHold, StateBinding, StateHeld, StateStore
+from accounting_sync.store.bindings import StateHeld
+from accounting_sync.store.facade import StateStore
+from accounting_sync.store.schema import BindingHold, StateBinding
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
-from accounting_sync.store.schema import StateStore
+from accounting_sync.store.facade import StateStore
 
 
 @dataclass

@@ -4,11 +4,9 @@ receives, and how records pass between steps (the state store, never XCom)."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from itertools import islice
-from typing import Any, TypeVar
+from typing import Any
 
 from accounting_sync.common import binding
 from accounting_sync.config.connections import QuickBooksConfig
@@ -16,7 +14,7 @@ from accounting_sync.config.settings import SyncSettings, resolve_settings
 from accounting_sync.invoiced.client import InvoicedClient
 from accounting_sync.quickbooks.client import QuickBooksClient
 from accounting_sync.quickbooks.oauth import TokenManager
-from accounting_sync.store.schema import StateStore
+from accounting_sync.store.facade import StateStore
 
 SYNC_FLOW = "qbo_sync"
 CHUNK = 1500  # records planned, resolved or written at a time (50 QBO batches)
@@ -93,12 +91,3 @@ def record_key(source_id: Any) -> str:
     text = str(source_id)
     return text.zfill(20) if text.isdigit() else text
 
-
-T = TypeVar("T")
-
-
-def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    """Lists of ``size`` items (the last one shorter), without reading ahead further."""
-    iterator = iter(items)
-    while chunk := list(islice(iterator, size)):
-        yield chunk

@@ -18,7 +18,8 @@ from accounting_sync.invoiced.client import InvoicedClient
 from accounting_sync.invoiced.hook import InvoicedHook
 from accounting_sync.quickbooks.client import QuickBooksClient
 from accounting_sync.quickbooks.hook import QuickBooksHook
-from accounting_sync.store.schema import StateHeld, StateStore
+from accounting_sync.store.bindings import StateHeld
+from accounting_sync.store.facade import StateStore
 
 log = logging.getLogger(__name__)
 

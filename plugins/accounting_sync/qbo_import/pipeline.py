@@ -25,6 +25,7 @@ from typing import Any
 
 from accounting_sync.common.job import LEASE_TTL, SYNC_FLOW, SyncJob, record_key
 from accounting_sync.common.report import RecordsFailed, close_run
+from accounting_sync.common.values import RecordRejected, content_hash, money
 from accounting_sync.invoiced.client import InvoicedError
 from accounting_sync.qbo_import.transform import (
     METADATA_KEY,
@@ -48,9 +49,8 @@ from accounting_sync.qbo_import.transform import (
     payment_body,
     updated_at,
 )
-from accounting_sync.qbo_sync.transform import RecordRejected, money
 from accounting_sync.quickbooks.client import QuickBooksClient
-from accounting_sync.store.schema import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord, content_hash
+from accounting_sync.store.idmap import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from datetime import date, datetime, time, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from accounting_sync.qbo_sync.transform import CENT, RecordRejected, as_float, money
+from accounting_sync.common.values import CENT, RecordRejected, as_float, money, number
 from accounting_sync.quickbooks.client import live_name
-from accounting_sync.store.schema import ORIGIN_INVOICED, MappedRecord
+from accounting_sync.store.idmap import ORIGIN_INVOICED, MappedRecord
 
 ACCOUNTING_SYSTEM = "quickbooks_online"
 METADATA_KEY = "quickbooks_invoice_id"
@@ -122,13 +122,6 @@ def customer_changes(body: dict[str, Any], current: dict[str, Any]) -> dict[str,
 # -- invoices -------------------------------------------------------------------------------
 
 
-def _decimal(value: Any, what: str) -> Decimal:
-    try:
-        return Decimal(str(value))
-    except ArithmeticError:
-        raise RecordRejected(f"{what} {value!r} is not a number") from None
-
-
 def invoice_item(line: dict[str, Any]) -> dict[str, Any] | None:
     """One Invoiced line item, or None for QBO's subtotal and discount lines."""
     kind = line.get("DetailType")
@@ -147,7 +140,7 @@ def invoice_item(line: dict[str, Any]) -> dict[str, Any] | None:
     item: dict[str, Any] = {"name": str(name or ""), "description": description, "quantity": 1,
                             "unit_cost": as_float(amount)}
     if quantity is not None and price is not None:
-        qty, unit = _decimal(quantity, "quantity"), _decimal(price, "unit price")
+        qty, unit = number(quantity, "quantity"), number(price, "unit price")
         if (qty * unit).quantize(CENT, rounding=ROUND_HALF_UP) == amount:
             item.update(quantity=float(qty), unit_cost=float(unit))
         else:

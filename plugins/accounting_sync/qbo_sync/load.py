@@ -10,22 +10,20 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from accounting_sync.common.job import CHUNK, LEASE_TTL, SYNC_FLOW, SyncJob, chunked
+from accounting_sync.common.job import CHUNK, LEASE_TTL, SYNC_FLOW, SyncJob
+from accounting_sync.common.values import chunked, content_hash, money, name_key
 from accounting_sync.config.settings import field_limits
 from accounting_sync.qbo_sync.setup import QboSetup
 from accounting_sync.qbo_sync.transform import (
     Planned,
     clean_name,
-    content_hash,
     customer_payload,
     disambiguated,
     display_names,
-    money,
-    name_key,
 )
 from accounting_sync.qbo_sync.writer import BatchWriter, WriteOp, record_fault
 from accounting_sync.quickbooks.client import QboFault, escape, live_name
-from accounting_sync.store.schema import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord
+from accounting_sync.store.idmap import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from accounting_sync.common.cursor import Cursor
-from accounting_sync.common.job import CHUNK, LEASE_TTL, SYNC_FLOW, SyncJob, chunked, record_key
+from accounting_sync.common.job import CHUNK, LEASE_TTL, SYNC_FLOW, SyncJob, record_key
 from accounting_sync.common.report import RecordsFailed, close_run
+from accounting_sync.common.values import chunked
 from accounting_sync.invoiced.client import InvoicedError
 from accounting_sync.qbo_import.transform import recorded_from_quickbooks
 from accounting_sync.qbo_sync.load import Loader
@@ -31,7 +32,7 @@ from accounting_sync.qbo_sync.transform import (
     plan_payment,
 )
 from accounting_sync.qbo_sync.writer import replay_journal
-from accounting_sync.store.schema import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS
+from accounting_sync.store.idmap import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS
 
 log = logging.getLogger(__name__)
 

@@ -11,11 +11,13 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from accounting_sync.common.values import chunked, name_key
 from accounting_sync.config.settings import AccountSpec, SyncSettings, field_limits
-from accounting_sync.qbo_sync.transform import Planned, clean_name, name_key
+from accounting_sync.qbo_sync.transform import Planned, clean_name
 from accounting_sync.qbo_sync.writer import BatchWriter, WriteOp
 from accounting_sync.quickbooks.client import QboFault, QuickBooksClient, escape
-from accounting_sync.store.schema import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord, StateStore
+from accounting_sync.store.facade import StateStore
+from accounting_sync.store.idmap import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +170,7 @@ class QboSetup:
             return {}
         skus = {key.split(":", 1)[1]: key for key in missing if key.startswith("sku:")}
         found: dict[str, dict[str, Any]] = {}
-        for sku_chunk in _chunks(sorted(skus), 40):
+        for sku_chunk in chunked(sorted(skus), 40):
             where = "Active IN (true, false) AND Sku IN (" + ", ".join(f"'{escape(s)}'" for s in sku_chunk) + ")"
             for row in self.qbo.query_rows("Item", where):
                 if row.get("Sku") in skus:
@@ -215,7 +217,7 @@ class QboSetup:
 
     def _items_by_name(self, names: set[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
-        for chunk in _chunks(sorted(names), 40):
+        for chunk in chunked(sorted(names), 40):
             where = "Active IN (true, false) AND Name IN (" + ", ".join(f"'{escape(n)}'" for n in chunk) + ")"
             for row in self.qbo.query_rows("Item", where):
                 found.setdefault(name_key(row.get("Name", "")), row)
@@ -227,6 +229,3 @@ def _setup_request_id(company: str, kind: str, name: str) -> str:
 
     return "setup-" + hashlib.sha256(f"{company}|{kind}|{name}".encode()).hexdigest()[:30]
 
-
-def _chunks(items: list[str], size: int) -> list[list[str]]:
-    return [items[start : start + size] for start in range(0, len(items), size)]

@@ -14,30 +14,25 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pandas as pd
 
+from accounting_sync.common.values import (
+    CENT,
+    HALF_CENT,
+    RecordRejected,
+    as_float,
+    content_hash,
+    money,
+    name_key,
+    number,
+)
 from accounting_sync.config.settings import SyncSettings, field_limits, name_replacements
-from accounting_sync.store.schema import content_hash
 
-CENT = Decimal("0.01")
-HALF_CENT = Decimal("0.005")
 UNIT_PRICE_STEP = Decimal("0.0000001")  # QBO keeps up to 7 decimals of a unit price
 LINE_COLUMNS = ["invoice_id", "position", "name", "description", "quantity", "unit_cost", "catalog_item", "taxable"]
-
-
-class RecordRejected(ValueError):
-    """A record that cannot be written as it is; the message says why and how to fix it."""
-
-    def __init__(self, message: str, hint: str | None = None, code: str = "invalid_record") -> None:
-        super().__init__(message)
-        self.hint, self.code = hint, code
-
-    def applied_to(self, planned: Planned) -> Planned:
-        planned.action, planned.reason, planned.hint, planned.code = "error", str(self), self.hint, self.code
-        return planned
 
 
 @dataclass
@@ -64,25 +59,13 @@ class Planned:
     def from_dict(cls, data: dict[str, Any]) -> Planned:
         return cls(**data)
 
+    def refused(self, rejected: RecordRejected) -> Planned:
+        """This plan turned into an error: why, how to fix it, and the code to report."""
+        self.action, self.reason, self.hint, self.code = "error", str(rejected), rejected.hint, rejected.code
+        return self
+
 
 # -- values ---------------------------------------------------------------------------------
-
-
-def money(value: Any) -> Decimal:
-    """Parse an amount; refuse what is not a finite number instead of guessing."""
-    if value is None or isinstance(value, bool):
-        raise RecordRejected(f"amount {value!r} is not a number")
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        raise RecordRejected(f"amount {value!r} is not a number") from None
-    if not amount.is_finite():
-        raise RecordRejected(f"amount {value!r} is not a number")
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def as_float(amount: Decimal) -> float:
-    return float(amount)
 
 
 def txn_date(timestamp: Any) -> str:
@@ -125,10 +108,6 @@ def short_doc_number(number: str, limit: int) -> str:
         return number
     digest = hashlib.sha1(number.encode()).hexdigest()[:8].upper()
     return f"{number[: limit - 9]}~{digest}"
-
-
-def name_key(name: str) -> str:
-    return name.casefold()
 
 
 # -- customers ------------------------------------------------------------------------------
@@ -269,8 +248,8 @@ def qbo_line(row: Any) -> tuple[dict[str, Any], Decimal]:
     cent off), the line becomes 1 x amount and the original quantity and price move to the
     description, so QBO never rejects it with 6070 and the total stays exact.
     """
-    quantity = _number(row["quantity"], "quantity")
-    unit_cost = _number(row["unit_cost"], "unit_cost")
+    quantity = number(row["quantity"], "line quantity", missing="line quantity is missing")
+    unit_cost = number(row["unit_cost"], "line unit_cost", missing="line unit_cost is missing")
     product = quantity * unit_cost
     amount = product.quantize(CENT, rounding=ROUND_HALF_UP)
     description = row["description"]
@@ -290,18 +269,6 @@ def qbo_line(row: Any) -> tuple[dict[str, Any], Decimal]:
     if description:
         line["Description"] = description
     return line, amount
-
-
-def _number(value: Any, field_name: str) -> Decimal:
-    if value is None or isinstance(value, bool):
-        raise RecordRejected(f"line {field_name} is missing")
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        raise RecordRejected(f"line {field_name} {value!r} is not a number") from None
-    if not number.is_finite():
-        raise RecordRejected(f"line {field_name} {value!r} is not a number")
-    return number
 
 
 # -- invoices -------------------------------------------------------------------------------
@@ -403,7 +370,7 @@ def plan_invoice(
             raise RecordRejected("the invoice has no customer", "Assign a customer on Invoiced.")
         payload = invoice_payload(invoice, lines, settings)
     except RecordRejected as rejected:
-        return rejected.applied_to(planned)
+        return planned.refused(rejected)
     planned.payload, planned.hash = payload, content_hash(payload)
     planned.depends_on = [f"customer:{invoice['customer']}", *sorted({f"item:{line['item_key']}" for line in lines})]
     if mapped_hash is None:
@@ -422,7 +389,7 @@ def plan_bad_debt(invoice: dict[str, Any], settings: SyncSettings) -> Planned | 
     try:
         return _bad_debt_plan(invoice)
     except RecordRejected as rejected:
-        return rejected.applied_to(Planned("bad_debt", str(invoice["id"]), "error", str(invoice.get("number") or "")))
+        return Planned("bad_debt", str(invoice["id"]), "error", str(invoice.get("number") or "")).refused(rejected)
 
 
 def _bad_debt_plan(invoice: dict[str, Any]) -> Planned | None:
@@ -547,7 +514,7 @@ def plan_payment(
         payload = payment_payload(payment, splits, settings)
         fee = split_total(payment, "convenience_fee")
     except RecordRejected as rejected:
-        return rejected.applied_to(planned)
+        return planned.refused(rejected)
     if fee:
         planned.fee_notice = (
             f"its convenience fee of {fee} is part of the {payload['TotalAmt']:.2f} received and stays unapplied "

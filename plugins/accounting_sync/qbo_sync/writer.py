@@ -18,7 +18,7 @@ from typing import Any
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
-from accounting_sync.qbo_sync.transform import name_key
+from accounting_sync.common.values import name_key
 from accounting_sync.quickbooks.client import (
     BATCH_TOO_LARGE,
     HINTS,
@@ -28,7 +28,8 @@ from accounting_sync.quickbooks.client import (
     QuickBooksClient,
     escape,
 )
-from accounting_sync.store.schema import ORIGIN_INVOICED, MappedRecord, StateStore
+from accounting_sync.store.facade import StateStore
+from accounting_sync.store.idmap import ORIGIN_INVOICED, MappedRecord
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from accounting_sync.config.connections import (
 if TYPE_CHECKING:
     from accounting_sync.quickbooks.client import QuickBooksClient
     from accounting_sync.quickbooks.oauth import TokenManager
-    from accounting_sync.store.schema import StateStore
+    from accounting_sync.store.facade import StateStore
 
 NOT_CONNECTED = "not connected yet: press Connect on the Accounting Sync page"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
 
@@ -19,8 +19,11 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth2Session
 
+from accounting_sync.common.values import aware, utcnow
 from accounting_sync.config.connections import QBO_SCOPE, QuickBooksConfig
-from accounting_sync.store.schema import OAuthToken, StateHeld, StateStore, utcnow
+from accounting_sync.store.bindings import StateHeld
+from accounting_sync.store.facade import StateStore
+from accounting_sync.store.schema import OAuthToken
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +171,7 @@ class TokenManager:
         if row is None or row.status != "connected" or not row.access_token_enc or not row.realm_id:
             return None
         self._check_realm(row.realm_id)
-        expires = _aware(row.access_expires_at)
+        expires = aware(row.access_expires_at)
         if expires is None or expires - REFRESH_MARGIN <= utcnow():
             return None
         value = self._decrypt(row.access_token_enc)
@@ -200,7 +203,7 @@ class TokenManager:
                 log.info("QuickBooks access token refreshed (token version %s)", row.version)
         if token is None:
             raise QuickBooksConnectionExpired()
-        return AccessToken(token["access_token"], str(row.realm_id), _aware(row.access_expires_at) or utcnow())
+        return AccessToken(token["access_token"], str(row.realm_id), aware(row.access_expires_at) or utcnow())
 
     def _check_realm(self, realm_id: str) -> None:
         if self.realm_id and realm_id != self.realm_id:
@@ -240,8 +243,3 @@ class TokenManager:
                 "Stored QuickBooks tokens cannot be decrypted with the current key: reconnect"
             ) from None
 
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

@@ -27,7 +27,8 @@ from accounting_sync.config.companies import Company, load_companies
 from accounting_sync.config.connections import ConnectionUnusable
 from accounting_sync.config.settings import resolve_settings
 from accounting_sync.invoiced.client import InvoicedClient, InvoicedError
-from accounting_sync.store.schema import StateHeld, StateStore
+from accounting_sync.store.bindings import StateHeld
+from accounting_sync.store.facade import StateStore
 from accounting_sync.ui import oauth, qbo
 from accounting_sync.ui.airflow_api import AirflowApi, AirflowApiError, loopback_url
 from accounting_sync.ui.security import (

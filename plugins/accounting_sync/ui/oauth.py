@@ -21,7 +21,7 @@ from requests_oauthlib import OAuth2Session
 
 from accounting_sync.config.connections import QBO_SCOPE, QuickBooksConfig
 from accounting_sync.quickbooks.oauth import allow_local_http
-from accounting_sync.store.schema import StateStore
+from accounting_sync.store.facade import StateStore
 
 STATE_COOKIE = "accounting_sync_oauth"
 STATE_MAX_AGE = 600

@@ -20,7 +20,7 @@ from accounting_sync.quickbooks.oauth import (
     QuickBooksNotConnected,
     TokenManager,
 )
-from accounting_sync.store.schema import StateStore
+from accounting_sync.store.facade import StateStore
 
 UI_ATTEMPTS = 2
 NAME_TTL_SECONDS = 300.0

@@ -10,8 +10,10 @@ from typing import Any
 from urllib.parse import quote
 
 from accounting_sync.common.binding import active_scope_key
+from accounting_sync.common.values import aware
 from accounting_sync.config.companies import Company
-from accounting_sync.store.schema import RecordError, StateStore, SyncRun
+from accounting_sync.store.facade import StateStore
+from accounting_sync.store.schema import RecordError, SyncRun
 from accounting_sync.ui.airflow_api import AirflowApi, AirflowApiError, DagState
 
 RUN_LIMIT = 10
@@ -134,8 +136,8 @@ def _from_store(row: SyncRun, flow: Flow) -> RunView:
         dag_id=row.dag_id,
         run_id=row.run_id,
         state=row.state,
-        started_at=_utc(row.started_at),
-        finished_at=_utc(row.finished_at),
+        started_at=aware(row.started_at),
+        finished_at=aware(row.finished_at),
         counts=dict(row.counts or {}),
         dry_run=row.dry_run,
     )
@@ -185,12 +187,7 @@ def _parse(value: Any) -> datetime | None:
     if not value:
         return None
     try:
-        return _utc(datetime.fromisoformat(str(value)))
+        return aware(datetime.fromisoformat(str(value)))
     except ValueError:
         return None
 
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

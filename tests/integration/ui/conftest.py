@@ -28,7 +28,7 @@ from ui_support import Browser, FakeAirflow, mounted
 
 from accounting_sync.quickbooks.hook import QuickBooksHook
 from accounting_sync.quickbooks.oauth import TokenManager
-from accounting_sync.store.schema import StateStore
+from accounting_sync.store.facade import StateStore
 from accounting_sync.ui import app as ui
 from accounting_sync.ui.airflow_api import AirflowApi
 from accounting_sync.ui.security import airflow_token

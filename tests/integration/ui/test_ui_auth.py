@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from ui_support import mounted
 
-from accounting_sync.store.schema import StateStore
+from accounting_sync.store.facade import StateStore
 
 GETS = [
     "/accounting-sync/",

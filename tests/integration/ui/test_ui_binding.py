@@ -13,7 +13,7 @@ import requests
 from ui_support import Browser, connect, flash
 
 from accounting_sync.common import binding
-from accounting_sync.store.schema import StateStore
+from accounting_sync.store.facade import StateStore
 from sandbox.common.serve import running_server
 from sandbox.invoiced.app import create_app as create_invoiced
 from sandbox.invoiced.config import InvoicedConfig

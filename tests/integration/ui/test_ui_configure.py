@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from ui_support import Browser, flash
 
 from accounting_sync.common import runtime
-from accounting_sync.store.schema import StateStore
+from accounting_sync.store.facade import StateStore
 
 PAGE = "/accounting-sync/configure"
 SAVE = "/accounting-sync/configure?company=default"

@@ -14,6 +14,7 @@ from airflow.api_fastapi.core_api.security import get_user
 from fastapi import FastAPI
 from ui_support import Browser, connect, consent, flash, follow_back, start_connect
 
+from accounting_sync.common.values import utcnow
 from accounting_sync.quickbooks.hook import QuickBooksHook
 from accounting_sync.quickbooks.oauth import (
     RECONNECT_MESSAGE,
@@ -21,7 +22,7 @@ from accounting_sync.quickbooks.oauth import (
     TokenManager,
     fernet,
 )
-from accounting_sync.store.schema import StateStore, utcnow
+from accounting_sync.store.facade import StateStore
 from accounting_sync.ui import oauth
 
 PAGE = "/accounting-sync/"

@@ -9,7 +9,7 @@ import pytest
 from starlette.requests import Request
 from ui_support import Browser, FakeAirflow, flash
 
-from accounting_sync.store.schema import StateStore
+from accounting_sync.store.facade import StateStore
 from accounting_sync.ui.airflow_api import loopback_url
 from accounting_sync.ui.app import SECURITY_HEADERS
 

@@ -1,0 +1,110 @@
+"""The id map: which Invoiced record is which QuickBooks record, and where it came from."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from accounting_sync.common.values import chunked
+from accounting_sync.store.schema import IN_CHUNK, IdMap, Repository
+
+ORIGIN_INVOICED = "invoiced"
+ORIGIN_QUICKBOOKS = "quickbooks"
+
+
+@dataclass(frozen=True)
+class MappedRecord:
+    invoiced_id: str
+    qbo_id: str
+    sync_token: str | None
+    content_hash: str | None
+    origin: str
+
+
+class IdMapRepository(Repository):
+    def get_mapping(self, company: str, object_type: str, invoiced_id: str) -> MappedRecord | None:
+        return self.get_mappings(company, object_type, [invoiced_id]).get(str(invoiced_id))
+
+    def get_mappings(
+        self, company: str, object_type: str, invoiced_ids: Iterable[str] | None = None
+    ) -> dict[str, MappedRecord]:
+        """Mappings of one object type, all of them or only for the given ids."""
+        query = select(IdMap).where(IdMap.company_key == company, IdMap.object_type == object_type)
+        ids = None if invoiced_ids is None else [str(i) for i in invoiced_ids]
+        result: dict[str, MappedRecord] = {}
+        with self.session() as session:
+            for chunk in chunked(ids, IN_CHUNK) if ids is not None else [None]:
+                chunk_query = query if chunk is None else query.where(IdMap.invoiced_id.in_(chunk))
+                for row in session.scalars(chunk_query):
+                    result[row.invoiced_id] = _mapped(row)
+        return result
+
+    def find_by_qbo_id(self, company: str, object_type: str, qbo_ids: Iterable[str]) -> dict[str, MappedRecord]:
+        """Mappings keyed by QBO id (the first one when several Invoiced records merge)."""
+        ids = [str(i) for i in qbo_ids]
+        result: dict[str, MappedRecord] = {}
+        with self.session() as session:
+            for chunk in chunked(ids, IN_CHUNK):
+                rows = session.scalars(
+                    select(IdMap)
+                    .where(IdMap.company_key == company, IdMap.object_type == object_type)
+                    .where(IdMap.qbo_id.in_(chunk))
+                    .order_by(IdMap.id)
+                )
+                for row in rows:
+                    result.setdefault(row.qbo_id, _mapped(row))
+        return result
+
+    def put_mappings(self, company: str, object_type: str, records: Iterable[MappedRecord]) -> None:
+        """Insert or update mappings in one transaction."""
+        records = list(records)
+        if not records:
+            return
+        with self.session() as session:
+            existing = {
+                row.invoiced_id: row
+                for chunk in chunked([r.invoiced_id for r in records], IN_CHUNK)
+                for row in session.scalars(
+                    select(IdMap).where(
+                        IdMap.company_key == company,
+                        IdMap.object_type == object_type,
+                        IdMap.invoiced_id.in_(chunk),
+                    )
+                )
+            }
+            for record in records:
+                row = existing.get(record.invoiced_id)
+                if row is None:
+                    session.add(
+                        IdMap(
+                            company_key=company,
+                            object_type=object_type,
+                            invoiced_id=record.invoiced_id,
+                            qbo_id=record.qbo_id,
+                            sync_token=record.sync_token,
+                            content_hash=record.content_hash,
+                            origin=record.origin,
+                        )
+                    )
+                else:
+                    row.qbo_id = record.qbo_id
+                    row.sync_token = record.sync_token
+                    row.content_hash = record.content_hash
+                    row.origin = record.origin
+
+    def count_mappings(self, company: str, object_type: str) -> int:
+        with self.session() as session:
+            return int(
+                session.scalar(
+                    select(func.count())
+                    .select_from(IdMap)
+                    .where(IdMap.company_key == company, IdMap.object_type == object_type)
+                )
+                or 0
+            )
+
+
+def _mapped(row: IdMap) -> MappedRecord:
+    return MappedRecord(row.invoiced_id, row.qbo_id, row.sync_token, row.content_hash, row.origin)
