@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from accounting_sync.quickbooks.client import AmbiguousWriteError, QboFault, QuickBooksClient
+from accounting_sync.quickbooks.client import QuickBooksClient
+from accounting_sync.quickbooks.faults import AmbiguousWriteError, QboFault
 from accounting_sync.quickbooks.oauth import QuickBooksConnectionExpired, TokenManager
 from accounting_sync.store.facade import StateStore
 from tests.support.sandboxes import Sandboxes, sandboxes

@@ -22,7 +22,8 @@ from accounting_sync.qbo_sync.transform import (
     display_names,
 )
 from accounting_sync.qbo_sync.writer import BatchWriter, WriteOp, record_fault
-from accounting_sync.quickbooks.client import QboFault, escape, live_name
+from accounting_sync.quickbooks.client import escape, live_name
+from accounting_sync.quickbooks.faults import QboFault
 from accounting_sync.store.idmap import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord
 
 log = logging.getLogger(__name__)

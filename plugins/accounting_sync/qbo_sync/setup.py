@@ -15,7 +15,8 @@ from accounting_sync.common.values import chunked, name_key
 from accounting_sync.config.settings import AccountSpec, SyncSettings, field_limits
 from accounting_sync.qbo_sync.transform import Planned, clean_name
 from accounting_sync.qbo_sync.writer import BatchWriter, WriteOp
-from accounting_sync.quickbooks.client import QboFault, QuickBooksClient, escape
+from accounting_sync.quickbooks.client import QuickBooksClient, escape
+from accounting_sync.quickbooks.faults import QboFault
 from accounting_sync.store.facade import StateStore
 from accounting_sync.store.idmap import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord
 

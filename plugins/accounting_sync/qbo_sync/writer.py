@@ -19,15 +19,8 @@ from typing import Any
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from accounting_sync.common.values import name_key
-from accounting_sync.quickbooks.client import (
-    BATCH_TOO_LARGE,
-    HINTS,
-    SMALL_BATCH,
-    AmbiguousWriteError,
-    QboFault,
-    QuickBooksClient,
-    escape,
-)
+from accounting_sync.quickbooks.client import SMALL_BATCH, QuickBooksClient, escape
+from accounting_sync.quickbooks.faults import BATCH_TOO_LARGE, HINTS, AmbiguousWriteError, QboFault
 from accounting_sync.store.facade import StateStore
 from accounting_sync.store.idmap import ORIGIN_INVOICED, MappedRecord
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from accounting_sync.common import runtime
 from accounting_sync.config.companies import Company
 from accounting_sync.config.connections import ConnectionUnusable, MissingConnection
-from accounting_sync.quickbooks.client import QboFault, QuickBooksClient
+from accounting_sync.quickbooks.client import QuickBooksClient
+from accounting_sync.quickbooks.faults import QboFault
 from accounting_sync.quickbooks.oauth import (
     RECONNECT_MESSAGE,
     QuickBooksConnectionExpired,
