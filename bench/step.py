@@ -11,6 +11,7 @@ from typing import Any
 
 import requests
 
+from accounting_sync.common.job import SyncJob
 from accounting_sync.config.connections import InvoicedConfig, QuickBooksConfig, RateLimits
 from accounting_sync.invoiced.client import InvoicedClient
 from accounting_sync.qbo_sync import pipeline as sync
@@ -27,8 +28,8 @@ def qbo_config(config: dict[str, Any]) -> QuickBooksConfig:
     )
 
 
-def job(config: dict[str, Any]) -> sync.SyncJob:
-    return sync.SyncJob.bind(
+def job(config: dict[str, Any]) -> SyncJob:
+    return SyncJob.bind(
         StateStore(config["store_url"]), "default",
         InvoicedClient(InvoicedConfig(api_base=config["invoiced_url"], api_key=config["api_key"],
                                       timeout=config.get("timeout", 60))),
@@ -52,7 +53,6 @@ def main() -> None:
     current = job(config)
     result: Any
     if step == "extract":
-        current.store.start_run(current.company, current.dag_id, current.run_id)
         result = sync.extract(current)
     elif step == "transform":
         result = sync.transform(current)

@@ -40,12 +40,13 @@ from typing import Any
 
 from airflow.sdk import Param, dag, task
 
+from accounting_sync.common.flows import IMPORT
 from accounting_sync.config.companies import Company, load_companies
 
 
 def build_import_dag(company: Company) -> Any:
     @dag(
-        **company.dag_args("qbo_import", __doc__, tags=["import"]),
+        **company.dag_args(IMPORT.name, __doc__, tags=["import"]),
         params={
             "full_reimport": Param(
                 False, type="boolean", description="Look at every outstanding invoice and active customer again."
@@ -57,29 +58,24 @@ def build_import_dag(company: Company) -> Any:
         @task(pool=company.pool)
         def extract(**context: Any) -> dict[str, int]:
             """Read changed QuickBooks customers and invoices into the state store."""
-            from accounting_sync.common import runtime
-            from accounting_sync.qbo_import import pipeline as importer
+            from accounting_sync.qbo_import import pipeline
 
-            job = runtime.sync_job(company.key, context)
-            job.store.start_run(job.company, job.dag_id, job.run_id, job.dry_run)
-            return importer.extract(job, full_reimport=bool(context["params"].get("full_reimport")))
+            return pipeline.extract_task(company.key, context)
 
         # qbo_sync may hold the company's write lease for a while: retry patiently.
         @task(retries=6, retry_delay=timedelta(minutes=5))
         def load(**context: Any) -> dict[str, dict[str, int]]:
             """Link or create customers and invoices on Invoiced; match balances; void."""
-            from accounting_sync.common import runtime
-            from accounting_sync.qbo_import import pipeline as importer
+            from accounting_sync.qbo_import import pipeline
 
-            return importer.load(runtime.sync_job(company.key, context, with_qbo=False))
+            return pipeline.load_task(company.key, context)
 
         @task(retries=0, trigger_rule="all_done")
         def report(**context: Any) -> str:
             """Record the run; fail it if any record failed, listing each one."""
-            from accounting_sync.common import runtime
-            from accounting_sync.qbo_import import pipeline as importer
+            from accounting_sync.qbo_import import pipeline
 
-            return importer.report(runtime.sync_job(company.key, context, with_qbo=False))
+            return pipeline.report_task(company.key, context)
 
         extract() >> load() >> report()
 

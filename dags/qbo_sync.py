@@ -27,12 +27,13 @@ from typing import Any
 
 from airflow.sdk import Param, dag, task
 
+from accounting_sync.common.flows import SYNC
 from accounting_sync.config.companies import Company, load_companies
 
 
 def build_sync_dag(company: Company) -> Any:
     @dag(
-        **company.dag_args("qbo_sync", __doc__, tags=["sync"]),
+        **company.dag_args(SYNC.name, __doc__, tags=["sync"]),
         params={
             "full_resync": Param(False, type="boolean", description="Ignore the last-sync point and look at every record."),
             "since": Param(None, type=["null", "string"], format="date", description="Re-read changes since this date."),
@@ -43,37 +44,30 @@ def build_sync_dag(company: Company) -> Any:
         @task
         def extract(**context: Any) -> dict[str, int]:
             """Stream changed Invoiced records into the state store."""
-            from accounting_sync.common import runtime
-            from accounting_sync.qbo_sync import pipeline as sync
+            from accounting_sync.qbo_sync import pipeline
 
-            params = context["params"]
-            job = runtime.sync_job(company.key, context, with_qbo=False)
-            job.store.start_run(job.company, job.dag_id, job.run_id, job.dry_run)
-            return sync.extract(job, full_resync=bool(params.get("full_resync")), since=params.get("since"))
+            return pipeline.extract_task(company.key, context)
 
         @task
         def transform(**context: Any) -> dict[str, int]:
             """Plan the QBO writes (pandas; mappings from include/mappings)."""
-            from accounting_sync.common import runtime
-            from accounting_sync.qbo_sync import pipeline as sync
+            from accounting_sync.qbo_sync import pipeline
 
-            return sync.transform(runtime.sync_job(company.key, context, with_qbo=False))
+            return pipeline.transform_task(company.key, context)
 
         @task(pool=company.pool)
         def load(**context: Any) -> dict[str, dict[str, int]]:
             """Write customers, items, invoices, payments and write-offs to QBO."""
-            from accounting_sync.common import runtime
-            from accounting_sync.qbo_sync import pipeline as sync
+            from accounting_sync.qbo_sync import pipeline
 
-            return sync.load(runtime.sync_job(company.key, context))
+            return pipeline.load_task(company.key, context)
 
         @task(retries=0, trigger_rule="all_done")
         def report(**context: Any) -> str:
             """Record the run; fail it if any record failed, listing each one."""
-            from accounting_sync.common import runtime
-            from accounting_sync.qbo_sync import pipeline as sync
+            from accounting_sync.qbo_sync import pipeline
 
-            return sync.report(runtime.sync_job(company.key, context, with_qbo=False))
+            return pipeline.report_task(company.key, context)
 
         extract() >> transform() >> load() >> report()
 

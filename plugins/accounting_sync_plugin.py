@@ -14,8 +14,7 @@ from urllib.parse import urlsplit
 from airflow.configuration import conf
 from airflow.plugins_manager import AirflowPlugin
 
-URL_PREFIX = "/accounting-sync"
-UI_ROUTE = "accounting-sync"
+from accounting_sync.ui.routes import UI_ROUTE, URL_PREFIX
 
 
 class LazyApp:

@@ -26,8 +26,9 @@ PLUGINS = Path(__file__).resolve().parents[1] / "plugins"
 def connect(company_key: str) -> str:
     """Store a sandbox token for the company; returns the realm id it belongs to."""
     from accounting_sync.common import binding, runtime
+    from accounting_sync.store.facade import open_store
     company = runtime.company(company_key)
-    store = runtime.open_store()
+    store = open_store()
     hook = runtime.quickbooks_hook(company, store)
     config = hook.config()
     response = requests.post(f"{config.api_base}/_sandbox/token", json={}, timeout=30)

@@ -41,7 +41,6 @@ class Pipelines:
     def run_import(self, full_reimport: bool = False, dry_run: bool = False) -> SyncJob:
         """extract -> load -> report, as the DAG does; raises ImportFailed like the report task."""
         job = self.job(dry_run=dry_run)
-        job.store.start_run(job.company, job.dag_id, job.run_id, dry_run)
         importer.extract(job, full_reimport=full_reimport)
         importer.load(job)
         importer.report(job)

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import requests
 
+from accounting_sync.common.job import record_key
 from accounting_sync.qbo_sync import pipeline as sync
 from accounting_sync.store.facade import StateStore
 from tests.support.sandboxes import Sandboxes, sandboxes, sync_job
@@ -123,9 +124,9 @@ def result(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandboxes
         job = sync_job(boxes, store, "hostile")
         job.store.start_run(job.company, job.dag_id, job.run_id)
         sync.extract(job)
-        job.stage("extract", "customer", [(sync.record_key(c["id"]), c) for c in CUSTOMERS])
-        job.stage("extract", "invoice", [(sync.record_key(i["id"]), i) for i, _, _ in INVOICES.values()])
-        job.stage("extract", "payment", [(sync.record_key(p["id"]), p) for p, _, _ in PAYMENTS.values()])
+        job.stage("extract", "customer", [(record_key(c["id"]), c) for c in CUSTOMERS])
+        job.stage("extract", "invoice", [(record_key(i["id"]), i) for i, _, _ in INVOICES.values()])
+        job.stage("extract", "payment", [(record_key(p["id"]), p) for p, _, _ in PAYMENTS.values()])
         sync.transform(job)
         counts = sync.load(job)
         try:

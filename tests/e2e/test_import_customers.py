@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from accounting_sync.qbo_import import pipeline as importer
+from accounting_sync.qbo_import import load as importer
 from accounting_sync.store.idmap import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS
 from tests.e2e.import_harness import COMPANY, Pipelines
 

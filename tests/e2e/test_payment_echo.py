@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from accounting_sync.qbo_import import pipeline as importer
+from accounting_sync.qbo_import import load as importer
 from accounting_sync.qbo_import import transform as import_transform
 from accounting_sync.store.facade import StateStore
 from accounting_sync.store.idmap import ORIGIN_QUICKBOOKS

@@ -175,7 +175,6 @@ def run_sync(job: SyncJob, **extract_args: Any) -> tuple[dict[str, dict[str, int
     the report's failure (None when every record synced)."""
     from accounting_sync.qbo_sync import pipeline as sync
 
-    job.store.start_run(job.company, job.dag_id, job.run_id, job.dry_run)
     sync.extract(job, **extract_args)
     sync.transform(job)
     counts = sync.load(job)

@@ -3,7 +3,6 @@ with an Invoiced stand-in (no HTTP): binding, holds, key rotation, starting afre
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -40,11 +39,6 @@ class FakeInvoiced:
 
 def client(fake: FakeInvoiced) -> InvoicedClient:
     return cast(InvoicedClient, fake)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> StateStore:
-    return StateStore(f"sqlite:///{tmp_path / 'state.db'}")
 
 
 ACCOUNT = {11: 1_700_000_000, 12: 1_700_000_100}

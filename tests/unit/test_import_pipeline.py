@@ -5,12 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from accounting_sync.common.job import SyncJob
 from accounting_sync.config.settings import resolve_settings
 from accounting_sync.qbo_import import pipeline as importer
-from accounting_sync.qbo_import.transform import invoice_state
+from accounting_sync.qbo_import.plan import invoice_state
 from accounting_sync.store.facade import StateStore
 from accounting_sync.store.idmap import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord
 
@@ -42,11 +40,6 @@ def stamped(entity_id: str, updated: str, **fields: Any) -> dict[str, Any]:
 
 def invoice(entity_id: str, updated: str = "2026-03-05T10:30:00-08:00", balance: float = 10) -> dict[str, Any]:
     return stamped(entity_id, updated, CustomerRef={"value": "7"}, Balance=balance, TotalAmt=10)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> StateStore:
-    return StateStore(f"sqlite:///{tmp_path / 'state.db'}")
 
 
 def job_for(store: StateStore, qbo: RecordingQbo, **settings: Any) -> SyncJob:

@@ -10,21 +10,23 @@ import pytest
 
 from accounting_sync.common.values import RecordRejected
 from accounting_sync.config.settings import resolve_settings
+from accounting_sync.qbo_import.plan import (
+    customer_changes,
+    decide_invoice,
+    invoice_state,
+    is_open,
+    paid_in_quickbooks,
+)
 from accounting_sync.qbo_import.transform import (
     METADATA_KEY,
     PAYMENT_KEY,
     VOIDED,
     contact_body,
     customer_body,
-    customer_changes,
-    decide_invoice,
     idempotency_key,
     invoice_body,
-    invoice_state,
-    is_open,
     new_customer_body,
     new_invoice_body,
-    paid_in_quickbooks,
     payment_body,
 )
 from accounting_sync.qbo_sync.transform import lines_frame, plan_invoice

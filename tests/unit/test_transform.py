@@ -227,19 +227,19 @@ def test_imported_invoices_are_never_written_back() -> None:
 
 
 def test_bad_debt_is_a_credit_memo_for_the_written_off_amount() -> None:
-    planned = plan_bad_debt(invoice(status="bad_debt", closed=True, balance=0, amount_written_off=60), SETTINGS)
+    planned = plan_bad_debt(invoice(status="bad_debt", closed=True, balance=0, amount_written_off=60))
     assert planned is not None and planned.payload["Line"][0]["Amount"] == 60
     assert planned.payload["Line"][0]["SalesItemLineDetail"]["ItemRef"] == {"$item": "setup:bad_debt"}
 
 
 def test_closed_unpaid_invoice_is_bad_debt_for_its_balance() -> None:
-    planned = plan_bad_debt(invoice(closed=True, balance=40), SETTINGS)
+    planned = plan_bad_debt(invoice(closed=True, balance=40))
     assert planned is not None and planned.payload["Line"][0]["Amount"] == 40
 
 
 def test_paid_and_open_invoices_are_not_bad_debt() -> None:
-    assert plan_bad_debt(invoice(closed=True, paid=True, status="paid", balance=0), SETTINGS) is None
-    assert plan_bad_debt(invoice(), SETTINGS) is None
+    assert plan_bad_debt(invoice(closed=True, paid=True, status="paid", balance=0)) is None
+    assert plan_bad_debt(invoice()) is None
 
 
 # -- payments -------------------------------------------------------------------------------

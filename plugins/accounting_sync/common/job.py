@@ -16,7 +16,6 @@ from accounting_sync.quickbooks.client import QuickBooksClient
 from accounting_sync.quickbooks.oauth import TokenManager
 from accounting_sync.store.facade import StateStore
 
-SYNC_FLOW = "qbo_sync"
 CHUNK = 1500  # records planned, resolved or written at a time (50 QBO batches)
 LEASE_TTL = timedelta(minutes=15)  # renewed on every batch while a load runs
 
@@ -72,6 +71,10 @@ class SyncJob:
     def run_key(self) -> str:
         return f"{self.dag_id}/{self.run_id}"
 
+    def start_run(self) -> None:
+        """Record that this run started (its report records how it ended)."""
+        self.store.start_run(self.company, self.dag_id, self.run_id, self.dry_run)
+
     def count(self, kind: str, outcome: str, amount: int = 1) -> None:
         if amount:
             self.counts[kind][outcome] += amount
@@ -84,6 +87,18 @@ class SyncJob:
 
     def staged(self, stage: str, kind: str) -> Any:
         return self.store.staged(self.company, self.run_key, stage, kind)
+
+    def save_cursors(self, flow: str) -> None:
+        """Move the cursors extract staged: only once everything they cover is recorded."""
+        cursors = dict(next(iter(self.staged("extract", "meta")), ("", {}))[1])
+        for name, value in cursors.items():
+            self.store.set_cursor(self.company, f"{flow}.{name}", str(value))
+
+    def loaded(self) -> dict[str, dict[str, int]]:
+        """The load step's counts, staged for the report."""
+        counts = self.counts_dict()
+        self.stage("load", "counts", [("counts", counts)])
+        return counts
 
 
 def record_key(source_id: Any) -> str:

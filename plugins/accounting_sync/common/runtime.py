@@ -1,32 +1,26 @@
 """Glue between Airflow tasks and the pipelines: builds a job from a task's context.
 
-DAG files import only this module's names inside task bodies, so parsing stays cheap.
+The pipelines' task entry points build their job here; the pages and scripts find a
+company's clients here.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 from typing import Any
 
 from accounting_sync.common.binding import active_scope_key
 from accounting_sync.common.job import SyncJob
 from accounting_sync.config.companies import Company, load_companies
-from accounting_sync.config.connections import state_store_url
 from accounting_sync.config.settings import SyncSettings, resolve_settings
 from accounting_sync.invoiced.client import InvoicedClient
 from accounting_sync.invoiced.hook import InvoicedHook
 from accounting_sync.quickbooks.client import QuickBooksClient
 from accounting_sync.quickbooks.hook import QuickBooksHook
 from accounting_sync.store.bindings import StateHeld
-from accounting_sync.store.facade import StateStore
+from accounting_sync.store.facade import StateStore, open_store
 
 log = logging.getLogger(__name__)
-
-
-@functools.cache
-def open_store(url: str | None = None) -> StateStore:
-    return StateStore(url or state_store_url())
 
 
 def company(key: str) -> Company:

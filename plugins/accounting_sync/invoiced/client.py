@@ -21,6 +21,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -35,10 +36,10 @@ log = logging.getLogger(__name__)
 PER_PAGE = 100
 
 
-def server_time(response: requests.Response) -> int | None:
-    """The server's clock, from the Date header (UNIX seconds)."""
+def server_time(response: requests.Response) -> datetime | None:
+    """The server's clock, from the Date header."""
     try:
-        return int(parsedate_to_datetime(response.headers["Date"]).timestamp())
+        return parsedate_to_datetime(response.headers["Date"])
     except (KeyError, TypeError, ValueError):
         return None
 
@@ -84,7 +85,6 @@ class InvoicedClient:
         self.session.auth = (config.api_key, "")
         self.session.headers["Accept"] = "application/json"
         self.calls: Counter[str] = Counter()
-        self.list_started_at: int | None = None
 
     def request(
         self,
@@ -174,23 +174,11 @@ class InvoicedClient:
                 time.sleep(min(20.0, 0.5 * 2**attempt))
         raise InvoicedError(503, "api_error", f"Invoiced kept failing: {cause}")
 
-    def iter_list(self, path: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
-        """Every record of a list endpoint, streamed one page at a time. The server's time
-        of the first page is kept in ``list_started_at`` (for incremental cursors)."""
-        url: str | None = path
-        query: dict[str, Any] | None = {"per_page": PER_PAGE, **(params or {})}
-        self.list_started_at = None
-        while url:
-            response = self.request("GET", url, params=query)
-            if self.list_started_at is None:
-                self.list_started_at = server_time(response)
-            yield from response.json()
-            url = response.links.get("next", {}).get("url")
-            if url is not None:
-                url = self._same_origin(url)
-            query = None  # the next link carries the query already
+    def iter_list(self, path: str, params: dict[str, Any] | None = None) -> Listing:
+        """Every record of a list endpoint, streamed one page at a time."""
+        return Listing(self, path, params)
 
-    def _same_origin(self, url: str) -> str:
+    def same_origin(self, url: str) -> str:
         """A next link is followed only to the configured API base: the key goes with it."""
         wanted, given = urlsplit(self.config.api_base), urlsplit(urljoin(self.config.api_base, url))
         if (given.scheme, given.hostname, given.port) != (wanted.scheme, wanted.hostname, wanted.port):
@@ -199,3 +187,26 @@ class InvoicedClient:
                 "it was not followed, so the API key stays with the configured API base"
             )
         return given.geturl()
+
+
+class Listing:
+    """The records of one list endpoint, read a page at a time as they are iterated.
+    ``server_time`` is the server's clock when the first page was answered (None until
+    then): an incremental cursor takes it from the listing it read."""
+
+    def __init__(self, client: InvoicedClient, path: str, params: dict[str, Any] | None) -> None:
+        self.client, self.path, self.params = client, path, params
+        self.server_time: datetime | None = None
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        url: str | None = self.path
+        query: dict[str, Any] | None = {"per_page": PER_PAGE, **(self.params or {})}
+        while url:
+            response = self.client.request("GET", url, params=query)
+            if self.server_time is None:
+                self.server_time = server_time(response)
+            yield from response.json()
+            url = response.links.get("next", {}).get("url")
+            if url is not None:
+                url = self.client.same_origin(url)
+            query = None  # the next link carries the query already

@@ -9,14 +9,12 @@ cent, so an imported invoice totals exactly QBO's ``TotalAmt``.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from accounting_sync.common.values import CENT, RecordRejected, as_float, money, number
 from accounting_sync.quickbooks.client import live_name
-from accounting_sync.store.idmap import ORIGIN_INVOICED, MappedRecord
 
 ACCOUNTING_SYSTEM = "quickbooks_online"
 METADATA_KEY = "quickbooks_invoice_id"
@@ -114,11 +112,6 @@ def contact_body(record: dict[str, Any]) -> dict[str, Any] | None:
     return {"name": person_name(record)[:NAME_LIMIT], "email": email, "primary": True}
 
 
-def customer_changes(body: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
-    """Only the fields whose Invoiced value differs, so an unchanged customer is not written."""
-    return {key: value for key, value in body.items() if current.get(key) != value}
-
-
 # -- invoices -------------------------------------------------------------------------------
 
 
@@ -200,70 +193,9 @@ def new_invoice_body(record: dict[str, Any], body: dict[str, Any]) -> dict[str, 
     return {**body, **accounting_mark(record["Id"])}
 
 
-def invoice_changes(body: dict[str, Any]) -> dict[str, Any]:
-    """What a later QBO edit may change on Invoiced: everything but the customer."""
-    return {key: value for key, value in body.items() if key not in {"customer", "calculate_taxes"}}
-
-
 def is_voided(record: dict[str, Any]) -> bool:
     """QBO keeps a voided invoice with every amount zeroed (and "Voided" in its note)."""
     return money(record.get("TotalAmt", 0)) == 0 and money(record.get("Balance", 0)) == 0
-
-
-@dataclass(frozen=True)
-class InvoiceDecision:
-    action: str  # create | refresh | void | unchanged | skip
-    reason: str | None = None
-
-
-def decide_invoice(
-    record: dict[str, Any] | None,
-    mapped: MappedRecord | None,
-    *,
-    retry: bool = False,
-    start: date | None = None,
-) -> InvoiceDecision:
-    """What this run does with one QBO invoice (``record`` None: deleted in QBO)."""
-    if mapped is not None and mapped.origin == ORIGIN_INVOICED:
-        return InvoiceDecision("skip", "written to QuickBooks by qbo_sync: Invoiced is its master")
-    if mapped is None:
-        if record is None or is_voided(record):
-            return InvoiceDecision("skip", "deleted or voided in QuickBooks before it was imported")
-        if money(record.get("Balance", 0)) <= 0:
-            return InvoiceDecision("skip", "paid in full in QuickBooks")
-        if start is not None and date.fromisoformat(record["TxnDate"][:10]) < start:
-            return InvoiceDecision("skip", f"dated before the sync start date {start}")
-        return InvoiceDecision("create")
-    if mapped.content_hash == VOIDED:
-        return InvoiceDecision("unchanged")
-    if record is None or is_voided(record):
-        return InvoiceDecision("void")
-    if mapped.sync_token == str(record.get("SyncToken")) and not retry:
-        return InvoiceDecision("unchanged")
-    return InvoiceDecision("refresh")
-
-
-def invoice_state(record: dict[str, Any], digest: str) -> str:
-    """What the id map remembers: whether QBO still has a balance, and the body's hash."""
-    return f"{'open' if money(record.get('Balance', 0)) > 0 else 'closed'}:{digest}"
-
-
-def is_open(mapped: MappedRecord) -> bool:
-    return mapped.content_hash is not None and mapped.content_hash.startswith("open:")
-
-
-def body_hash(mapped: MappedRecord) -> str | None:
-    return mapped.content_hash.split(":", 1)[1] if mapped.content_hash and ":" in mapped.content_hash else None
-
-
-def paid_in_quickbooks(record: dict[str, Any], invoiced_balance: Any) -> Decimal:
-    """The amount to record on Invoiced so its balance equals QBO's.
-
-    Only ever lowers the Invoiced balance: when Invoiced is already lower, the difference
-    is a payment received on Invoiced that qbo_sync is about to write to QBO, and when
-    they match there is nothing to do. That is what stops the two syncs echoing payments.
-    """
-    return max(Decimal(0), money(invoiced_balance) - money(record.get("Balance", 0)))
 
 
 def payment_body(

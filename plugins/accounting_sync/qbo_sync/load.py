@@ -1,5 +1,7 @@
 """The load step of qbo_sync: customers, items, invoices, payments and bad-debt
-write-offs go to QBO in dependency order, each phase in batches through BatchWriter."""
+write-offs go to QBO in dependency order, each phase in batches through ``BatchWriter``,
+under the company's write lease (qbo_import's load takes the same one). Batches an
+interrupted run left in the journal are settled first."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from accounting_sync.common.job import CHUNK, LEASE_TTL, SYNC_FLOW, SyncJob
+from accounting_sync.common.flows import SYNC
+from accounting_sync.common.job import CHUNK, LEASE_TTL, SyncJob
 from accounting_sync.common.values import chunked, content_hash, money, name_key
 from accounting_sync.config.settings import field_limits
 from accounting_sync.qbo_sync.setup import QboSetup
@@ -21,14 +24,14 @@ from accounting_sync.qbo_sync.transform import (
     disambiguated,
     display_names,
 )
-from accounting_sync.qbo_sync.writer import BatchWriter, WriteOp, record_fault
+from accounting_sync.qbo_sync.writer import BatchWriter, WriteOp, record_fault, replay_journal
 from accounting_sync.quickbooks.client import escape, live_name
 from accounting_sync.quickbooks.faults import QboFault
 from accounting_sync.store.idmap import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord
 
 log = logging.getLogger(__name__)
 
-FLOW = SYNC_FLOW
+FLOW = SYNC.name
 WRITES = frozenset({"create", "update"})
 
 
@@ -452,3 +455,19 @@ def applied_amounts(payment: dict[str, Any]) -> dict[str, Decimal]:
             if link.get("TxnType") == "Invoice":
                 applied[str(link["TxnId"])] = applied.get(str(link["TxnId"]), Decimal(0)) + money(line["Amount"])
     return applied
+
+
+def write_plan(job: SyncJob) -> dict[str, dict[str, int]]:
+    """Write the plan to QBO. Holds the company's write lease so qbo_import waits."""
+    if job.dry_run:
+        for _, payload in job.staged("transform", "plan"):
+            job.count(payload["kind"], f"would_{payload['action']}")
+        return job.loaded()
+    assert job.qbo is not None
+    with job.store.lease(job.company, "writes", job.run_key, LEASE_TTL):
+        settled = replay_journal(job.store, job.qbo, job.company, FLOW, job.run_id)
+        if settled:
+            log.warning("Settled %d records of interrupted batches before this run's writes", len(settled))
+        Loader(job, settled).run()
+        job.save_cursors(FLOW)
+    return job.loaded()

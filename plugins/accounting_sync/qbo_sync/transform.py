@@ -1,4 +1,8 @@
-"""Invoiced records -> QuickBooks Online payloads (pure functions, no I/O).
+"""The transform step of qbo_sync: Invoiced records -> QuickBooks Online payloads, and
+what to do with each (create / update / void / skip).
+
+``plan_run`` plans a run a chunk of staged records at a time and stages the plan for the
+load step; everything it calls below it is a pure function, without I/O.
 
 Payloads refer to things that may not exist in QBO yet through placeholders such as
 ``{"$customer": "42"}`` or ``{"$item": "sku:delivery"}``; the load step swaps them for
@@ -11,7 +15,9 @@ Money is handled as ``Decimal`` rounded half-up to the cent; pandas does the per
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
@@ -19,17 +25,23 @@ from typing import Any
 
 import pandas as pd
 
+from accounting_sync.common.job import CHUNK, SyncJob, record_key
 from accounting_sync.common.values import (
     CENT,
     HALF_CENT,
     RecordRejected,
     as_float,
+    chunked,
     content_hash,
     money,
     name_key,
     number,
 )
 from accounting_sync.config.settings import SyncSettings, field_limits, name_replacements
+from accounting_sync.qbo_import.transform import recorded_from_quickbooks
+from accounting_sync.store.idmap import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS
+
+log = logging.getLogger(__name__)
 
 UNIT_PRICE_STEP = Decimal("0.0000001")  # QBO keeps up to 7 decimals of a unit price
 LINE_COLUMNS = ["invoice_id", "position", "name", "description", "quantity", "unit_cost", "catalog_item", "taxable"]
@@ -287,7 +299,7 @@ def written_off_amount(invoice: dict[str, Any]) -> Decimal:
     return money(invoice.get("balance") or 0)
 
 
-def invoice_payload(invoice: dict[str, Any], lines: list[dict[str, Any]], settings: SyncSettings) -> dict[str, Any]:
+def invoice_payload(invoice: dict[str, Any], lines: list[dict[str, Any]]) -> dict[str, Any]:
     limits = field_limits()
     if not lines:
         raise RecordRejected("the invoice has no line items", "Add at least one line item on Invoiced.")
@@ -368,7 +380,7 @@ def plan_invoice(
             return planned
         if invoice.get("customer") in (None, ""):
             raise RecordRejected("the invoice has no customer", "Assign a customer on Invoiced.")
-        payload = invoice_payload(invoice, lines, settings)
+        payload = invoice_payload(invoice, lines)
     except RecordRejected as rejected:
         return planned.refused(rejected)
     planned.payload, planned.hash = payload, content_hash(payload)
@@ -382,7 +394,7 @@ def plan_invoice(
     return planned
 
 
-def plan_bad_debt(invoice: dict[str, Any], settings: SyncSettings) -> Planned | None:
+def plan_bad_debt(invoice: dict[str, Any]) -> Planned | None:
     """The credit memo that writes an invoice off in QBO, or None when not bad debt."""
     if not is_written_off(invoice):
         return None
@@ -478,35 +490,10 @@ def plan_payment(
     source_id = str(payment["id"])
     planned = Planned("payment", source_id, "skip", document_number=str(payment.get("reference") or source_id))
     planned.currency = str(payment.get("currency") or "").upper() or None
-    if not settings.write_payments:
-        planned.reason = "writing payments to QuickBooks is turned off"
-        return planned
-    if from_quickbooks:
-        planned.reason = "recorded from QuickBooks: not written back"
-        return planned
-    if payment.get("voided"):
-        planned.action = "void" if mapped_hash is not None else "skip"
-        planned.reason = None if mapped_hash is not None else "voided before it was ever synced"
+    if _payment_not_written(payment, settings, mapped_hash, from_quickbooks, planned):
         return planned
     try:
-        splits: list[tuple[str, Decimal]] = []
-        for split in payment.get("applied_to") or []:
-            if split.get("type") != "invoice":
-                continue
-            invoice_id = str(split.get("invoice"))
-            invoice = invoices.get(invoice_id)
-            if invoice is not None and invoice.get("status") == "voided":
-                raise RecordRejected(
-                    f"the payment is applied to invoice {invoice.get('number') or invoice_id}, which is voided",
-                    "Remove the application on Invoiced, or reissue the invoice.",
-                )
-            if invoice is not None and before_start(invoice.get("date"), settings):
-                continue
-            splits.append((invoice_id, money(split.get("amount"))))
-        if payment.get("customer") in (None, ""):
-            raise RecordRejected("the payment has no customer", "Assign the payment to a customer on Invoiced.")
-        if any(amount <= 0 for _, amount in splits):
-            raise RecordRejected("the payment applies a zero or negative amount to an invoice")
+        splits = _invoice_splits(payment, invoices, settings)
         kept = {"credit", "convenience_fee"}
         if not splits and not any(s.get("type") in kept for s in payment.get("applied_to") or []):
             planned.reason = "nothing to write: no cash applied to a synced invoice"
@@ -524,3 +511,118 @@ def plan_payment(
     planned.depends_on = [f"customer:{payment['customer']}", *(f"invoice:{i}" for i, _ in splits)]
     planned.action = "create" if mapped_hash is None else ("update" if mapped_hash != planned.hash else "unchanged")
     return planned
+
+
+def _payment_not_written(
+    payment: dict[str, Any], settings: SyncSettings, mapped_hash: str | None, from_quickbooks: bool, planned: Planned
+) -> bool:
+    """Whether the payment is settled without a payload: skipped (saying why) or voided."""
+    if not settings.write_payments:
+        planned.reason = "writing payments to QuickBooks is turned off"
+    elif from_quickbooks:
+        planned.reason = "recorded from QuickBooks: not written back"
+    elif payment.get("voided"):
+        planned.action = "void" if mapped_hash is not None else "skip"
+        planned.reason = None if mapped_hash is not None else "voided before it was ever synced"
+    else:
+        return False
+    return True
+
+
+def _invoice_splits(
+    payment: dict[str, Any], invoices: dict[str, dict[str, Any] | None], settings: SyncSettings
+) -> list[tuple[str, Decimal]]:
+    """What the payment applies to each invoice written from the sync start date on;
+    ``RecordRejected`` for what QBO could not take."""
+    splits: list[tuple[str, Decimal]] = []
+    for split in payment.get("applied_to") or []:
+        if split.get("type") != "invoice":
+            continue
+        invoice_id = str(split.get("invoice"))
+        invoice = invoices.get(invoice_id)
+        if invoice is not None and invoice.get("status") == "voided":
+            raise RecordRejected(
+                f"the payment is applied to invoice {invoice.get('number') or invoice_id}, which is voided",
+                "Remove the application on Invoiced, or reissue the invoice.",
+            )
+        if invoice is not None and before_start(invoice.get("date"), settings):
+            continue
+        splits.append((invoice_id, money(split.get("amount"))))
+    if payment.get("customer") in (None, ""):
+        raise RecordRejected("the payment has no customer", "Assign the payment to a customer on Invoiced.")
+    if any(amount <= 0 for _, amount in splits):
+        raise RecordRejected("the payment applies a zero or negative amount to an invoice")
+    return splits
+
+
+# -- the step: plan a run ------------------------------------------------------------------
+
+
+def plan_run(job: SyncJob) -> dict[str, int]:
+    """Plan every write, a chunk of staged records at a time; the plan is staged for the
+    load step. Only a small brief of each invoice is kept for the payments that follow."""
+    summary: Counter[str] = Counter()
+    item_names: dict[str, str] = {}
+    briefs: dict[str, dict[str, Any]] = {}
+    for chunk in chunked((payload for _, payload in job.staged("extract", "invoice")), CHUNK):
+        _stage_plans(job, _plan_invoices(job, chunk, item_names), summary)
+        briefs.update({str(i["id"]): {k: i.get(k) for k in ("id", "number", "date", "status")} for i in chunk})
+    for chunk in chunked((payload for _, payload in job.staged("extract", "payment")), CHUNK):
+        _stage_plans(job, _plan_payments(job, chunk, briefs), summary)
+    job.stage("transform", "items", [("names", item_names)])
+    log.info("Planned: %s", dict(sorted(summary.items())))
+    return dict(summary)
+
+
+def _stage_plans(job: SyncJob, plans: list[Planned], summary: Counter[str]) -> None:
+    job.stage("transform", "plan", ((f"{p.kind}:{record_key(p.source_id)}", p.to_dict()) for p in plans))
+    summary.update(f"{p.kind}.{p.action}" for p in plans)
+
+
+def _plan_invoices(job: SyncJob, invoices: list[dict[str, Any]], item_names: dict[str, str]) -> list[Planned]:
+    ids = [str(i["id"]) for i in invoices]
+    invoice_map = job.store.get_mappings(job.company, "invoice", ids)
+    written_off = job.store.get_mappings(job.company, "bad_debt_payment", ids)
+    frame = lines_frame(invoices, job.settings)
+    lines_by_invoice = group_lines(frame)
+    if not frame.empty:
+        item_names.update(zip(frame["item_key"], frame["item_name"], strict=True))
+    plans: list[Planned] = []
+    for invoice in invoices:
+        mapped = invoice_map.get(str(invoice["id"]))
+        plan = plan_invoice(
+            invoice,
+            lines_by_invoice.get(str(invoice["id"]), []),
+            job.settings,
+            mapped.content_hash if mapped else None,
+            mapped.origin if mapped else None,
+        )
+        plans.append(plan)
+        if plan.action in {"create", "update", "unchanged"} or (mapped and mapped.origin == ORIGIN_INVOICED):
+            bad_debt = plan_bad_debt(invoice)
+            if bad_debt is not None and plan.action != "skip":
+                if bad_debt.source_id in written_off:
+                    bad_debt.action = "unchanged"  # written off exactly once
+                plans.append(bad_debt)
+    return plans
+
+
+def _plan_payments(job: SyncJob, payments: list[dict[str, Any]], briefs: dict[str, dict[str, Any]]) -> list[Planned]:
+    payment_map = job.store.get_mappings(job.company, "payment", [str(p["id"]) for p in payments])
+    plans = []
+    for payment in payments:
+        mapped = payment_map.get(str(payment["id"]))
+        applied = {str(s.get("invoice")) for s in payment.get("applied_to") or [] if s.get("type") == "invoice"}
+        from_quickbooks = (mapped is not None and mapped.origin == ORIGIN_QUICKBOOKS) or recorded_from_quickbooks(
+            payment
+        )
+        plans.append(
+            plan_payment(
+                payment,
+                {i: briefs.get(i) for i in applied},
+                job.settings,
+                mapped.content_hash if mapped else None,
+                from_quickbooks=from_quickbooks,
+            )
+        )
+    return plans

@@ -94,7 +94,7 @@ class QuickBooksHook(BaseHook):
     @property
     def store(self) -> StateStore:
         if self._store is None:
-            from accounting_sync.common.runtime import open_store
+            from accounting_sync.store.facade import open_store
 
             self._store = open_store()
         return self._store

@@ -8,8 +8,11 @@ is one short transaction."""
 
 from __future__ import annotations
 
+import functools
+
 from sqlalchemy import func, select
 
+from accounting_sync.config.connections import state_store_url
 from accounting_sync.store.bindings import BindingRepository
 from accounting_sync.store.cursors import CursorRepository
 from accounting_sync.store.idmap import IdMapRepository
@@ -50,3 +53,9 @@ class StateStore(
     def schema_version(self) -> int:
         with self.session() as session:
             return int(session.scalar(select(func.max(SchemaVersion.version))) or 0)
+
+
+@functools.cache
+def open_store(url: str | None = None) -> StateStore:
+    """The deployment's state store (connection ``accounting_sync_db``), one per process."""
+    return StateStore(url or state_store_url())

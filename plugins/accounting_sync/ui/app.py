@@ -23,14 +23,16 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from accounting_sync.common import binding, runtime
+from accounting_sync.common.flows import FLOWS, flow_by_key
 from accounting_sync.config.companies import Company, load_companies
 from accounting_sync.config.connections import ConnectionUnusable
 from accounting_sync.config.settings import resolve_settings
 from accounting_sync.invoiced.client import InvoicedClient, InvoicedError
 from accounting_sync.store.bindings import StateHeld
-from accounting_sync.store.facade import StateStore
+from accounting_sync.store.facade import StateStore, open_store
 from accounting_sync.ui import oauth, qbo
 from accounting_sync.ui.airflow_api import AirflowApi, AirflowApiError, loopback_url
+from accounting_sync.ui.routes import CALLBACK, UI_ROUTE, URL_PREFIX
 from accounting_sync.ui.security import (
     CSRF_COOKIE,
     CSRF_MAX_AGE,
@@ -48,10 +50,8 @@ from accounting_sync.ui.security import (
     user_id,
 )
 from accounting_sync.ui.settings_form import LABELS, form_values, submitted_values, to_settings
-from accounting_sync.ui.syncs import FLOWS, flow_by_key, recent_syncs
+from accounting_sync.ui.syncs import recent_syncs
 
-URL_PREFIX = "/accounting-sync"
-UI_ROUTE = "accounting-sync"
 FLASH_COOKIE = "accounting_sync_flash"
 FLASH_MAX_AGE = 120
 HELD_NOTICE = (
@@ -68,7 +68,7 @@ actions = APIRouter(dependencies=[Depends(csrf_protected)])
 
 
 def get_store() -> StateStore:
-    return runtime.open_store()
+    return open_store()
 
 
 def selected_company(company: str | None = None) -> Company:
@@ -221,7 +221,7 @@ def connect(request: Request, user: UserDep, company: CompanyDep) -> Response:
     except ConnectionUnusable as error:
         return redirect_with(request, link(request, "", company), "error", str(error))
     redirect_uri = (
-        config.redirect_uri or f"{request.url.scheme}://{request.url.netloc}{app_root(request)}/callback"
+        config.redirect_uri or f"{request.url.scheme}://{request.url.netloc}{app_root(request)}{CALLBACK}"
     )
     url, state = oauth.authorization_url(config, redirect_uri)
     pending = oauth.PendingAuthorization(state, company.key, user_id(user), redirect_uri)
@@ -236,7 +236,7 @@ CODE_ALREADY_USED = (
 )
 
 
-@pages.get("/callback")
+@pages.get(CALLBACK)
 def callback(request: Request, user: UserDep, store: StoreDep) -> Response:
     """Intuit sends the browser back here with ``code``, ``state`` and ``realmId``."""
     pending = oauth.PendingAuthorization.from_dict(
@@ -458,7 +458,7 @@ def _flow_dag(company: Company, form: dict[str, str]) -> tuple[str, str]:
         raise HTTPException(
             status.HTTP_400_BAD_REQUEST, f"Unknown flow: choose one of {[f.key for f in FLOWS]}."
         )
-    return company.dag_id(flow.base), flow.action
+    return company.dag_id(flow.name), flow.action
 
 
 @actions.post("/syncs/run")

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from accounting_sync.common.binding import active_scope_key
+from accounting_sync.common.flows import FLOWS, Flow
 from accounting_sync.common.values import aware
 from accounting_sync.config.companies import Company
 from accounting_sync.store.facade import StateStore
@@ -20,27 +21,6 @@ RUN_LIMIT = 10
 FINISHED = {"success", "failed"}
 ACTIVE = {"queued", "running"}
 OUTCOME_ORDER = ["created", "updated", "voided", "written_off", "unchanged", "skipped", "failed"]
-
-
-@dataclass(frozen=True)
-class Flow:
-    """One direction of the sync; ``base`` is the DAG id before the company suffix and
-    also the flow name the pipeline records errors under."""
-
-    key: str
-    base: str
-    label: str
-    action: str
-
-
-FLOWS = (
-    Flow("sync", "qbo_sync", "Invoiced → QuickBooks", "Sync Now"),
-    Flow("import", "qbo_import", "QuickBooks → Invoiced", "Import Now"),
-)
-
-
-def flow_by_key(key: str) -> Flow | None:
-    return next((flow for flow in FLOWS if flow.key == key), None)
 
 
 @dataclass(frozen=True)
@@ -106,7 +86,7 @@ class SyncsView:
 
 
 def recent_syncs(store: StateStore, company: Company, api: AirflowApi, ui_root: str) -> SyncsView:
-    dag_flows = {company.dag_id(flow.base): flow for flow in FLOWS}
+    dag_flows = {company.dag_id(flow.name): flow for flow in FLOWS}
     scope = active_scope_key(store, company.key)
     stored = store.recent_runs(scope, limit=RUN_LIMIT * len(dag_flows), dag_ids=list(dag_flows))
     runs = {(row.dag_id, row.run_id): _from_store(row, dag_flows[row.dag_id]) for row in stored}
@@ -125,7 +105,7 @@ def recent_syncs(store: StateStore, company: Company, api: AirflowApi, ui_root: 
         controls = [DagControl(flow, dag_id, None) for dag_id, flow in dag_flows.items()]
         views = _latest(runs.values())
     for view in views:
-        view.errors = store.errors_for_run(scope, view.flow.base, view.run_id)
+        view.errors = store.errors_for_run(scope, view.flow.name, view.run_id)
         view.run_url = f"{ui_root}dags/{quote(view.dag_id, safe='')}/runs/{quote(view.run_id, safe='')}"
     return SyncsView(controls, views, problem)
 

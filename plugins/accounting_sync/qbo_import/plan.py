@@ -1,0 +1,166 @@
+"""The plan step of qbo_import: what a run has to do with each QuickBooks record.
+
+``ImportPlan`` gathers, before anything is written, what the decisions need: the staged
+QBO records, what the id map already knows of them, the records that failed before and
+whether qbo_sync has unconfirmed writes (then nothing new is created: the id map may not
+know every record qbo_sync made yet). The decisions themselves are pure functions of a
+record and its mapping; the apply step (``load``) carries them out, or nothing in a dry run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from accounting_sync.common.flows import IMPORT, SYNC
+from accounting_sync.common.job import SyncJob
+from accounting_sync.common.values import content_hash, money
+from accounting_sync.qbo_import.transform import VOIDED, customer_body, is_voided
+from accounting_sync.store.idmap import ORIGIN_INVOICED, MappedRecord
+
+FLOW = IMPORT.name
+
+
+@dataclass
+class ImportPlan:
+    """One run's records and what is known of them; the mappings stay current as the
+    apply step records what it wrote."""
+
+    customers: dict[str, dict[str, Any]]
+    refs: dict[str, dict[str, Any]]
+    """Customers of outstanding invoices that are not staged themselves: imported on demand."""
+    invoices: list[tuple[str, dict[str, Any] | None]]
+    """Every invoice to look at; ``None``: deleted in QBO."""
+    mappings: dict[str, dict[str, MappedRecord]]
+    failures: dict[str, dict[str, int]]
+    """Records that failed before, with their attempts so far."""
+    deferring: bool
+
+    @classmethod
+    def read(cls, job: SyncJob) -> ImportPlan:
+        customers, refs = _staged(job, "customer"), _staged(job, "customer_ref")
+        invoices = _staged(job, "invoice")
+        deleted = sorted(_staged(job, "deleted"))
+        failures: dict[str, dict[str, int]] = {"customer": {}, "invoice": {}}
+        for error in job.store.open_errors(job.company, FLOW):
+            failures.setdefault(error.object_type, {})[error.source_id] = error.attempts
+        people = {*customers, *refs}
+        mappings = {
+            "customer": job.store.find_by_qbo_id(job.company, "customer", people),
+            "contact": job.store.find_by_qbo_id(job.company, "contact", people),
+            "invoice": job.store.find_by_qbo_id(job.company, "invoice", {*invoices, *deleted}),
+        }
+        return cls(
+            customers=customers,
+            refs=refs,
+            invoices=[*invoices.items(), *((qbo_id, None) for qbo_id in deleted)],
+            mappings=mappings,
+            failures=failures,
+            deferring=bool(job.store.pending_intents(job.company, SYNC.name)),
+        )
+
+    def unmapped_customers(self) -> set[str]:
+        return {*self.customers, *self.refs} - self.mappings["customer"].keys()
+
+    def customer(self, record: dict[str, Any]) -> CustomerDecision:
+        qbo_id = str(record["Id"])
+        return decide_customer(record, self.mappings["customer"].get(qbo_id), retry=qbo_id in self.failures["customer"])
+
+    def invoice(self, qbo_id: str, record: dict[str, Any] | None, start: date | None) -> InvoiceDecision:
+        mapped = self.mappings["invoice"].get(qbo_id)
+        return decide_invoice(record, mapped, retry=qbo_id in self.failures["invoice"], start=start)
+
+
+def _staged(job: SyncJob, kind: str) -> dict[str, dict[str, Any]]:
+    return {str(payload["Id"]): payload for _, payload in job.staged("extract", kind)}
+
+
+def customer_changes(body: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    """Only the fields whose Invoiced value differs, so an unchanged customer is not written."""
+    return {key: value for key, value in body.items() if current.get(key) != value}
+
+
+def invoice_changes(body: dict[str, Any]) -> dict[str, Any]:
+    """What a later QBO edit may change on Invoiced: everything but the customer."""
+    return {key: value for key, value in body.items() if key not in {"customer", "calculate_taxes"}}
+
+
+@dataclass(frozen=True)
+class InvoiceDecision:
+    action: str  # create | refresh | void | unchanged | skip
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class CustomerDecision:
+    """``new``: link to a namesake or create (the apply step reads Invoiced to choose);
+    ``refresh``: carry QBO's changes over; the body is what Invoiced should show."""
+
+    action: str  # new | refresh | unchanged | skip
+    body: dict[str, Any] = field(default_factory=dict)
+    digest: str = ""
+
+
+def decide_customer(record: dict[str, Any], mapped: MappedRecord | None, *, retry: bool = False) -> CustomerDecision:
+    """What this run does with one QBO customer; ``RecordRejected`` when it cannot be imported."""
+    if mapped is not None and mapped.origin == ORIGIN_INVOICED:
+        return CustomerDecision("skip")  # qbo_sync created it from Invoiced
+    body = customer_body(record)
+    digest = content_hash(body)
+    if mapped is None:
+        return CustomerDecision("new", body, digest)
+    if mapped.content_hash != digest or retry:
+        return CustomerDecision("refresh", body, digest)
+    return CustomerDecision("unchanged", body, digest)
+
+
+def decide_invoice(
+    record: dict[str, Any] | None,
+    mapped: MappedRecord | None,
+    *,
+    retry: bool = False,
+    start: date | None = None,
+) -> InvoiceDecision:
+    """What this run does with one QBO invoice (``record`` None: deleted in QBO)."""
+    if mapped is not None and mapped.origin == ORIGIN_INVOICED:
+        return InvoiceDecision("skip", "written to QuickBooks by qbo_sync: Invoiced is its master")
+    if mapped is None:
+        if record is None or is_voided(record):
+            return InvoiceDecision("skip", "deleted or voided in QuickBooks before it was imported")
+        if money(record.get("Balance", 0)) <= 0:
+            return InvoiceDecision("skip", "paid in full in QuickBooks")
+        if start is not None and date.fromisoformat(record["TxnDate"][:10]) < start:
+            return InvoiceDecision("skip", f"dated before the sync start date {start}")
+        return InvoiceDecision("create")
+    if mapped.content_hash == VOIDED:
+        return InvoiceDecision("unchanged")
+    if record is None or is_voided(record):
+        return InvoiceDecision("void")
+    if mapped.sync_token == str(record.get("SyncToken")) and not retry:
+        return InvoiceDecision("unchanged")
+    return InvoiceDecision("refresh")
+
+
+def invoice_state(record: dict[str, Any], digest: str) -> str:
+    """What the id map remembers: whether QBO still has a balance, and the body's hash."""
+    return f"{'open' if money(record.get('Balance', 0)) > 0 else 'closed'}:{digest}"
+
+
+def is_open(mapped: MappedRecord) -> bool:
+    return mapped.content_hash is not None and mapped.content_hash.startswith("open:")
+
+
+def body_hash(mapped: MappedRecord) -> str | None:
+    return mapped.content_hash.split(":", 1)[1] if mapped.content_hash and ":" in mapped.content_hash else None
+
+
+def paid_in_quickbooks(record: dict[str, Any], invoiced_balance: Any) -> Decimal:
+    """The amount to record on Invoiced so its balance equals QBO's.
+
+    Only ever lowers the Invoiced balance: when Invoiced is already lower, the difference
+    is a payment received on Invoiced that qbo_sync is about to write to QBO, and when
+    they match there is nothing to do. That is what stops the two syncs echoing payments.
+    """
+    return max(Decimal(0), money(invoiced_balance) - money(record.get("Balance", 0)))
