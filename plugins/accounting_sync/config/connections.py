@@ -89,7 +89,6 @@ class QuickBooksConfig:
     token_url: str = INTUIT_TOKEN_URL
     revoke_url: str = INTUIT_REVOKE_URL
     redirect_uri: str | None = None
-    realm_id: str | None = None
     timeout: float = 60.0
     limits: RateLimits = RateLimits()
 
@@ -133,7 +132,6 @@ class QuickBooksExtra(BaseModel):
     authorize_url: str | None = None
     token_url: str | None = None
     revoke_url: str | None = None
-    realm_id: str | None = None
 
     def limits(self) -> RateLimits:
         """``rate_limit`` first, the three form fields over it."""
@@ -238,7 +236,6 @@ def quickbooks_config(conn: ConnectionLike) -> QuickBooksConfig:
         token_url=extra.token_url or INTUIT_TOKEN_URL,
         revoke_url=extra.revoke_url or INTUIT_REVOKE_URL,
         redirect_uri=extra.redirect_uri or None,
-        realm_id=extra.realm_id,
         timeout=extra.timeout or 60.0,
         limits=extra.limits(),
     )

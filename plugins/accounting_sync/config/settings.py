@@ -141,6 +141,3 @@ def field_limits() -> dict[str, int]:
 def name_replacements() -> dict[str, str]:
     return dict(load_yaml("mappings/fields.yaml")["name_replacements"])
 
-
-def payment_method_names() -> dict[str, str]:
-    return dict(load_yaml("mappings/fields.yaml")["payment_methods"])
