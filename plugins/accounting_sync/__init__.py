@@ -1,10 +1,23 @@
 """Invoiced <-> QuickBooks Online sync for Apache Airflow.
 
-One module per concern: ``state`` (the state store), ``settings`` and ``companies``
-(configuration), ``connections`` (what the Airflow connections hold), ``hooks``
-(the ``quickbooks`` and ``invoiced`` connection types, every connection lookup) with
-``get_provider_info`` (their registration), ``tokens`` (OAuth2),
-``ratelimit``, ``quickbooks`` and ``invoiced`` (API clients), ``transform`` (pandas),
-``sync`` and ``importer`` (the two pipelines), ``report`` and ``ui``.
-Heavy imports stay inside these modules so DAG files parse fast.
+The package reads as a map; each room says in its own docstring what it holds:
+
+- ``quickbooks/`` and ``invoiced/``: one per external system, its Airflow hook (the
+  ``quickbooks`` and ``invoiced`` connection types, registered by ``get_provider_info``)
+  and its API client;
+- ``qbo_sync/`` (Invoiced -> QBO) and ``qbo_import/`` (QBO -> Invoiced): one per pipeline,
+  each a ``pipeline`` module whose steps the DAG files call, one module per step beside it;
+- ``store/``: the state store, one small repository per table's concern behind the
+  ``StateStore`` facade;
+- ``common/``: what both pipelines share (the job of one run, cursors, values such as
+  money and dates, the report, the flows' names, the state binding, the Airflow glue);
+- ``config/``: companies, sync settings and what the Airflow connections hold;
+- ``ui/``: the Accounting Sync pages.
+
+Dependencies point one way: ``config`` imports nothing of the package and
+``common.values`` only the standard library; ``store``, ``quickbooks`` and ``invoiced``
+build on them; the rest of ``common`` ties those together for one run; the pipelines
+and ``ui`` sit on top (qbo_sync reads qbo_import's mark on the payments it recorded, so it
+never writes them back). Heavy imports stay inside the modules, so DAG files (which read
+``config.companies`` and ``common.flows``) parse fast.
 """
