@@ -35,7 +35,17 @@ class InvoicedConfig(BaseModel):
         description="Default-sort offsets from here need the preceding page fetched first; None disables.",
     )
     pagination_cursor_ttl_seconds: int = Field(default=300, ge=1)
-    idempotency_ttl_seconds: int = Field(default=86400, ge=1)
+    idempotency_ttl_seconds: int = Field(default=86400, ge=1, description="On the sandbox clock.")
+    idempotency_cache_server_errors: bool = Field(
+        default=True,
+        description="A keyed POST/PATCH caches every answer, 5xx too (the code has no status check); "
+        "False: 5xx answers are not cached, so a same-key retry runs again.",
+    )
+    idempotency_lock: bool = Field(
+        default=False,
+        description="True: requests sharing a key run one at a time. The service holds no lock: a same-key "
+        "retry arriving while the first attempt runs executes again.",
+    )
     case_insensitive_filters: bool = Field(
         default=True,
         description="filter[...] string matches ignore case, like the service's MySQL collation.",
