@@ -60,6 +60,11 @@ class InvoicedConfig(BaseModel):
         default=False,
         description="A payment created with an accounting mark gets source accounting_system (our old assumption).",
     )
+    mark_only_patch_is_edit: bool = Field(
+        default=True,
+        description="A PATCH carrying only accounting marks (or nothing) saves the record like any edit: "
+        "closed/voided documents refuse it and updated_at moves. False: it only records the mapping.",
+    )
     id_base: int = Field(
         default_factory=random_id_base,
         ge=0,

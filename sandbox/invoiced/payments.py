@@ -451,7 +451,7 @@ def update_payment(store: Store, payment_id: int, payload: dict[str, Any]) -> Pa
     data = parse_input(PaymentInput, payload)
     mark = parse_mark(data)
     changes = data.model_fields_set - ACCOUNTING_FIELDS
-    if changes:
+    if changes or store.settings.mark_only_patch_is_edit:
         _check_scalar_edits(payment, data, changes)
         _edit_payment(store, payment, data, changes)
         store.touch(payment)
