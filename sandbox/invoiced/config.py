@@ -65,6 +65,11 @@ class InvoicedConfig(BaseModel):
         description="A PATCH carrying only accounting marks (or nothing) saves the record like any edit: "
         "closed/voided documents refuse it and updated_at moves. False: it only records the mapping.",
     )
+    past_due_job: bool = Field(
+        default=True,
+        description="The service stores status and a per-minute job saves invoices that became past due "
+        "(updated_at moves). False: past_due is worked out at every read and updated_at stays.",
+    )
     id_base: int = Field(
         default_factory=random_id_base,
         ge=0,

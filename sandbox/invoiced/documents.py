@@ -375,6 +375,7 @@ def create_document(store: Store, kind: DocumentKind, payload: dict[str, Any]) -
     settle(store, doc, creating=True, closed_in_request=False)
     store.claim_number(kind.name, doc.number, doc.id)
     _table(store, kind)[doc.id] = doc
+    store.saved(doc)
     record_mark(store, kind.name, doc.id, mark)
     return doc
 

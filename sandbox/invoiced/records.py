@@ -192,6 +192,8 @@ class Invoice(Document):
     date_bad_debt: int | None = None
     amount_written_off: Decimal = ZERO
     last_sent: int | None = None
+    # When the stored status was last worked out: the last save, or the past-due job's run.
+    status_checked_at: int = 0
 
 
 @dataclass(slots=True, eq=False)

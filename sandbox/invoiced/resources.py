@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from sandbox.invoiced.calc import credit_note_status, invoice_status
+from sandbox.invoiced.calc import credit_note_status
 from sandbox.invoiced.catalog import (
     COUPONS,
     ITEMS,
@@ -33,6 +33,7 @@ from sandbox.invoiced.documents import (
 )
 from sandbox.invoiced.listing import FieldSpec, Getter, Listing, attr
 from sandbox.invoiced.payments import create_payment, get_payment, update_payment, void_payment
+from sandbox.invoiced.records import Invoice
 from sandbox.invoiced.store import Store
 
 
@@ -151,7 +152,7 @@ PAYMENT_FIELDS = field_specs(
 )
 
 
-def invoice_fields(now: Callable[[], int]) -> dict[str, FieldSpec]:
+def invoice_fields(status: Callable[[Invoice], str]) -> dict[str, FieldSpec]:
     return field_specs(
         strings=(*DOCUMENT_STRINGS, "payment_terms"),
         booleans=(*DOCUMENT_BOOLEANS, "autopay"),
@@ -160,7 +161,7 @@ def invoice_fields(now: Callable[[], int]) -> dict[str, FieldSpec]:
         timestamps=(*DOCUMENT_TIMESTAMPS, "due_date", "date_paid", "date_bad_debt"),
         computed={
             **_customer_relation(),
-            "status": ("string", lambda invoice: invoice_status(invoice, now())),
+            "status": ("string", status),
             "attempt_count": ("integer", lambda invoice: 0),
         },
     )
@@ -218,7 +219,7 @@ def build_resources(store: Store) -> list[Resource]:
         pricing("/coupons", COUPONS, COUPON_FIELDS),
         Resource(
             path="/invoices",
-            listing=Listing(invoice_fields(store.now), dated=True, due_date_column=True),
+            listing=Listing(invoice_fields(store.invoice_status), dated=True, due_date_column=True),
             records=lambda: store.invoices.values(),
             get=partial(get_document, store, INVOICES),
             create=partial(create_document, store, INVOICES),

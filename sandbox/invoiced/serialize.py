@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox.invoiced.calc import credit_note_status, invoice_status
+from sandbox.invoiced.calc import credit_note_status
 from sandbox.invoiced.money import money_json, quantity_json
 from sandbox.invoiced.records import (
     AppliedRate,
@@ -225,7 +225,7 @@ class Renderer:
         visible.update(
             {
                 "object": "invoice",
-                "status": invoice_status(inv, self.store.now()),
+                "status": self.store.invoice_status(inv),
                 "autopay": inv.autopay,
                 "attempt_count": 0,
                 "next_payment_attempt": None,
