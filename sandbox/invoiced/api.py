@@ -26,7 +26,8 @@ from sandbox.invoiced.customers import (
 from sandbox.invoiced.documents import CREDIT_NOTES, INVOICES, void_document
 from sandbox.invoiced.errors import ApiError, InvoicedJSONResponse
 from sandbox.invoiced.listing import Listing, link_header, paginate, parse_list_query, query_signature, select
-from sandbox.invoiced.resources import CONTACT_FIELDS, Resource, build_resources
+from sandbox.invoiced.options import check_query
+from sandbox.invoiced.resources import CONTACT_FIELDS, Resource, RouteQuery, build_resources
 from sandbox.invoiced.serialize import Renderer, Rendering
 from sandbox.invoiced.state import SandboxState
 
@@ -93,6 +94,11 @@ class InvoicedApi:
         }
         return InvoicedJSONResponse([renderer.render(record) for record in page.records], headers=headers)
 
+    def check_query(self, request: Request, route: RouteQuery | None) -> None:
+        """ApiRouteRunner: a route that declares its query options refuses any other."""
+        if route is not None and all(getattr(self.state.config, name) for name in route.switches):
+            check_query(request.query_params.multi_items(), route.options)
+
     def _route(self, path: str, method: str, handler: Callable[..., Response]) -> None:
         self.router.add_api_route(path, handler, methods=[method])
 
@@ -105,11 +111,15 @@ class InvoicedApi:
         def load(request: Request, object_id: str) -> Any:
             return resource.get(parse_id(request, object_id, resource.listing.integer_ids))
 
+        queries = resource.queries
+
         def list_records(request: Request) -> Response:
+            self.check_query(request, queries.get("list"))
             with session():
                 return self.page(request, resource.records(), resource.listing)
 
         def create(request: Request, body: JsonBody) -> Response:
+            self.check_query(request, queries.get("create"))
             with session():
                 return self.one(request, resource.create(body), 201)
 
@@ -118,10 +128,12 @@ class InvoicedApi:
                 return self.one(request, load(request, object_id))
 
         def update(request: Request, object_id: str, body: JsonBody) -> Response:
+            self.check_query(request, queries.get("update"))
             with session():
                 return self.one(request, resource.update(load(request, object_id).id, body))
 
         def delete(request: Request, object_id: str) -> Response:
+            self.check_query(request, queries.get("delete"))
             with session():
                 result = resource.delete(load(request, object_id).id)
                 return Response(status_code=204) if result is None else self.one(request, result)

@@ -70,6 +70,21 @@ class InvoicedConfig(BaseModel):
         description="The service stores status and a per-minute job saves invoices that became past due "
         "(updated_at moves). False: past_due is worked out at every read and updated_at stays.",
     )
+    strict_query_options: bool = Field(
+        default=True,
+        description="Routes that declare their query options (customer and payment lists, payment "
+        "writes, customer delete) refuse others with 400 param query. False: extras are ignored.",
+    )
+    strict_customer_write_options: bool = Field(
+        default=True,
+        description="Customer POST/PATCH refuse undeclared query options too (the reference); the code "
+        "declares them with warn: true, which only logs. False: the code's reading.",
+    )
+    strict_payment_types: bool = Field(
+        default=True,
+        description="/payments bodies must have the declared PHP types (customer and date integer or null, "
+        "reference and accounting_id string or null, amount numeric). False: values are coerced.",
+    )
     id_base: int = Field(
         default_factory=random_id_base,
         ge=0,

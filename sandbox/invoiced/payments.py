@@ -15,39 +15,17 @@ from typing import Any
 from sandbox.invoiced.accounting import ACCOUNTING_FIELDS, parse_mark, record_mark
 from sandbox.invoiced.documents import CLOSED_MESSAGE, VOIDED_MESSAGE, settle
 from sandbox.invoiced.errors import ApiError, invalid, not_found
-from sandbox.invoiced.models import (
-    PaymentInput,
-    SplitInput,
-    copy_sent_fields,
-    parse_input,
-    reject_unknown_options,
-)
+from sandbox.invoiced.models import PaymentInput, SplitInput, copy_sent_fields, parse_input
 from sandbox.invoiced.money import ZERO, php_amount
+from sandbox.invoiced.options import PAYMENT_CREATE_BODY, PAYMENT_EDIT_BODY, Options, check_body
 from sandbox.invoiced.records import CreditNote, Customer, Document, Invoice, Payment, Split
 from sandbox.invoiced.store import Store
 
-PAYMENT_OPTIONS = frozenset(
-    {
-        "amount",
-        "currency",
-        "customer",
-        "date",
-        "method",
-        "reference",
-        "source",
-        "notes",
-        "ach_sender_id",
-        "attachments",
-        "applied_to",
-        "metadata",
-        "accounting_id",
-        "accounting_system",
-    }
-)
 PAYMENT_FIELDS = frozenset({"method", "reference", "notes", "ach_sender_id", "metadata"})
 SPLIT_TYPES = frozenset({"invoice", "credit_note", "credit", "applied_credit"})
 CASH_TYPES = frozenset({"invoice", "credit"})
 DOCUMENT_TYPES = ("invoice", "estimate")
+DEFAULT_METHOD = "other"
 APPLY_ERROR_PREFIX = "An error occurred while trying to apply payment: "
 
 
@@ -416,15 +394,24 @@ def save_payment(
     return payment
 
 
+def parse_payment(store: Store, payload: dict[str, Any], defined: Options) -> PaymentInput:
+    """CreatePaymentRoute/EditPaymentRoute: declared keys only, each of its declared PHP type
+    (``strict_payment_types``); ``applied_to: null`` applies nothing."""
+    check_body(payload, defined, types=store.settings.strict_payment_types)
+    if payload.get("applied_to", []) is None:
+        payload = {key: value for key, value in payload.items() if key != "applied_to"}
+    return parse_input(PaymentInput, payload)
+
+
 def create_payment(store: Store, payload: dict[str, Any]) -> Payment:
-    reject_unknown_options(payload, PAYMENT_OPTIONS, ("amount",))
-    data = parse_input(PaymentInput, payload)
+    data = parse_payment(store, payload, PAYMENT_CREATE_BODY)
     mark = parse_mark(data)
     if data.amount < 0:
         raise invalid("The amount cannot be less than 0.", "amount")
     customer = _payment_customer(store, data.customer)
     payment = new_payment(store, customer, data.currency, data.amount)
     copy_sent_fields(data, payment, PAYMENT_FIELDS)
+    payment.method = payment.method or DEFAULT_METHOD
     payment.date = data.date if data.date is not None else payment.date
     implied = "accounting_system" if mark and store.settings.mark_sets_payment_source else None
     payment.source = data.source or implied or payment.source
@@ -447,8 +434,7 @@ def _check_scalar_edits(payment: Payment, data: PaymentInput, changes: set[str])
 
 def update_payment(store: Store, payment_id: int, payload: dict[str, Any]) -> Payment:
     payment = get_payment(store, payment_id)
-    reject_unknown_options(payload, PAYMENT_OPTIONS, ())
-    data = parse_input(PaymentInput, payload)
+    data = parse_payment(store, payload, PAYMENT_EDIT_BODY)
     mark = parse_mark(data)
     changes = data.model_fields_set - ACCOUNTING_FIELDS
     if changes or store.settings.mark_only_patch_is_edit:
@@ -476,6 +462,7 @@ def _edit_payment(store: Store, payment: Payment, data: PaymentInput, changes: s
         payment.balance = amount - (payment.amount - payment.balance)
         payment.amount = amount
     copy_sent_fields(data, payment, PAYMENT_FIELDS)
+    payment.method = payment.method or DEFAULT_METHOD
     payment.currency = data.currency or payment.currency
     payment.date = data.date if "date" in changes and data.date is not None else payment.date
     payment.source = data.source or payment.source
