@@ -85,6 +85,16 @@ class InvoicedConfig(BaseModel):
         description="/payments bodies must have the declared PHP types (customer and date integer or null, "
         "reference and accounting_id string or null, amount numeric). False: values are coerced.",
     )
+    payment_methods_validated: bool = Field(
+        default=False,
+        description="True: only the nine documented payment methods are accepted. The code does not "
+        "validate method and knows more (balance, bank_transfer, online, affirm, klarna).",
+    )
+    document_adjustment_splits: bool = Field(
+        default=True,
+        description="Accept the code-only applied_to type document_adjustment; False: refuse it as an "
+        "invalid payment application type.",
+    )
     id_base: int = Field(
         default_factory=random_id_base,
         ge=0,

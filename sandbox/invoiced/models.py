@@ -253,6 +253,7 @@ class SplitInput(InputModel):
     amount: Decimal | None = None
     invoice: Relation | None = None
     credit_note: Relation | None = None
+    estimate: Relation | None = None
     document_type: str | None = None
 
 

@@ -179,6 +179,8 @@ class Document:
     total: Decimal = ZERO
     balance: Decimal = ZERO
     amount_credited: Decimal = ZERO
+    # Lowered by `document_adjustment` applications; not a property the service shows.
+    amount_adjusted: Decimal = ZERO
     metadata: Metadata = field(default_factory=dict)
 
 

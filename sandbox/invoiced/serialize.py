@@ -372,6 +372,9 @@ def line_json(line: LineItem) -> dict[str, Any]:
 def split_json(split: Split) -> dict[str, Any]:
     """Shapes of the service's TransactionNormalizer for each application type."""
     body: dict[str, Any] = {"id": split.id, "type": split.type, "amount": money_json(split.amount)}
+    if split.type == "document_adjustment" and split.credit_note_id is not None:
+        body.update(document_type="credit_note", credit_note=split.credit_note_id)
+        return body
     if split.credit_note_id is not None:
         body["credit_note"] = split.credit_note_id
     if split.invoice_id is not None:
