@@ -1,7 +1,8 @@
 """HTTP routes of the emulated Invoiced API (no version prefix, as on the service).
 
 Handlers are plain functions run in the thread pool; each holds the store lock for the
-whole read-modify-render so a response always shows one consistent account state.
+whole read-modify-render so a response always shows one consistent account state, with
+the service's scheduled jobs caught up to the sandbox clock first (`Store.session`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from sandbox.invoiced.customers import (
 from sandbox.invoiced.documents import CREDIT_NOTES, INVOICES, void_document
 from sandbox.invoiced.errors import ApiError, InvoicedJSONResponse
 from sandbox.invoiced.listing import Listing, link_header, paginate, parse_list_query, query_signature, select
-from sandbox.invoiced.resources import CONTACT_FIELDS, Resource, build_resources
+from sandbox.invoiced.options import check_query
+from sandbox.invoiced.resources import CONTACT_FIELDS, Resource, RouteQuery, build_resources
 from sandbox.invoiced.serialize import Renderer, Rendering
 from sandbox.invoiced.state import SandboxState
 
@@ -92,6 +94,11 @@ class InvoicedApi:
         }
         return InvoicedJSONResponse([renderer.render(record) for record in page.records], headers=headers)
 
+    def check_query(self, request: Request, route: RouteQuery | None) -> None:
+        """ApiRouteRunner: a route that declares its query options refuses any other."""
+        if route is not None and all(getattr(self.state.config, name) for name in route.switches):
+            check_query(request.query_params.multi_items(), route.options)
+
     def _route(self, path: str, method: str, handler: Callable[..., Response]) -> None:
         self.router.add_api_route(path, handler, methods=[method])
 
@@ -99,34 +106,40 @@ class InvoicedApi:
 
     def _add_resource(self, resource: Resource) -> None:
         item_path = resource.path + "/{object_id}"
-        lock = self.store.lock
+        session = self.store.session
 
         def load(request: Request, object_id: str) -> Any:
             return resource.get(parse_id(request, object_id, resource.listing.integer_ids))
 
+        queries = resource.queries
+
         def list_records(request: Request) -> Response:
-            with lock:
+            self.check_query(request, queries.get("list"))
+            with session():
                 return self.page(request, resource.records(), resource.listing)
 
         def create(request: Request, body: JsonBody) -> Response:
-            with lock:
+            self.check_query(request, queries.get("create"))
+            with session():
                 return self.one(request, resource.create(body), 201)
 
         def retrieve(request: Request, object_id: str) -> Response:
-            with lock:
+            with session():
                 return self.one(request, load(request, object_id))
 
         def update(request: Request, object_id: str, body: JsonBody) -> Response:
-            with lock:
+            self.check_query(request, queries.get("update"))
+            with session():
                 return self.one(request, resource.update(load(request, object_id).id, body))
 
         def delete(request: Request, object_id: str) -> Response:
-            with lock:
+            self.check_query(request, queries.get("delete"))
+            with session():
                 result = resource.delete(load(request, object_id).id)
                 return Response(status_code=204) if result is None else self.one(request, result)
 
         def accounting_sync_status(request: Request, object_id: str) -> Response:
-            with lock:
+            with session():
                 record = load(request, object_id)
                 return InvoicedJSONResponse(
                     sync_status(self.store, resource.sync_object or "", record.id, record.metadata)
@@ -144,35 +157,35 @@ class InvoicedApi:
         """``/customers/:id/contacts``: a sub-resource, listed with the same parameters."""
         collection = "/customers/{customer_id}/contacts"
         item = collection + "/{contact_id}"
-        lock = self.store.lock
+        session = self.store.session
         listing = Listing(CONTACT_FIELDS)
 
         def ids(request: Request, *raw: str) -> list[int]:
             return [parse_id(request, value, True) for value in raw]
 
         def list_contacts(request: Request, customer_id: str) -> Response:
-            with lock:
+            with session():
                 (cid,) = ids(request, customer_id)
                 get_customer(self.store, cid)
                 contacts = [c for c in self.store.contacts.values() if c.customer_id == cid]
                 return self.page(request, contacts, listing)
 
         def create(request: Request, customer_id: str, body: JsonBody) -> Response:
-            with lock:
+            with session():
                 (cid,) = ids(request, customer_id)
                 return self.one(request, create_contact(self.store, cid, body), 201)
 
         def retrieve(request: Request, customer_id: str, contact_id: str) -> Response:
-            with lock:
+            with session():
                 return self.one(request, get_contact(self.store, *ids(request, customer_id, contact_id)))
 
         def update(request: Request, customer_id: str, contact_id: str, body: JsonBody) -> Response:
-            with lock:
+            with session():
                 cid, contact = ids(request, customer_id, contact_id)
                 return self.one(request, update_contact(self.store, cid, contact, body))
 
         def delete(request: Request, customer_id: str, contact_id: str) -> Response:
-            with lock:
+            with session():
                 delete_contact(self.store, *ids(request, customer_id, contact_id))
                 return Response(status_code=204)
 
@@ -183,20 +196,20 @@ class InvoicedApi:
         self._route(item, "DELETE", delete)
 
     def _add_document_actions(self) -> None:
-        lock = self.store.lock
+        session = self.store.session
 
         def void_invoice(request: Request, invoice_id: str) -> Response:
-            with lock:
+            with session():
                 doc_id = parse_id(request, invoice_id, True)
                 return self.one(request, void_document(self.store, INVOICES, doc_id))
 
         def void_credit_note(request: Request, credit_note_id: str) -> Response:
-            with lock:
+            with session():
                 doc_id = parse_id(request, credit_note_id, True)
                 return self.one(request, void_document(self.store, CREDIT_NOTES, doc_id))
 
         def bad_debt(request: Request, invoice_id: str) -> Response:
-            with lock:
+            with session():
                 return self.one(request, write_off_invoice(self.store, parse_id(request, invoice_id, True)))
 
         self._route("/invoices/{invoice_id}/void", "POST", void_invoice)

@@ -146,7 +146,9 @@ def settle_invoice(invoice: Invoice, *, creating: bool, closed_in_request: bool,
     """
     was_paid = invoice.paid
     invoice.balance = (
-        ZERO if invoice.voided else invoice.total - invoice.amount_paid - invoice.amount_credited
+        ZERO
+        if invoice.voided
+        else invoice.total - invoice.amount_paid - invoice.amount_credited - invoice.amount_adjusted
     )
     settled = invoice.balance <= 0 and not invoice.draft and not invoice.voided
     if creating:
@@ -169,6 +171,7 @@ def settle_credit_note(credit_note: CreditNote, *, closed_in_request: bool) -> N
         - credit_note.amount_applied_to_invoice
         - credit_note.amount_credited
         - credit_note.amount_refunded
+        - credit_note.amount_adjusted
     )
     credit_note.paid = credit_note.balance <= 0 and not credit_note.draft and not credit_note.voided
     if credit_note.paid and not closed_in_request:

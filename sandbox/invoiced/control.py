@@ -82,8 +82,11 @@ def build_control_router(state: SandboxState) -> APIRouter:
     @router.post("/clock")
     def clock(move: ClockMove) -> dict[str, Any]:
         if move.now is not None:
-            return {"now": state.clock.set(move.now)}
-        return {"now": state.clock.advance(move.advance_seconds or 0)}
+            now = state.clock.set(move.now)
+        else:
+            now = state.clock.advance(move.advance_seconds or 0)
+        with state.store.session():  # the per-minute jobs catch up with the moved clock
+            return {"now": now}
 
     @router.post("/bulk")
     def bulk(load: BulkLoad) -> dict[str, Any]:

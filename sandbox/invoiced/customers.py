@@ -90,7 +90,7 @@ def update_customer(store: Store, customer_id: int, payload: dict[str, Any]) -> 
         store.release_number("customer", customer.number)
         customer.number = data.number
     copy_sent_fields(data, customer, CUSTOMER_FIELDS)
-    if data.model_fields_set - ACCOUNTING_FIELDS:
+    if data.model_fields_set - ACCOUNTING_FIELDS or store.settings.mark_only_patch_is_edit:
         store.touch(customer)
     record_mark(store, "customer", customer_id, mark)
     return customer

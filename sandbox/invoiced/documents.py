@@ -375,6 +375,7 @@ def create_document(store: Store, kind: DocumentKind, payload: dict[str, Any]) -
     settle(store, doc, creating=True, closed_in_request=False)
     store.claim_number(kind.name, doc.number, doc.id)
     _table(store, kind)[doc.id] = doc
+    store.saved(doc)
     record_mark(store, kind.name, doc.id, mark)
     return doc
 
@@ -424,7 +425,7 @@ def update_document(store: Store, kind: DocumentKind, doc_id: int, payload: dict
     data = parse_input(kind.input_model, payload)
     mark = parse_mark(data)
     changes = data.model_fields_set - IGNORED_ON_UPDATE
-    if changes:
+    if changes or store.settings.mark_only_patch_is_edit:
         doc = _edited_copy(store, kind, current, data, changes)
         if doc.number != current.number:
             store.release_number(kind.name, current.number)

@@ -1,9 +1,11 @@
 """The API's front door: authentication, injected faults, idempotency keys, headers.
 
 Runs as pure ASGI in the order of the service's ApiSubscriber (authenticate, then
-rate-limit, then replay an idempotent response). Idempotent responses are buffered and
-cached *before* they are sent, so a commit-then-drop fault still leaves the answer for
-the client's retry with the same key.
+rate-limit, then replay an idempotent response). Like the service, a keyed POST/PATCH
+reads the cache before the handler and writes it after, with no lock in between: a
+same-key retry that arrives while the first attempt still runs executes again. Every
+answer is cached, 5xx included. Idempotent responses are buffered and cached *before*
+they are sent, so a commit-then-drop fault still leaves the answer for the retry.
 """
 
 from __future__ import annotations
@@ -13,9 +15,8 @@ import base64
 import binascii
 import hmac
 import threading
-import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from email.utils import formatdate
 
 from starlette.responses import Response
@@ -31,7 +32,7 @@ WRITE_METHODS = frozenset({"POST", "PATCH", "DELETE"})
 IDEMPOTENT_METHODS = frozenset({"POST", "PATCH"})
 IDEMPOTENCY_KEY_LENGTH = (6, 64)
 READ_FAULTS = ("429", "500", "503", "slow")
-WRITE_FAULTS = (*READ_FAULTS, "drop")
+WRITE_FAULTS = (*READ_FAULTS, "drop", "commit_500")
 MISSING_KEY_MESSAGE = (
     "Missing API key! HINT: You can pass in your API key as the username parameter using HTTP Basic Auth."
 )
@@ -79,24 +80,29 @@ def _basic_credentials(scope: Scope) -> tuple[str, str]:
 
 
 class IdempotencyCache:
-    """Responses by (API key, Idempotency-Key) for 24 hours; one request per key at a time."""
+    """Responses by (API key, Idempotency-Key), kept ``ttl`` seconds on the sandbox clock.
 
-    def __init__(self, ttl_seconds: int) -> None:
+    ``exclusive`` serializes requests sharing a key; the gateway uses it only when the
+    ``idempotency_lock`` switch asks for it, since the service holds no such lock.
+    """
+
+    def __init__(self, ttl_seconds: Callable[[], int], now: Callable[[], int]) -> None:
         self._ttl = ttl_seconds
+        self._now = now
         self._lock = threading.Lock()
-        self._entries: dict[CacheKey, tuple[int, bytes, float]] = {}
+        self._entries: dict[CacheKey, tuple[int, bytes, int]] = {}
         self._in_progress: dict[CacheKey, asyncio.Lock] = {}
 
     def get(self, key: CacheKey) -> tuple[int, bytes] | None:
         with self._lock:
             entry = self._entries.get(key)
-        if entry is None or entry[2] < time.monotonic():
+        if entry is None or entry[2] <= self._now():
             return None
         return entry[0], entry[1]
 
     def put(self, key: CacheKey, status: int, body: bytes) -> None:
         with self._lock:
-            self._entries[key] = (status, body, time.monotonic() + self._ttl)
+            self._entries[key] = (status, body, self._now() + self._ttl())
 
     def clear(self) -> None:
         with self._lock:
@@ -136,15 +142,15 @@ class Gateway:
         send = self._with_api_headers(scope, send)
         try:
             api_key = self._authenticate(scope)
-            await self._inject_fault(scope)
+            fault = self._draw_fault(scope)
             key = self._idempotency_key(scope)
         except ApiError as error:
             await error_response(error)(scope, receive, send)
             return
         if key is None:
-            await self.app(scope, receive, send)
+            await self._unkeyed(scope, receive, send, fault)
         else:
-            await self._idempotent(scope, receive, send, (api_key, key))
+            await self._idempotent(scope, receive, send, (api_key, key), fault)
 
     def _with_api_headers(self, scope: Scope, send: Send) -> Send:
         app_version = _header(scope, b"x-app-version")
@@ -173,20 +179,22 @@ class Gateway:
             raise ApiError(401, f"We could not authenticate you with the API Key: {scrub_key(username)}")
         return username
 
-    async def _inject_fault(self, scope: Scope) -> None:
-        """Raise an error fault, delay a slow one, or mark the request for commit-then-drop."""
+    def _draw_fault(self, scope: Scope) -> str | None:
+        """Draw this request's fault; 429 and 503 are answered before the key is looked at.
+
+        A 429 is the rate limiter and a 503 the load balancer in front of the service, so
+        neither reaches the idempotency cache. ``500`` (a handler failure), ``commit_500``
+        (a failure after the write), ``slow`` and ``drop`` are played where they happen.
+        """
         allowed = WRITE_FAULTS if scope["method"] in WRITE_METHODS else READ_FAULTS
         fault = self.faults.draw(allowed)
         if fault == "429":
             raise ApiError(429, concurrency_message(self.config.concurrent))
-        if fault == "500":
-            raise internal_error()
         if fault == "503":
             raise ApiError(503, "Service Unavailable")
-        if fault == "slow":
-            await asyncio.sleep(self.faults.config.slow_seconds)
         if fault == "drop":
             scope.setdefault("state", {})["drop_connection"] = True
+        return fault
 
     def _idempotency_key(self, scope: Scope) -> str | None:
         key = _header(scope, b"idempotency-key")
@@ -205,21 +213,53 @@ class Gateway:
             raise ApiError(400, f"Idempotency key is too long. Must be no longer than {longest} characters.")
         return key
 
-    async def _idempotent(self, scope: Scope, receive: Receive, send: Send, key: CacheKey) -> None:
-        async with self.idempotency.exclusive(key):
+    async def _handle(self, scope: Scope, receive: Receive, fault: str | None) -> list[Message]:
+        """Run the handler as the fault says, buffering its answer.
+
+        ``500`` answers an internal error without running the handler (nothing is
+        written); ``commit_500`` runs it, keeps whatever it wrote, then answers 500.
+        """
+        messages: list[Message] = []
+
+        async def capture(message: Message) -> None:
+            messages.append(message)
+
+        if fault == "slow":
+            await asyncio.sleep(self.faults.config.slow_seconds)
+        if fault == "500":
+            await error_response(internal_error())(scope, receive, capture)
+            return messages
+        await self.app(scope, receive, capture)
+        if fault == "commit_500":
+            messages.clear()
+            await error_response(internal_error())(scope, receive, capture)
+        return messages
+
+    async def _unkeyed(self, scope: Scope, receive: Receive, send: Send, fault: str | None) -> None:
+        if fault in ("500", "commit_500"):
+            for message in await self._handle(scope, receive, fault):
+                await send(message)
+            return
+        if fault == "slow":
+            await asyncio.sleep(self.faults.config.slow_seconds)
+        await self.app(scope, receive, send)
+
+    async def _idempotent(
+        self, scope: Scope, receive: Receive, send: Send, key: CacheKey, fault: str | None
+    ) -> None:
+        """Cache read before the handler, cache write after it; a lock only if switched on."""
+        guard: AbstractAsyncContextManager[None] = (
+            self.idempotency.exclusive(key) if self.config.idempotency_lock else nullcontext()
+        )
+        async with guard:
             cached = self.idempotency.get(key)
             if cached is not None:
                 status, body = cached
                 await Response(body, status_code=status, media_type="application/json")(scope, receive, send)
                 return
-            messages: list[Message] = []
-
-            async def capture(message: Message) -> None:
-                messages.append(message)
-
-            await self.app(scope, receive, capture)
+            messages = await self._handle(scope, receive, fault)
             status = next(m["status"] for m in messages if m["type"] == "http.response.start")
-            if status < 500:
+            if status < 500 or self.config.idempotency_cache_server_errors:
                 body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
                 self.idempotency.put(key, status, body)
         for message in messages:

@@ -89,13 +89,20 @@ def _clamp_per_page(raw: str | None, maximum: int) -> int:
 
 
 def _parse_sort(raw: str, listing: Listing) -> list[tuple[str, bool]]:
-    """Unknown sort fields are dropped silently, as the service does."""
+    """Unknown sort fields are dropped silently, as the service does; ``id asc`` always ends
+    the sort as its tiebreak (AbstractListQueryBuilder::setSort), so an ``id`` clause ends it
+    here: ``id desc`` sorts descending, ``id asc`` alone is the default order."""
     sort: list[tuple[str, bool]] = []
     for clause in raw.split(","):
         parts = clause.split()
-        if not parts or parts[0] not in listing.fields or parts[0] == "id":
+        if not parts or parts[0] not in listing.fields:
             continue
-        sort.append((parts[0], len(parts) > 1 and parts[1].lower() == "desc"))
+        descending = len(parts) > 1 and parts[1].lower() == "desc"
+        if parts[0] == "id":
+            if descending:
+                sort.append(("id", True))
+            break  # ids are unique: nothing after an id clause can reorder the rows
+        sort.append((parts[0], descending))
     return sort
 
 

@@ -13,16 +13,13 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic_core import PydanticCustomError
 
-from sandbox.invoiced.errors import ApiError, field_title, invalid, translate_validation_error
+from sandbox.invoiced.errors import field_title, invalid, translate_validation_error
 
 METADATA_MAX_KEYS = 10
 METADATA_MAX_KEY_LENGTH = 40
 METADATA_MAX_VALUE_LENGTH = 255
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PRICING_ID_PATTERN = re.compile(r"^[a-z0-9_\-:]{2,}$", re.IGNORECASE)
-PaymentMethod = Literal[
-    "ach", "cash", "check", "credit_card", "eft", "direct_debit", "other", "paypal", "wire_transfer"
-]
 CustomerType = Literal["company", "person", "government", "non_profit"]
 
 
@@ -32,7 +29,8 @@ def sandbox_error(message: str) -> PydanticCustomError:
 
 
 def _check_metadata(value: Any) -> dict[str, Any]:
-    if value == []:
+    """``null`` and ``[]`` (PHP's empty array) clear the metadata (MetadataTrait)."""
+    if value is None or value == []:
         return {}
     if not isinstance(value, dict):
         raise sandbox_error("Metadata must be an object")
@@ -89,7 +87,13 @@ def _as_text(value: Any) -> Any:
     return value
 
 
+def _null_is_false(value: Any) -> Any:
+    """Optional flags sent as ``null`` (the Go client always sends them) mean false."""
+    return False if value is None else value
+
+
 MetadataField = Annotated[Any, AfterValidator(_check_metadata)]
+OptionalFlag = Annotated[bool, BeforeValidator(_null_is_false)]
 Currency = Annotated[str, AfterValidator(_check_currency)]
 Email = Annotated[str, AfterValidator(_check_email)]
 PricingId = Annotated[str, AfterValidator(_check_pricing_id)]
@@ -148,8 +152,8 @@ class ContactInput(InputModel):
     title: str | None = None
     email: Email | None = None
     phone: str | None = None
-    primary: bool = False
-    sms_enabled: bool = False
+    primary: OptionalFlag = False
+    sms_enabled: OptionalFlag = False
     department: str | None = None
     address1: str | None = None
     address2: str | None = None
@@ -249,6 +253,7 @@ class SplitInput(InputModel):
     amount: Decimal | None = None
     invoice: Relation | None = None
     credit_note: Relation | None = None
+    estimate: Relation | None = None
     document_type: str | None = None
 
 
@@ -257,7 +262,7 @@ class PaymentInput(AccountingMark):
     currency: Currency | None = None
     customer: Relation | None = None
     date: int | None = None
-    method: PaymentMethod = "other"
+    method: str | None = None  # not validated: the code knows more methods than the docs
     reference: Text | None = None
     source: str | None = None
     notes: str | None = None
@@ -290,24 +295,6 @@ def reject_blocked(payload: dict[str, Any], blocked: frozenset[str], model_name:
     for key in payload:
         if key in blocked:
             raise invalid(f"Mass assignment of {key} on {model_name} is not allowed")
-
-
-def reject_unknown_options(
-    payload: dict[str, Any], defined: frozenset[str], required: tuple[str, ...]
-) -> None:
-    """Routes with declared parameters reject others (Symfony OptionsResolver wording)."""
-    unknown = sorted(key for key in payload if key not in defined)
-    listed = ", ".join(f"'{name}'" for name in sorted(defined))
-    if len(unknown) == 1:
-        raise ApiError(
-            400, f"The option '{unknown[0]}' does not exist. Defined options are: {listed}.", "request"
-        )
-    if unknown:
-        names = ", ".join(f"'{name}'" for name in unknown)
-        raise ApiError(400, f"The options {names} do not exist. Defined options are: {listed}.", "request")
-    for name in required:
-        if name not in payload:
-            raise ApiError(400, f"The required option '{name}' is missing.", "request")
 
 
 def copy_sent_fields(data: InputModel, record: object, allowed: frozenset[str]) -> None:

@@ -15,39 +15,28 @@ from typing import Any
 from sandbox.invoiced.accounting import ACCOUNTING_FIELDS, parse_mark, record_mark
 from sandbox.invoiced.documents import CLOSED_MESSAGE, VOIDED_MESSAGE, settle
 from sandbox.invoiced.errors import ApiError, invalid, not_found
-from sandbox.invoiced.models import (
-    PaymentInput,
-    SplitInput,
-    copy_sent_fields,
-    parse_input,
-    reject_unknown_options,
-)
+from sandbox.invoiced.models import PaymentInput, SplitInput, copy_sent_fields, parse_input
 from sandbox.invoiced.money import ZERO, php_amount
+from sandbox.invoiced.options import PAYMENT_CREATE_BODY, PAYMENT_EDIT_BODY, Options, check_body
 from sandbox.invoiced.records import CreditNote, Customer, Document, Invoice, Payment, Split
 from sandbox.invoiced.store import Store
 
-PAYMENT_OPTIONS = frozenset(
-    {
-        "amount",
-        "currency",
-        "customer",
-        "date",
-        "method",
-        "reference",
-        "source",
-        "notes",
-        "ach_sender_id",
-        "attachments",
-        "applied_to",
-        "metadata",
-        "accounting_id",
-        "accounting_system",
-    }
-)
 PAYMENT_FIELDS = frozenset({"method", "reference", "notes", "ach_sender_id", "metadata"})
-SPLIT_TYPES = frozenset({"invoice", "credit_note", "credit", "applied_credit"})
-CASH_TYPES = frozenset({"invoice", "credit"})
+# PaymentItemType. `convenience_fee` is cash kept as a fee, applied to no document; an
+# `estimate` split needs an estimate, which the sandbox does not have; a
+# `document_adjustment` lowers a document's balance without spending the payment's cash.
+SPLIT_TYPES = frozenset(
+    {"invoice", "credit_note", "credit", "applied_credit", "convenience_fee", "estimate", "document_adjustment"}
+)
+CASH_TYPES = frozenset({"invoice", "credit", "convenience_fee", "estimate"})
+# Splits that may name documents other than their own type (HasAppliedToTrait::validateAppliedTo).
+MULTI_DOCUMENT_TYPES = frozenset({"applied_credit", "credit_note", "document_adjustment"})
 DOCUMENT_TYPES = ("invoice", "estimate")
+ADJUSTED_DOCUMENT_TYPES = ("credit_note", "estimate", "invoice")
+DEFAULT_METHOD = "other"
+DOCUMENTED_METHODS = frozenset(
+    {"ach", "cash", "check", "credit_card", "eft", "direct_debit", "other", "paypal", "wire_transfer"}
+)
 APPLY_ERROR_PREFIX = "An error occurred while trying to apply payment: "
 
 
@@ -119,6 +108,47 @@ def _credit_note_target(store: Store, document_type: str | None, invoice_id: int
     return _find_invoice(store, invoice_id)
 
 
+def _no_estimates(estimate_id: int | None) -> ApiError:
+    """EstimateSplit / DocumentAdjustmentSplit look the estimate up; the sandbox has none."""
+    return apply_error(f"Could not find estimate: {estimate_id if estimate_id is not None else ''}")
+
+
+def _adjusted_document(
+    store: Store, planned: PlannedSplit, entry: SplitInput, base: Split | None, invoice_id: int | None
+) -> None:
+    """DocumentAdjustmentSplit: ``document_type`` names the document whose balance moves."""
+    document_type = entry.document_type
+    if document_type is None and base is not None:
+        document_type = "credit_note" if base.credit_note_id is not None else "invoice"
+    if not document_type:
+        raise apply_error("Unspecified document type.")
+    if document_type not in ADJUSTED_DOCUMENT_TYPES:
+        raise apply_error(
+            "Invalid document type provided. Allowed types are " + ", ".join(ADJUSTED_DOCUMENT_TYPES)
+        )
+    if document_type == "estimate":
+        raise _no_estimates(entry.estimate)
+    if document_type == "invoice":
+        planned.invoice = _find_invoice(store, invoice_id)
+    else:
+        credit_note_id = entry.credit_note if entry.credit_note is not None else (
+            base.credit_note_id if base else None
+        )
+        planned.credit_note = _find_credit_note(store, credit_note_id)
+
+
+def _check_references(split_type: str, entry: SplitInput, base: Split | None) -> None:
+    if split_type not in MULTI_DOCUMENT_TYPES:
+        if entry.invoice is not None and split_type != "invoice":
+            raise invalid("Cannot supply invoice ID to non-invoice splits.", "applied_to.invoice")
+        if entry.estimate is not None and split_type != "estimate":
+            raise invalid("Cannot supply estimate ID to non-estimate splits.", "applied_to.estimate")
+    if base is not None and entry.invoice is not None and entry.invoice != base.invoice_id:
+        raise invalid(
+            "The invoice of an existing payment application cannot be changed", "applied_to.invoice"
+        )
+
+
 def _plan_one(store: Store, entry: SplitInput, base: Split | None, currency: str) -> PlannedSplit:
     split_type = entry.type or (base.type if base else None)
     if not split_type:
@@ -129,18 +159,20 @@ def _plan_one(store: Store, entry: SplitInput, base: Split | None, currency: str
         raise apply_error(
             f"Amount applied to document must be greater than 0. Provided: {php_amount(entry.amount, currency)}"
         )
-    if split_type not in SPLIT_TYPES:
+    known = split_type in SPLIT_TYPES and (
+        split_type != "document_adjustment" or store.settings.document_adjustment_splits
+    )
+    if not known:
         raise apply_error(f"Invalid payment application type: {split_type}")
-    if entry.invoice is not None and split_type == "credit":
-        raise invalid("Cannot supply invoice ID to non-invoice splits.", "applied_to.invoice")
-    if base is not None and entry.invoice is not None and entry.invoice != base.invoice_id:
-        raise invalid(
-            "The invoice of an existing payment application cannot be changed", "applied_to.invoice"
-        )
+    _check_references(split_type, entry, base)
     invoice_id = entry.invoice if entry.invoice is not None else (base.invoice_id if base else None)
     planned = PlannedSplit(type=split_type, amount=entry.amount)
     if split_type in ("invoice", "applied_credit"):
         planned.invoice = _find_invoice(store, invoice_id)
+    elif split_type == "estimate":
+        raise _no_estimates(entry.estimate)
+    elif split_type == "document_adjustment":
+        _adjusted_document(store, planned, entry, base, invoice_id)
     elif split_type == "credit_note":
         credit_note_id = (
             entry.credit_note if entry.credit_note is not None else (base.credit_note_id if base else None)
@@ -291,6 +323,12 @@ def _validate(
 def _move_money(split: PlannedSplit, delta: Decimal, customer: Customer | None) -> list[Any]:
     """Apply one delta; returns the records it changed."""
     changed: list[Any] = []
+    if split.type == "document_adjustment":
+        adjusted: Document | None = split.invoice or split.credit_note
+        if adjusted is not None:
+            adjusted.amount_adjusted += delta
+            changed.append(adjusted)
+        return changed
     if split.invoice is not None:
         if split.type == "credit_note":
             split.invoice.amount_credited += delta
@@ -416,15 +454,27 @@ def save_payment(
     return payment
 
 
-def create_payment(store: Store, payload: dict[str, Any]) -> Payment:
-    reject_unknown_options(payload, PAYMENT_OPTIONS, ("amount",))
+def parse_payment(store: Store, payload: dict[str, Any], defined: Options) -> PaymentInput:
+    """CreatePaymentRoute/EditPaymentRoute: declared keys only, each of its declared PHP type
+    (``strict_payment_types``); ``applied_to: null`` applies nothing."""
+    check_body(payload, defined, types=store.settings.strict_payment_types)
+    if payload.get("applied_to", []) is None:
+        payload = {key: value for key, value in payload.items() if key != "applied_to"}
     data = parse_input(PaymentInput, payload)
+    if store.settings.payment_methods_validated and data.method is not None and data.method not in DOCUMENTED_METHODS:
+        raise invalid("Method must be one of the allowed values", "method")
+    return data
+
+
+def create_payment(store: Store, payload: dict[str, Any]) -> Payment:
+    data = parse_payment(store, payload, PAYMENT_CREATE_BODY)
     mark = parse_mark(data)
     if data.amount < 0:
         raise invalid("The amount cannot be less than 0.", "amount")
     customer = _payment_customer(store, data.customer)
     payment = new_payment(store, customer, data.currency, data.amount)
     copy_sent_fields(data, payment, PAYMENT_FIELDS)
+    payment.method = payment.method or DEFAULT_METHOD
     payment.date = data.date if data.date is not None else payment.date
     implied = "accounting_system" if mark and store.settings.mark_sets_payment_source else None
     payment.source = data.source or implied or payment.source
@@ -447,11 +497,10 @@ def _check_scalar_edits(payment: Payment, data: PaymentInput, changes: set[str])
 
 def update_payment(store: Store, payment_id: int, payload: dict[str, Any]) -> Payment:
     payment = get_payment(store, payment_id)
-    reject_unknown_options(payload, PAYMENT_OPTIONS, ())
-    data = parse_input(PaymentInput, payload)
+    data = parse_payment(store, payload, PAYMENT_EDIT_BODY)
     mark = parse_mark(data)
     changes = data.model_fields_set - ACCOUNTING_FIELDS
-    if changes:
+    if changes or store.settings.mark_only_patch_is_edit:
         _check_scalar_edits(payment, data, changes)
         _edit_payment(store, payment, data, changes)
         store.touch(payment)
@@ -476,6 +525,7 @@ def _edit_payment(store: Store, payment: Payment, data: PaymentInput, changes: s
         payment.balance = amount - (payment.amount - payment.balance)
         payment.amount = amount
     copy_sent_fields(data, payment, PAYMENT_FIELDS)
+    payment.method = payment.method or DEFAULT_METHOD
     payment.currency = data.currency or payment.currency
     payment.date = data.date if "date" in changes and data.date is not None else payment.date
     payment.source = data.source or payment.source

@@ -179,6 +179,8 @@ class Document:
     total: Decimal = ZERO
     balance: Decimal = ZERO
     amount_credited: Decimal = ZERO
+    # Lowered by `document_adjustment` applications; not a property the service shows.
+    amount_adjusted: Decimal = ZERO
     metadata: Metadata = field(default_factory=dict)
 
 
@@ -192,6 +194,8 @@ class Invoice(Document):
     date_bad_debt: int | None = None
     amount_written_off: Decimal = ZERO
     last_sent: int | None = None
+    # When the stored status was last worked out: the last save, or the past-due job's run.
+    status_checked_at: int = 0
 
 
 @dataclass(slots=True, eq=False)

@@ -6,12 +6,12 @@ relation is filterable by name and by its ``<name>_id`` column.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from sandbox.invoiced.calc import credit_note_status, invoice_status
+from sandbox.invoiced.calc import credit_note_status
 from sandbox.invoiced.catalog import (
     COUPONS,
     ITEMS,
@@ -32,7 +32,16 @@ from sandbox.invoiced.documents import (
     update_document,
 )
 from sandbox.invoiced.listing import FieldSpec, Getter, Listing, attr
+from sandbox.invoiced.options import (
+    CUSTOMER_LIST_QUERY,
+    NO_QUERY,
+    PAYMENT_EDIT_QUERY,
+    PAYMENT_LIST_QUERY,
+    WRITE_QUERY,
+    Options,
+)
 from sandbox.invoiced.payments import create_payment, get_payment, update_payment, void_payment
+from sandbox.invoiced.records import Invoice
 from sandbox.invoiced.store import Store
 
 
@@ -151,7 +160,7 @@ PAYMENT_FIELDS = field_specs(
 )
 
 
-def invoice_fields(now: Callable[[], int]) -> dict[str, FieldSpec]:
+def invoice_fields(status: Callable[[Invoice], str]) -> dict[str, FieldSpec]:
     return field_specs(
         strings=(*DOCUMENT_STRINGS, "payment_terms"),
         booleans=(*DOCUMENT_BOOLEANS, "autopay"),
@@ -160,7 +169,7 @@ def invoice_fields(now: Callable[[], int]) -> dict[str, FieldSpec]:
         timestamps=(*DOCUMENT_TIMESTAMPS, "due_date", "date_paid", "date_bad_debt"),
         computed={
             **_customer_relation(),
-            "status": ("string", lambda invoice: invoice_status(invoice, now())),
+            "status": ("string", status),
             "attempt_count": ("integer", lambda invoice: 0),
         },
     )
@@ -177,6 +186,30 @@ CREDIT_NOTE_FIELDS = field_specs(
 
 
 @dataclass(frozen=True)
+class RouteQuery:
+    """The query options one route declares, enforced while every named switch is on."""
+
+    options: Options
+    switches: tuple[str, ...] = ("strict_query_options",)
+
+
+STRICT_CUSTOMER_WRITE = ("strict_query_options", "strict_customer_write_options")
+# Per route (list, create, update, delete); routes left out declare nothing and take any
+# query (ListInvoicesRoute, ListContactsRoute, RetrieveCustomerRoute, RetrievePaymentRoute...).
+CUSTOMER_QUERIES = {
+    "list": RouteQuery(CUSTOMER_LIST_QUERY),
+    "create": RouteQuery(WRITE_QUERY, STRICT_CUSTOMER_WRITE),
+    "update": RouteQuery(WRITE_QUERY, STRICT_CUSTOMER_WRITE),
+    "delete": RouteQuery(NO_QUERY),
+}
+PAYMENT_QUERIES = {
+    "list": RouteQuery(PAYMENT_LIST_QUERY),
+    "create": RouteQuery(WRITE_QUERY),
+    "update": RouteQuery(PAYMENT_EDIT_QUERY),
+}
+
+
+@dataclass(frozen=True)
 class Resource:
     """One top-level collection; operations are bound to the store."""
 
@@ -188,6 +221,7 @@ class Resource:
     update: Callable[[Any, dict[str, Any]], Any]
     delete: Callable[[Any], Any]
     sync_object: str | None = None
+    queries: Mapping[str, RouteQuery] = field(default_factory=dict)
 
 
 def build_resources(store: Store) -> list[Resource]:
@@ -212,13 +246,14 @@ def build_resources(store: Store) -> list[Resource]:
             update=partial(update_customer, store),
             delete=partial(delete_customer, store),
             sync_object="customer",
+            queries=CUSTOMER_QUERIES,
         ),
         pricing("/items", ITEMS, ITEM_FIELDS),
         pricing("/tax_rates", TAX_RATES, TAX_RATE_FIELDS),
         pricing("/coupons", COUPONS, COUPON_FIELDS),
         Resource(
             path="/invoices",
-            listing=Listing(invoice_fields(store.now), dated=True, due_date_column=True),
+            listing=Listing(invoice_fields(store.invoice_status), dated=True, due_date_column=True),
             records=lambda: store.invoices.values(),
             get=partial(get_document, store, INVOICES),
             create=partial(create_document, store, INVOICES),
@@ -245,5 +280,6 @@ def build_resources(store: Store) -> list[Resource]:
             update=partial(update_payment, store),
             delete=partial(void_payment, store),
             sync_object="payment",
+            queries=PAYMENT_QUERIES,
         ),
     ]

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox.invoiced.calc import credit_note_status, invoice_status
+from sandbox.invoiced.calc import credit_note_status
 from sandbox.invoiced.money import money_json, quantity_json
 from sandbox.invoiced.records import (
     AppliedRate,
@@ -225,7 +225,7 @@ class Renderer:
         visible.update(
             {
                 "object": "invoice",
-                "status": invoice_status(inv, self.store.now()),
+                "status": self.store.invoice_status(inv),
                 "autopay": inv.autopay,
                 "attempt_count": 0,
                 "next_payment_attempt": None,
@@ -372,6 +372,9 @@ def line_json(line: LineItem) -> dict[str, Any]:
 def split_json(split: Split) -> dict[str, Any]:
     """Shapes of the service's TransactionNormalizer for each application type."""
     body: dict[str, Any] = {"id": split.id, "type": split.type, "amount": money_json(split.amount)}
+    if split.type == "document_adjustment" and split.credit_note_id is not None:
+        body.update(document_type="credit_note", credit_note=split.credit_note_id)
+        return body
     if split.credit_note_id is not None:
         body["credit_note"] = split.credit_note_id
     if split.invoice_id is not None:

@@ -32,7 +32,7 @@ class SandboxState:
             store=Store(clock, config),
             faults=FaultInjector(),
             stats=RequestStats(),
-            idempotency=IdempotencyCache(config.idempotency_ttl_seconds),
+            idempotency=IdempotencyCache(lambda: config.idempotency_ttl_seconds, clock.now),
             cursors=PaginationCursors(config.pagination_cursor_ttl_seconds),
         )
 

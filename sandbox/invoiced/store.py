@@ -2,14 +2,24 @@
 
 Tables are dicts in insertion order, which for integer ids is ``id asc``: the service's
 default sort comes for free and a page needs no sort at all.
+
+An invoice's status is worked out when it is saved, as the service stores it; the only
+status that changes without a save, past due, is set by the service's per-minute job
+(MarkInvoicesPastDue), which saves the invoice. `run_jobs` plays that job for every minute
+boundary the sandbox clock has passed, from a queue ordered by the boundary after each
+invoice's due date, so a request costs nothing for invoices that are not yet due.
 """
 
 from __future__ import annotations
 
+import heapq
 import threading
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 
+from sandbox.invoiced.calc import invoice_status
 from sandbox.invoiced.clock import SandboxClock
 from sandbox.invoiced.config import InvoicedConfig
 from sandbox.invoiced.errors import invalid
@@ -26,6 +36,14 @@ from sandbox.invoiced.records import (
 )
 
 NUMBER_PREFIXES = {"customer": "CUST", "invoice": "INV", "credit_note": "CN"}
+MINUTE = 60
+# The stored statuses MarkInvoicesPastDue selects (with due_date < now).
+PAST_DUE_CANDIDATES = frozenset({"not_sent", "sent", "viewed"})
+
+
+def next_minute(timestamp: int) -> int:
+    """The first minute boundary after ``timestamp``: when the job sees ``due_date < now``."""
+    return (timestamp // MINUTE + 1) * MINUTE
 
 
 class Stamped(Protocol):
@@ -61,6 +79,7 @@ class Store:
             self._numbers: dict[str, dict[str, int]] = {kind: {} for kind in NUMBER_PREFIXES}
             self._number_sequences: dict[str, int] = dict.fromkeys(NUMBER_PREFIXES, 0)
             self._id_sequences: defaultdict[str, int] = defaultdict(lambda: self.settings.id_base)
+            self._past_due_queue: list[tuple[int, int]] = []
 
     def next_id(self, sequence: str) -> int:
         self._id_sequences[sequence] += 1
@@ -69,9 +88,49 @@ class Store:
     def now(self) -> int:
         return self.clock.now()
 
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        """Hold the lock with the scheduled jobs caught up to the clock: how every request reads."""
+        with self.lock:
+            self.run_jobs()
+            yield
+
     def touch(self, record: Stamped) -> None:
         """Bump ``updated_at`` strictly, so two changes in one second still sort apart."""
         record.updated_at = max(self.now(), record.updated_at + 1)
+        self.saved(record)
+
+    def saved(self, record: object) -> None:
+        """A record was saved now: an invoice's status is worked out again at this time."""
+        if isinstance(record, Invoice):
+            now = self.now()
+            record.status_checked_at = now
+            if record.due_date is not None and next_minute(record.due_date) > now:
+                heapq.heappush(self._past_due_queue, (next_minute(record.due_date), record.id))
+
+    def invoice_status(self, invoice: Invoice) -> str:
+        """The stored status (job on), or one worked out at every read (job off)."""
+        at = invoice.status_checked_at if self.settings.past_due_job else self.now()
+        return invoice_status(invoice, at)
+
+    def run_jobs(self) -> None:
+        """MarkInvoicesPastDue for every minute boundary passed: an open invoice whose due date
+        has gone by is saved at the first boundary after it (status past_due, updated_at)."""
+        if not self.settings.past_due_job:
+            return
+        boundary = self.now() // MINUTE * MINUTE
+        queue = self._past_due_queue
+        while queue and queue[0][0] <= boundary:
+            at, invoice_id = heapq.heappop(queue)
+            invoice = self.invoices.get(invoice_id)
+            if invoice is None or invoice.due_date is None or next_minute(invoice.due_date) != at:
+                continue  # deleted, or its due date moved (that save queued the new one)
+            if at <= invoice.status_checked_at:
+                continue  # saved since, which worked the status out already
+            if invoice_status(invoice, invoice.status_checked_at) not in PAST_DUE_CANDIDATES:
+                continue
+            invoice.status_checked_at = at
+            invoice.updated_at = max(at, invoice.updated_at + 1)
 
     # Document and customer numbers
 

@@ -50,7 +50,9 @@ def test_every_marked_object_type(inv: InvoicedClient, customer: dict[str, Any],
         "/credit_notes": {"customer": customer["id"], "items": [{"unit_cost": 5}]},
         "/payments": {"customer": customer["id"], "amount": 5},
     }
-    created = inv.create(path, {**bodies[path], **MARK, "accounting_id": 77})
+    # /payments declares accounting_id a string (CreatePaymentRoute); the others take a number too
+    accounting_id = "77" if path == "/payments" else 77
+    created = inv.create(path, {**bodies[path], **MARK, "accounting_id": accounting_id})
     status = inv.get(f"{path}/{created['id']}/accounting_sync_status").json()
     assert (status["synced"], status["accounting_id"]) == (True, "77")
     if path == "/payments":
@@ -82,10 +84,55 @@ def test_mark_on_patch_and_never_overwritten(inv: InvoicedClient, make_invoice: 
     assert (status["accounting_id"], status["source"]) == ("145", "accounting_system")
 
 
-def test_marking_a_paid_invoice_is_not_an_edit(inv: InvoicedClient, make_invoice: Any, pay: Any) -> None:
-    invoice = make_invoice()
-    pay({invoice["id"]: 100})
-    assert inv.patch(f"/invoices/{invoice['id']}", json=MARK).status_code == 200
+CLOSED = "Your changes cannot be saved because this document is closed. Please re-open the document to make any changes."
+VOIDED = "Your changes cannot be saved because this document is voided."
+
+
+@pytest.mark.parametrize("is_edit", [True, False])
+def test_marking_a_closed_or_voided_document(
+    inv: InvoicedClient, sandbox_state: SandboxState, make_invoice: Any, pay: Any, is_edit: bool
+) -> None:
+    """BE Model.php / ReceivableDocument.php: the marks are stripped, then the document is saved."""
+    sandbox_state.config.mark_only_patch_is_edit = is_edit
+    paid = make_invoice()
+    pay({paid["id"]: 100})
+    voided = make_invoice()
+    inv.post(f"/invoices/{voided['id']}/void")
+    for invoice, message, param in ((paid, CLOSED, "closed"), (voided, VOIDED, "voided")):
+        answer = inv.patch(f"/invoices/{invoice['id']}", json=MARK)
+        status = inv.get(f"/invoices/{invoice['id']}/accounting_sync_status").json()
+        if is_edit:
+            assert (answer.status_code, answer.json()) == (
+                400, {"type": "invalid_request", "message": message, "param": param}
+            )
+            assert status == {"synced": False, "error": None}
+        else:
+            assert answer.status_code == 200
+            assert status["synced"] is True
+
+
+@pytest.mark.parametrize("is_edit", [True, False])
+@pytest.mark.parametrize("kind", ["invoice", "credit_note", "customer", "payment"])
+def test_a_mark_only_patch_moves_updated_at(
+    inv: InvoicedClient, sandbox_state: SandboxState, customer: dict[str, Any], kind: str, is_edit: bool
+) -> None:
+    sandbox_state.config.mark_only_patch_is_edit = is_edit
+    bodies = {
+        "invoice": ("/invoices", {"customer": customer["id"], "items": [{"unit_cost": 5}]}),
+        "credit_note": ("/credit_notes", {"customer": customer["id"], "items": [{"unit_cost": 5}]}),
+        "customer": ("/customers", {"name": "Marked"}),
+        "payment": ("/payments", {"customer": customer["id"], "amount": 5}),
+    }
+    path, body = bodies[kind]
+    created = inv.create(path, body)
+    inv.control("clock", {"advance_seconds": 60})
+    answer = inv.patch(f"{path}/{created['id']}", json=MARK)
+    assert answer.status_code == 200
+    moved = answer.json()["updated_at"] > created["updated_at"]
+    assert moved is is_edit
+    changed = inv.get(path, params={"updated_after": created["updated_at"]}).json()
+    assert [record["id"] for record in changed] == ([created["id"]] if is_edit else [])
+    assert inv.get(f"{path}/{created['id']}/accounting_sync_status").json()["synced"] is True
 
 
 def test_legacy_metadata_mapping(inv: InvoicedClient, make_invoice: Any) -> None:

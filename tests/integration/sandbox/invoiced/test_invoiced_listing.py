@@ -178,3 +178,19 @@ def test_deep_default_sorted_pages_need_preceding_page(
         seen += [c["id"] for c in response.json()]
         url = links(response).get("next")
     assert seen == ids
+
+
+def test_sort_by_id_descending_and_id_tiebreaks(inv: InvoicedClient) -> None:
+    """BE AbstractListQueryBuilder::setSort: `id` is a sort field like any other, and `id ASC`
+    breaks ties of every other sort."""
+    ids = inv.control("bulk", {"customers": [{"name": name} for name in ("B", "A", "A", "B")]})["customers"]
+    assert [c["id"] for c in inv.get("/customers", params={"sort": "id desc"}).json()] == ids[::-1]
+    assert [c["id"] for c in inv.get("/customers", params={"sort": "id asc"}).json()] == ids
+    by_name = [c["id"] for c in inv.get("/customers", params={"sort": "name desc"}).json()]
+    assert by_name == [ids[0], ids[3], ids[1], ids[2]]
+    both = [c["id"] for c in inv.get("/customers", params={"sort": "name asc,id desc"}).json()]
+    assert both == [ids[2], ids[1], ids[3], ids[0]]
+    paged = [c["id"] for page in (1, 2) for c in inv.get(
+        "/customers", params={"sort": "id desc", "per_page": 2, "page": page}
+    ).json()]
+    assert paged == ids[::-1]

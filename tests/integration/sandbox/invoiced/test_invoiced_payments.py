@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from sandbox.invoiced.state import SandboxState
 from tests.integration.sandbox.invoiced.invoiced_client import InvoicedClient
 
@@ -247,3 +249,118 @@ def test_payment_without_customer_takes_the_invoice_customer(inv: InvoicedClient
     assert payment["customer"] == invoice["customer"]
     unapplied = inv.create("/payments", {"amount": 10})
     assert (unapplied["customer"], unapplied["balance"]) == (None, 10)
+
+
+APPLY = "An error occurred while trying to apply payment: "
+
+
+def test_convenience_fee_is_cash_applied_to_no_document(
+    inv: InvoicedClient, make_invoice: Any, customer: Any
+) -> None:
+    """BE ConvenienceFeeSplit.php: a payment transaction on no document, counted in the
+    payment's applied cash (HasAppliedToTrait::calculateBalance)."""
+    invoice = make_invoice(100)
+    body = {
+        "customer": customer["id"],
+        "amount": 103,
+        "applied_to": [
+            {"type": "invoice", "invoice": invoice["id"], "amount": 100},
+            {"type": "convenience_fee", "amount": 3},
+        ],
+    }
+    payment = inv.create("/payments", body)
+    assert payment["balance"] == 0
+    applied = inv.get(f"/payments/{payment['id']}", params={"include": "applied_to"}).json()["applied_to"]
+    fee = next(split for split in applied if split["type"] == "convenience_fee")
+    assert set(fee) == {"id", "type", "amount"} and fee["amount"] == 3
+    paid = invoice_state(inv, invoice["id"])
+    assert (paid["amount_paid"], paid["balance"], paid["status"]) == (100, 0, "paid")
+    credit = inv.get(f"/customers/{customer['id']}", params={"include": "credit_balance"}).json()
+    assert credit["credit_balance"] == 0
+    too_much = inv.post("/payments", json={**body, "amount": 100, "applied_to": [
+        {"type": "invoice", "invoice": make_invoice(100)["id"], "amount": 100},
+        {"type": "convenience_fee", "amount": 3},
+    ]})
+    assert too_much.json()["message"] == APPLY + "Total amount applied (103 USD) cannot exceed the payment amount (100 USD)"
+    on_invoice = inv.post("/payments", json={**body, "applied_to": [
+        {"type": "convenience_fee", "amount": 3, "invoice": invoice["id"]}
+    ]})
+    assert (on_invoice.status_code, on_invoice.json()["param"]) == (400, "applied_to.invoice")
+
+
+def test_estimate_splits_find_no_estimate(inv: InvoicedClient, customer: Any) -> None:
+    """The type exists (PaymentItemType); the sandbox has no estimates, so the lookup of
+    EstimateSplit.php fails with the service's message."""
+    answer = inv.post("/payments", json={
+        "customer": customer["id"], "amount": 10, "applied_to": [{"type": "estimate", "estimate": 5, "amount": 10}]
+    })
+    assert (answer.status_code, answer.json()) == (
+        400, {"type": "invalid_request", "message": APPLY + "Could not find estimate: 5", "param": "applied_to"}
+    )
+    assert inv.get("/payments").json() == []
+
+
+def test_document_adjustment_lowers_a_balance_without_cash(
+    inv: InvoicedClient, make_invoice: Any, customer: Any
+) -> None:
+    """BE DocumentAdjustmentSplit.php, ReceivableBalanceAdjuster.php: a zero-amount payment sets
+    a document's balance; calculateBalance leaves the payment's cash alone."""
+    invoice = make_invoice(100)
+    note = inv.create("/credit_notes", {"customer": customer["id"], "items": [{"unit_cost": 50}]})
+    payment = inv.create("/payments", {
+        "customer": customer["id"],
+        "amount": 0,
+        "applied_to": [
+            {"type": "document_adjustment", "document_type": "invoice", "invoice": invoice["id"], "amount": 30},
+            {"type": "document_adjustment", "document_type": "credit_note", "credit_note": note["id"], "amount": 20},
+        ],
+    })
+    assert (payment["amount"], payment["balance"]) == (0, 0)
+    adjusted = invoice_state(inv, invoice["id"])
+    assert (adjusted["balance"], adjusted["amount_paid"], adjusted["amount_credited"]) == (70, 0, 0)
+    assert inv.get(f"/credit_notes/{note['id']}").json()["balance"] == 30
+    applied = inv.get(f"/payments/{payment['id']}", params={"include": "applied_to"}).json()["applied_to"]
+    assert [(s["document_type"], s.get("invoice"), s.get("credit_note")) for s in applied] == [
+        ("invoice", invoice["id"], None), ("credit_note", None, note["id"])
+    ]
+    inv.delete(f"/payments/{payment['id']}")
+    assert invoice_state(inv, invoice["id"])["balance"] == 100
+    errors = {
+        "Unspecified document type.": {"type": "document_adjustment", "invoice": invoice["id"], "amount": 5},
+        "Invalid document type provided. Allowed types are credit_note, estimate, invoice": {
+            "type": "document_adjustment", "document_type": "payment", "amount": 5
+        },
+        "Could not find estimate: 9": {
+            "type": "document_adjustment", "document_type": "estimate", "estimate": 9, "amount": 5
+        },
+    }
+    for message, split in errors.items():
+        refused = inv.post("/payments", json={"customer": customer["id"], "amount": 0, "applied_to": [split]})
+        assert refused.json()["message"] == APPLY + message
+
+
+@pytest.mark.parametrize(
+    "method", ["check", "wire_transfer", "balance", "bank_transfer", "online", "affirm", "klarna", "crypto"]
+)
+def test_payment_method_is_not_validated(inv: InvoicedClient, customer: Any, method: str) -> None:
+    """BE payment.yaml / PaymentMethod.php know more methods than the docs, and the route
+    declares `method` only as a string."""
+    payment = inv.create("/payments", {"customer": customer["id"], "amount": 5, "method": method})
+    assert payment["method"] == method
+    assert [p["id"] for p in inv.get("/payments", params={"filter[method]": method}).json()] == [payment["id"]]
+
+
+def test_documented_methods_only_when_switched(inv: InvoicedClient, sandbox_state: SandboxState, customer: Any) -> None:
+    sandbox_state.config.payment_methods_validated = True
+    refused = inv.post("/payments", json={"customer": customer["id"], "amount": 5, "method": "klarna"})
+    assert (refused.status_code, refused.json()["param"]) == (400, "method")
+    assert inv.create("/payments", {"customer": customer["id"], "amount": 5, "method": "eft"})["method"] == "eft"
+
+
+def test_document_adjustment_refused_when_switched_off(
+    inv: InvoicedClient, sandbox_state: SandboxState, make_invoice: Any, customer: Any
+) -> None:
+    sandbox_state.config.document_adjustment_splits = False
+    split = {"type": "document_adjustment", "document_type": "invoice", "invoice": make_invoice()["id"], "amount": 5}
+    refused = inv.post("/payments", json={"customer": customer["id"], "amount": 0, "applied_to": [split]})
+    assert refused.json()["message"] == APPLY + "Invalid payment application type: document_adjustment"
