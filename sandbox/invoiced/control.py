@@ -32,6 +32,14 @@ class ClockMove(BaseModel):
 
 def build_control_router(state: SandboxState) -> APIRouter:
     router = APIRouter(prefix="/_sandbox")
+    _data_routes(router, state)
+    _fault_routes(router, state)
+    _clock_routes(router, state)
+    return router
+
+
+def _data_routes(router: APIRouter, state: SandboxState) -> None:
+    """What the sandbox holds: inspect, empty, seed, load in bulk."""
 
     @router.get("/info")
     def info() -> dict[str, Any]:
@@ -56,6 +64,14 @@ def build_control_router(state: SandboxState) -> APIRouter:
         seed_demo(state.store)
         return {"counts": state.store.counts()}
 
+    @router.post("/bulk")
+    def bulk(load: BulkLoad) -> dict[str, Any]:
+        return bulk_load(state.store, load)
+
+
+def _fault_routes(router: APIRouter, state: SandboxState) -> None:
+    """How the sandbox misbehaves and what it counted."""
+
     @router.get("/faults")
     def get_faults() -> dict[str, Any]:
         return state.faults.config.model_dump()
@@ -79,6 +95,10 @@ def build_control_router(state: SandboxState) -> APIRouter:
         state.config.concurrent = limits.concurrent
         return {"concurrent": state.config.concurrent}
 
+
+def _clock_routes(router: APIRouter, state: SandboxState) -> None:
+    """The sandbox's clock, which also drives idempotency expiry and the per-minute jobs."""
+
     @router.post("/clock")
     def clock(move: ClockMove) -> dict[str, Any]:
         if move.now is not None:
@@ -87,9 +107,3 @@ def build_control_router(state: SandboxState) -> APIRouter:
             now = state.clock.advance(move.advance_seconds or 0)
         with state.store.session():  # the per-minute jobs catch up with the moved clock
             return {"now": now}
-
-    @router.post("/bulk")
-    def bulk(load: BulkLoad) -> dict[str, Any]:
-        return bulk_load(state.store, load)
-
-    return router
