@@ -14,7 +14,6 @@ import pytest
 import requests
 
 from accounting_sync.config.connections import InvoicedConfig
-from accounting_sync.invoiced import client as invoiced
 from accounting_sync.invoiced.client import InvoicedClient, InvoicedError, UnconfirmedWrite
 
 Answer = Callable[[], requests.Response] | type[Exception]
@@ -49,10 +48,7 @@ def client(session: FakeSession) -> InvoicedClient:
     return InvoicedClient(InvoicedConfig(api_base="https://invoiced.test", api_key="secret"), session=session)
 
 
-@pytest.fixture(autouse=True)
-def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(invoiced.time, "sleep", lambda _: None)
-    monkeypatch.setattr(invoiced, "wait_exponential_jitter", lambda **_: lambda _: 0)
+pytestmark = pytest.mark.usefixtures("no_waits")
 
 
 def server_error() -> requests.Response:
