@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
@@ -25,11 +24,6 @@ from tests.support.sandboxes import Sandboxes, run_sync, sandboxes, sync_job
 COMPANY = "default"
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> StateStore:
-    return StateStore(f"sqlite:///{tmp_path / 'state.db'}")
-
-
 def qbo_post_count(boxes: Sandboxes) -> int:
     return sum(
         r["count"]
@@ -39,15 +33,17 @@ def qbo_post_count(boxes: Sandboxes) -> int:
 
 
 @pytest.fixture
-def boxes() -> Iterator[Sandboxes]:
+def fresh_boxes() -> Iterator[Sandboxes]:
+    """Sandboxes of this test alone: it connects several QBO companies and Invoiced keys."""
     with sandboxes() as started:
         started.reset(seed_invoiced=True)
         yield started
 
 
 def test_another_quickbooks_company_is_held_then_synced_afresh_and_the_original_comes_back(
-    boxes: Sandboxes, store: StateStore
+    fresh_boxes: Sandboxes, store: StateStore
 ) -> None:
+    boxes = fresh_boxes
     realm_a = boxes.realm_id
     boxes.connect(store)
     assert run_sync(sync_job(boxes, store, "a-1"))[1] is None

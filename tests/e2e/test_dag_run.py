@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,21 +17,15 @@ from accounting_sync.invoiced.client import InvoicedClient
 from accounting_sync.store.facade import StateStore
 from tests.e2e.airflow_harness import dag_test
 from tests.support.plugins import plugins_folder
-from tests.support.sandboxes import Sandboxes, sandboxes
+from tests.support.sandboxes import Sandboxes
 
 REPO = Path(__file__).resolve().parents[2]
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 
 
 @pytest.fixture(scope="module")
-def boxes() -> Iterator[Sandboxes]:
-    with sandboxes() as started:
-        started.reset(seed_invoiced=True)
-        yield started
-
-
-@pytest.fixture(scope="module")
 def airflow_env(boxes: Sandboxes, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    boxes.reset(seed_invoiced=True)
     home = tmp_path_factory.mktemp("airflow-home")
     config = boxes.qbo_config()
     env = {

@@ -1,14 +1,15 @@
 """qbo_sync against the QBO sandbox where it behaves as real QBO does and a naive sync goes
 wrong, often without an error: batches of 10, overpayments turned into credit,
 '(deleted)' renames, voids of paid invoices, forgotten requestids. Each test ends by
-reading both sandboxes back."""
+reading both sandboxes back. The QBO sandbox keeps its defaults (overpayments accepted,
+'(deleted)' renames, paid invoices voidable, requestids kept 24 h) and 30 items per batch,
+but in the first test."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,27 +22,6 @@ from tests.support.books import assert_books_match, money
 from tests.support.sandboxes import API_REFERENCE_BATCH, Sandboxes, run_sync, sandboxes, sync_job
 
 SCALED_WINDOW = 6.0
-
-
-@pytest.fixture(scope="module")
-def boxes() -> Iterator[Sandboxes]:
-    """The QBO sandbox with its defaults (overpayments accepted, '(deleted)' renames, paid
-    invoices voidable, requestids kept 24 h), at 30 items per batch but in the first test."""
-    with sandboxes() as started:
-        yield started
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> StateStore:
-    return StateStore(f"sqlite:///{tmp_path / 'state.db'}")
-
-
-@pytest.fixture
-def seeded(boxes: Sandboxes, store: StateStore) -> Sandboxes:
-    boxes.reset(seed_invoiced=True)
-    boxes.connect(store)
-    boxes.reset_stats()
-    return boxes
 
 
 def batch_answers(boxes: Sandboxes) -> dict[int, int]:

@@ -5,37 +5,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
 from accounting_sync.store.facade import StateStore
-from tests.support.sandboxes import Sandboxes, run_sync, sandboxes, sync_job
-
-
-@pytest.fixture(scope="module")
-def boxes() -> Iterator[Sandboxes]:
-    with sandboxes() as started:
-        yield started
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> StateStore:
-    return StateStore(f"sqlite:///{tmp_path / 'state.db'}")
-
-
-@pytest.fixture
-def seeded(boxes: Sandboxes, store: StateStore) -> Sandboxes:
-    boxes.reset(seed_invoiced=True)
-    boxes.faults("qbo", probability=0, kinds=[])
-    boxes.faults("invoiced", probability=0, kinds=[])
-    boxes.connect(store)
-    boxes.reset_stats()
-    return boxes
+from tests.support.sandboxes import Sandboxes, run_sync, sync_job
 
 
 def money(value: Any) -> Decimal:

@@ -4,26 +4,13 @@ both sandboxes over real HTTP, with connections defined as ``AIRFLOW_CONN_*``.""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from accounting_sync.invoiced.hook import InvoicedHook
 from accounting_sync.quickbooks.hook import NOT_CONNECTED, QuickBooksHook
 from accounting_sync.store.facade import StateStore
-from tests.support.sandboxes import Sandboxes, sandboxes
-
-
-@pytest.fixture(scope="module")
-def boxes() -> Iterator[Sandboxes]:
-    with sandboxes() as started:
-        yield started
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> StateStore:
-    return StateStore(f"sqlite:///{tmp_path / 'state.db'}")
+from tests.support.sandboxes import Sandboxes
 
 
 @pytest.fixture

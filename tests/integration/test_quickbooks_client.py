@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 import requests
 
@@ -12,20 +9,13 @@ from accounting_sync.quickbooks.client import QuickBooksClient
 from accounting_sync.quickbooks.faults import AmbiguousWriteError, QboFault
 from accounting_sync.quickbooks.oauth import QuickBooksConnectionExpired, TokenManager
 from accounting_sync.store.facade import StateStore
-from tests.support.sandboxes import Sandboxes, sandboxes
-
-
-@pytest.fixture(scope="module")
-def boxes() -> Iterator[Sandboxes]:
-    with sandboxes() as started:
-        yield started
+from tests.support.sandboxes import Sandboxes
 
 
 @pytest.fixture
-def client(boxes: Sandboxes, tmp_path: Path) -> QuickBooksClient:
+def client(boxes: Sandboxes, store: StateStore) -> QuickBooksClient:
     boxes.reset(seed_invoiced=False)
     boxes.faults("qbo", probability=0, kinds=[])
-    store = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
     manager = boxes.connect(store)
     return QuickBooksClient(boxes.qbo_config(throttle_wait_seconds=0.1), manager, max_attempts=6)
 

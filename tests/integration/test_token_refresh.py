@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -17,16 +16,10 @@ from tests.support.sandboxes import Sandboxes, sandboxes
 
 
 @pytest.fixture(scope="module")
-def boxes() -> Iterator[Sandboxes]:
+def rotating_boxes() -> Iterator[Sandboxes]:
+    """A QBO sandbox that rotates the refresh token on every refresh, with no grace."""
     with sandboxes(SandboxConfig(refresh_rotation_interval=0, refresh_grace=0)) as started:
         yield started
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> StateStore:
-    if request.param == "sqlite":
-        return StateStore(f"sqlite:///{tmp_path / 'state.db'}")
-    return StateStore(request.getfixturevalue("postgres_url"))
 
 
 def expire_access_token(store: StateStore, company: str) -> None:
@@ -41,7 +34,10 @@ def refresh_into(store: StateStore, config: QuickBooksConfig, results: list[obje
         results.append(error)
 
 
-def test_eight_workers_refreshing_at_once_keep_a_working_token(boxes: Sandboxes, store: StateStore) -> None:
+def test_eight_workers_refreshing_at_once_keep_a_working_token(
+    rotating_boxes: Sandboxes, any_store: StateStore
+) -> None:
+    boxes, store = rotating_boxes, any_store
     config = boxes.qbo_config()
     boxes.connect(store, company="refresh-race")
     for round_number in range(3):

@@ -14,15 +14,14 @@ from typing import Any
 from accounting_sync.common.cursor import ISO, Cursor
 from accounting_sync.common.flows import IMPORT
 from accounting_sync.common.job import SyncJob, record_key
-from accounting_sync.common.values import chunked, money
+from accounting_sync.common.values import money
 from accounting_sync.qbo_import.plan import is_open
-from accounting_sync.quickbooks.client import QuickBooksClient
+from accounting_sync.quickbooks.client import QuickBooksClient, rows_by_id
 from accounting_sync.store.idmap import ORIGIN_QUICKBOOKS
 
 log = logging.getLogger(__name__)
 
 FLOW = IMPORT.name
-ID_CHUNK = 200  # ids per "Id IN (...)" query
 
 
 def stage_changes(job: SyncJob, full_reimport: bool = False) -> dict[str, int]:
@@ -82,12 +81,7 @@ def _changed(
 
 def _by_id(client: QuickBooksClient, entity: str, ids: Iterable[str], where: str = "") -> dict[str, dict[str, Any]]:
     """The current version of each record; deleted ones are simply absent."""
-    found: dict[str, dict[str, Any]] = {}
-    for chunk in chunked(sorted(ids), ID_CHUNK):
-        clause = "Id IN (" + ", ".join(f"'{i}'" for i in chunk) + ")"
-        for row in client.query_rows(entity, f"{where} AND {clause}" if where else clause):
-            found[str(row["Id"])] = row
-    return found
+    return {str(row["Id"]): row for row in rows_by_id(client, entity, ids, where)}
 
 
 def _open_imports(job: SyncJob) -> set[str]:

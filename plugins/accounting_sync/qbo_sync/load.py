@@ -25,7 +25,7 @@ from accounting_sync.qbo_sync.transform import (
     display_names,
 )
 from accounting_sync.qbo_sync.writer import BatchWriter, WriteOp, record_fault, replay_journal
-from accounting_sync.quickbooks.client import escape, live_name
+from accounting_sync.quickbooks.client import escape, live_name, rows_by_id
 from accounting_sync.quickbooks.faults import QboFault
 from accounting_sync.store.idmap import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord
 
@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 FLOW = SYNC.name
 WRITES = frozenset({"create", "update"})
+ROWS_BY_ID = 500  # ids per "Id IN (...)" query
+NAMES_PER_QUERY = 40
 
 
 @dataclass
@@ -249,12 +251,10 @@ class Loader:
         else:
             active = (
                 row
-                for start in range(0, len(ordered), 40)
+                for part in chunked(ordered, NAMES_PER_QUERY)
                 for row in self.qbo.query_rows(
                     "Customer",
-                    "Active IN (true, false) AND DisplayName IN ("
-                    + ", ".join(f"'{escape(n)}'" for n in ordered[start : start + 40])
-                    + ")",
+                    "Active IN (true, false) AND DisplayName IN (" + ", ".join(f"'{escape(n)}'" for n in part) + ")",
                 )
             )
             rows = itertools.chain(active, self.qbo.query_rows("Customer", "Active = false"))
@@ -355,19 +355,14 @@ class Loader:
         return kept
 
     def _rows_by_id(self, entity: str, ids: list[str]) -> Iterator[dict[str, Any]]:
-        for start in range(0, len(ids), 500):
-            yield from self.qbo.query_rows(entity, "Id IN (" + ", ".join(f"'{i}'" for i in ids[start : start + 500]) + ")")
+        return rows_by_id(self.qbo, entity, ids, chunk=ROWS_BY_ID)
 
     def _refreshed(self, entity: str) -> Any:
         """After 5010, read the current SyncTokens in one query and try again."""
 
         def refresh(ops: list[WriteOp]) -> list[WriteOp]:
             ids = [op.payload["Id"] for op in ops if op.operation == "update" and "Id" in op.payload]
-            tokens: dict[str, str] = {}
-            for start in range(0, len(ids), 500):
-                chunk = ", ".join(f"'{i}'" for i in ids[start : start + 500])
-                for row in self.qbo.query_rows(entity, f"Id IN ({chunk})"):
-                    tokens[row["Id"]] = row["SyncToken"]
+            tokens = {row["Id"]: row["SyncToken"] for row in self._rows_by_id(entity, ids)}
             return [
                 WriteOp(op.object_type, op.source_id, op.operation,
                         {**op.payload, "SyncToken": tokens.get(op.payload.get("Id", ""), op.payload.get("SyncToken"))},

@@ -18,7 +18,7 @@ from typing import Any
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
-from accounting_sync.common.values import name_key
+from accounting_sync.common.values import chunked, name_key
 from accounting_sync.quickbooks.client import SMALL_BATCH, QuickBooksClient, escape
 from accounting_sync.quickbooks.faults import BATCH_TOO_LARGE, HINTS, AmbiguousWriteError, QboFault
 from accounting_sync.store.facade import StateStore
@@ -216,8 +216,8 @@ class BatchWriter:
         self.client.batch_limit = SMALL_BATCH
         self.store.set_cursor(self.company, BATCH_SIZE_KEY, str(SMALL_BATCH))
         self.store.drop_intent(rid)
-        for start in range(0, len(chunk), SMALL_BATCH):
-            self._send(chunk[start : start + SMALL_BATCH])
+        for smaller in chunked(chunk, SMALL_BATCH):
+            self._send(smaller)
 
     def _succeed(self, successes: list[tuple[WriteOp, dict[str, Any]]]) -> None:
         by_type: dict[str, list[MappedRecord]] = {}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from accounting_sync.common.values import chunked
 from accounting_sync.config.connections import QuickBooksConfig
 from accounting_sync.quickbooks.faults import AmbiguousWriteError, QboFault, parse_fault
 from accounting_sync.quickbooks.oauth import AccessToken, TokenManager
@@ -39,6 +40,7 @@ MINOR_VERSION = "75"
 BATCH_LIMIT = 30  # Intuit's Batch API reference
 SMALL_BATCH = 10  # Intuit's newer learn page; used once QBO refuses 30 (fault 1040)
 PAGE_SIZE = 1000
+ID_CHUNK = 200  # ids per "Id IN (...)" query
 
 
 @dataclass
@@ -241,6 +243,16 @@ class QuickBooksClient:
 
     def preferences(self) -> dict[str, Any]:
         return dict(self.request("GET", "preferences")["Preferences"])
+
+
+def rows_by_id(
+    client: QuickBooksClient, entity: str, ids: Iterable[str], where: str = "", chunk: int = ID_CHUNK
+) -> Iterator[dict[str, Any]]:
+    """The current row of each id, ``chunk`` ids per query (``where`` narrows them
+    further); a deleted record is simply absent."""
+    for part in chunked(sorted(ids), chunk):
+        clause = "Id IN (" + ", ".join(f"'{i}'" for i in part) + ")"
+        yield from client.query_rows(entity, f"{where} AND {clause}" if where else clause)
 
 
 def _retry_after(response: requests.Response, config: QuickBooksConfig) -> float:

@@ -77,11 +77,6 @@ def qbo(qbo_server: tuple[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch)
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> StateStore:
-    return StateStore(f"sqlite:///{tmp_path / 'state.db'}")
-
-
-@pytest.fixture
 def connected(qbo: dict[str, Any], store: StateStore) -> dict[str, Any]:
     """The default company already connected (the sandbox hands out a token directly)."""
     token = requests.post(f"{qbo['url']}/_sandbox/token", json={}, timeout=10).json()
