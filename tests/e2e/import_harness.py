@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
 import requests
 
 from accounting_sync.common.job import SyncJob
 from accounting_sync.qbo_import import pipeline as importer
 from accounting_sync.quickbooks.client import escape
 from accounting_sync.store.facade import StateStore
-from tests.support.sandboxes import Sandboxes, run_sync, sandboxes, sync_job
+from tests.support.sandboxes import Sandboxes, run_sync, sync_job
 
 COMPANY = "default"
 RUNS = itertools.count(1)
@@ -97,12 +95,6 @@ class Pipelines:
                 if row["method"] in {"POST", "PATCH", "DELETE"} and not row["path"].startswith("/_sandbox")]
 
 
-@pytest.fixture(scope="session")
-def import_boxes() -> Iterator[Sandboxes]:
-    with sandboxes() as started:
-        yield started
-
-
 def fresh_pipelines(boxes: Sandboxes, tmp_path: Path) -> Pipelines:
     """The QBO demo company, an empty Invoiced account, an empty state store, connected."""
     boxes.reset(seed_invoiced=False, seed_qbo=True)
@@ -112,8 +104,3 @@ def fresh_pipelines(boxes: Sandboxes, tmp_path: Path) -> Pipelines:
     boxes.connect(store, COMPANY)
     boxes.reset_stats()
     return Pipelines(boxes, store)
-
-
-@pytest.fixture
-def pipelines(import_boxes: Sandboxes, tmp_path: Path) -> Pipelines:
-    return fresh_pipelines(import_boxes, tmp_path)

@@ -3,56 +3,16 @@ proves the wiring (params, pool, tasks, connections, state store) works end to e
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-import pytest
 import requests
 
 from accounting_sync.common import binding
 from accounting_sync.invoiced.client import InvoicedClient
 from accounting_sync.store.facade import StateStore
 from tests.e2e.airflow_harness import dag_test
-from tests.support.plugins import plugins_folder
 from tests.support.sandboxes import Sandboxes
-
-REPO = Path(__file__).resolve().parents[2]
-AIRFLOW = str(Path(sys.executable).with_name("airflow"))
-
-
-@pytest.fixture(scope="module")
-def airflow_env(boxes: Sandboxes, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    boxes.reset(seed_invoiced=True)
-    home = tmp_path_factory.mktemp("airflow-home")
-    config = boxes.qbo_config()
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(plugins_folder(home)),
-        "PYTHONPATH": os.pathsep.join([str(REPO / "plugins"), str(REPO)]),
-        "AIRFLOW_CONN_QUICKBOOKS_DEFAULT": json.dumps(
-            {
-                "conn_type": "quickbooks",
-                "host": config.api_base,
-                "login": config.client_id,
-                "password": config.client_secret,
-                "extra": {"token_url": config.token_url, "revoke_url": config.revoke_url},
-            }
-        ),
-        "AIRFLOW_CONN_INVOICED_DEFAULT": json.dumps(
-            {"conn_type": "invoiced", "host": boxes.invoiced_url, "password": boxes.invoiced_info["api_key"]}
-        ),
-    }
-    subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True)
-    subprocess.run([AIRFLOW, "pools", "set", "quickbooks_api", "1", "QBO"], env=env, check=True, capture_output=True)
-    boxes.connect(StateStore(f"sqlite:///{home / 'accounting_sync.db'}"))
-    return env
-
 
 OUTPUTS: list[str] = []  # what the runs printed: dag.test() writes the task logs to its output
 

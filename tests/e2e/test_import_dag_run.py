@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import subprocess
 
-from tests.e2e import test_dag_run
 from tests.e2e.airflow_harness import dag_test
 from tests.support.sandboxes import Sandboxes
 
-# The Airflow home, connections, pool and sandboxes of the qbo_sync DAG run, shared.
-boxes = test_dag_run.boxes
-airflow_env = test_dag_run.airflow_env
 
 def run_import_dag(env: dict[str, str], conf: dict[str, object]) -> subprocess.CompletedProcess[str]:
     return dag_test(env, conf, "qbo_import")
