@@ -24,6 +24,12 @@ from accounting_sync.state import OAuthToken, StateHeld, StateStore, utcnow
 
 log = logging.getLogger(__name__)
 
+# At DEBUG, oauthlib and requests-oauthlib log each token request with its Basic header
+# (client id and secret) and Intuit's answer with the new tokens, before anything could
+# mask them. Whatever level a deployment sets, they stay at WARNING here.
+for _chatty in ("oauthlib", "requests_oauthlib"):
+    logging.getLogger(_chatty).setLevel(logging.WARNING)
+
 REFRESH_MARGIN = timedelta(minutes=5)
 RECONNECT_MESSAGE = "QuickBooks connection expired: reconnect in Accounting Sync"
 
