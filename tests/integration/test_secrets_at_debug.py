@@ -77,10 +77,10 @@ def test_the_connect_exchange_at_debug_logs_no_secret(
 ) -> None:
     config = boxes.qbo_config()
     redirect_uri = "http://localhost/accounting-sync/callback"
-    authorize_url, _ = oauth.authorization_url(config, redirect_uri)
+    authorize_url, _, verifier = oauth.authorization_url(config, redirect_uri)
     code = parse_qs(urlsplit(consent(authorize_url)).query)["code"][0]
 
-    token = oauth.exchange_code(config, redirect_uri, code)
+    token = oauth.exchange_code(config, redirect_uri, code, verifier)
 
     basic = base64.b64encode(f"{config.client_id}:{config.client_secret}".encode()).decode()
     assert token_request_logged(debug_logs)
