@@ -50,7 +50,7 @@ class AccessToken:
     expires_at: datetime
 
 
-def fernet() -> MultiFernet:
+def encryption_keys() -> list[bytes]:
     """Keys from ACCOUNTING_SYNC_FERNET_KEY, else Airflow's own ``[core] fernet_key``;
     comma-separated keys allow rotation (the first one encrypts)."""
     keys = os.environ.get("ACCOUNTING_SYNC_FERNET_KEY") or _airflow_fernet_key()
@@ -59,7 +59,12 @@ def fernet() -> MultiFernet:
             "No encryption key for QuickBooks tokens: set AIRFLOW__CORE__FERNET_KEY "
             "or ACCOUNTING_SYNC_FERNET_KEY"
         )
-    return MultiFernet([Fernet(key.strip().encode()) for key in keys.split(",") if key.strip()])
+    return [key.strip().encode() for key in keys.split(",") if key.strip()]
+
+
+def fernet() -> MultiFernet:
+    """What encrypts the stored tokens."""
+    return MultiFernet([Fernet(key) for key in encryption_keys()])
 
 
 def _airflow_fernet_key() -> str:

@@ -137,7 +137,7 @@ def render(
     status_code: int = 200,
 ) -> HTMLResponse:
     nonce = csrf_nonce(request)
-    flash = unseal(request.cookies.get(FLASH_COOKIE), FLASH_MAX_AGE)
+    flash = unseal("flash", request.cookies.get(FLASH_COOKIE), FLASH_MAX_AGE)
     response = TEMPLATES.TemplateResponse(
         request,
         template,
@@ -162,7 +162,7 @@ def render(
 def redirect_with(request: Request, url: str, level: str, text: str) -> RedirectResponse:
     """Post/redirect/get, carrying a one-time message for the next page."""
     response = RedirectResponse(url, status_code=status.HTTP_303_SEE_OTHER)
-    set_cookie(request, response, FLASH_COOKIE, seal({"level": level, "text": text}), FLASH_MAX_AGE, "lax")
+    set_cookie(request, response, FLASH_COOKIE, seal("flash", {"level": level, "text": text}), FLASH_MAX_AGE, "lax")
     return response
 
 
@@ -225,7 +225,7 @@ def connect(request: Request, user: UserDep, company: CompanyDep) -> Response:
     url, state, verifier = oauth.authorization_url(config, redirect_uri)
     pending = oauth.PendingAuthorization(state, company.key, user_id(user), redirect_uri, verifier)
     response = RedirectResponse(url, status_code=status.HTTP_303_SEE_OTHER)
-    set_cookie(request, response, oauth.STATE_COOKIE, seal(pending.as_dict()), oauth.STATE_MAX_AGE, "lax")
+    set_cookie(request, response, oauth.STATE_COOKIE, seal("oauth", pending.as_dict()), oauth.STATE_MAX_AGE, "lax")
     return response
 
 
@@ -239,7 +239,7 @@ CODE_ALREADY_USED = (
 def callback(request: Request, user: UserDep, store: StoreDep) -> Response:
     """Intuit sends the browser back here with ``code``, ``state`` and ``realmId``."""
     pending = oauth.PendingAuthorization.from_dict(
-        unseal(request.cookies.get(oauth.STATE_COOKIE), oauth.STATE_MAX_AGE)
+        unseal("oauth", request.cookies.get(oauth.STATE_COOKIE), oauth.STATE_MAX_AGE)
     )
     params = dict(request.query_params)
     company, unknown = _pending_company(pending)

@@ -22,6 +22,7 @@ from requests_oauthlib import OAuth2Session
 from accounting_sync.connections import QBO_SCOPE, QuickBooksConfig
 from accounting_sync.state import StateStore
 from accounting_sync.tokens import allow_local_http
+from accounting_sync.ui.security import same_secret
 
 STATE_COOKIE = "accounting_sync_oauth"
 STATE_MAX_AGE = 600
@@ -77,7 +78,7 @@ def returned_code(params: dict[str, str], pending: PendingAuthorization | None, 
             "The QuickBooks authorization could not be matched to this browser "
             "(no pending request, or it is older than 10 minutes). Start again with Reconnect."
         )
-    if not secrets.compare_digest(params.get("state", ""), pending.state) or pending.user != user:
+    if not same_secret(params.get("state", ""), pending.state) or pending.user != user:
         raise AuthorizationFailed(
             "The answer from QuickBooks does not belong to the request started here "
             "(state mismatch), so it was ignored. Start again with Reconnect."

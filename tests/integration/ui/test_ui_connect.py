@@ -146,7 +146,7 @@ def test_the_authorization_carries_a_pkce_challenge_whose_verifier_only_the_seal
     browser: Browser,
 ) -> None:
     query = parse_qs(urlsplit(start_connect(browser)).query)
-    pending = unseal(browser.client.cookies.get(oauth.STATE_COOKIE), oauth.STATE_MAX_AGE)
+    pending = unseal("oauth", browser.client.cookies.get(oauth.STATE_COOKIE), oauth.STATE_MAX_AGE)
     assert pending is not None and len(pending["v"]) >= 43
     assert query["code_challenge_method"] == ["S256"] and query["code_challenge"] == [s256(pending["v"])]
     assert pending["v"] not in browser.seen()
@@ -154,9 +154,9 @@ def test_the_authorization_carries_a_pkce_challenge_whose_verifier_only_the_seal
 
 def test_a_callback_for_a_company_no_longer_configured_is_refused(browser: Browser, store: StateStore) -> None:
     callback_url = consent(start_connect(browser))
-    pending = unseal(browser.client.cookies.get(oauth.STATE_COOKIE), oauth.STATE_MAX_AGE)
+    pending = unseal("oauth", browser.client.cookies.get(oauth.STATE_COOKIE), oauth.STATE_MAX_AGE)
     assert pending is not None
-    browser.client.cookies.set(oauth.STATE_COOKIE, seal({**pending, "c": "gone"}))
+    browser.client.cookies.set(oauth.STATE_COOKIE, seal("oauth", {**pending, "c": "gone"}))
 
     back = follow_back(browser, callback_url)
 
@@ -171,6 +171,16 @@ def test_a_realm_id_that_is_not_a_number_is_refused(browser: Browser, store: Sta
     back = follow_back(browser, forged)
 
     assert back.status_code == 400 and "not a number" in back.text
+    assert store.read_token("default") is None or store.read_token("default").status != "connected"
+
+
+def test_a_non_ascii_state_is_refused_not_a_server_error(browser: Browser, store: StateStore) -> None:
+    callback_url = consent(start_connect(browser))
+    forged = re.sub(r"state=[^&]+", "state=%C3%A9t%C3%A9", callback_url)
+
+    back = follow_back(browser, forged)
+
+    assert back.status_code == 400 and "state mismatch" in back.text
     assert store.read_token("default") is None or store.read_token("default").status != "connected"
 
 
