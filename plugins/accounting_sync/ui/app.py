@@ -365,7 +365,8 @@ def _choices(store: StateStore, company: Company) -> tuple[qbo.Choices | None, s
     if check_binding(store, company, connection).held:
         return None, HELD_NOTICE
     try:
-        return qbo.choices(store, company), None
+        assert connection.realm_id is not None  # connected
+        return qbo.choices(store, company, connection.realm_id), None
     except Exception as error:  # noqa: BLE001 - the form still works with the current values
         return None, qbo.describe(error)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 from airflow.api_fastapi.core_api.security import get_user
 from cryptography.fernet import InvalidToken
@@ -239,6 +240,19 @@ def test_a_value_sealed_for_another_purpose_is_no_csrf_token(
     assert store.get_settings("default") == {}
     with pytest.raises(InvalidToken):
         fernet().decrypt(token.encode())
+
+
+def test_reloading_configure_does_not_spend_the_companys_qbo_requests(
+    browser: Browser, connected: dict[str, Any]
+) -> None:
+    """The chart of accounts and tax codes are read once per company and realm for a few
+    minutes, however often the page is loaded or a save is refused."""
+    requests.post(f"{connected['url']}/_sandbox/stats/reset", timeout=10).raise_for_status()
+    for _ in range(5):
+        assert browser.get(PAGE).status_code == 200
+    stats = requests.get(f"{connected['url']}/_sandbox/stats", timeout=10).json()
+    queries = sum(row["count"] for row in stats["requests"] if row["path"].endswith("/query"))
+    assert queries == 2  # Account and TaxCode, once
 
 
 def test_a_viewer_sees_the_settings_but_cannot_save(
