@@ -118,6 +118,26 @@ class IdempotencyCache:
             del self._in_progress[key]
 
 
+async def _read_ahead(receive: Receive) -> Receive:
+    """The whole request, read before a slow handler starts. The service has the body
+    before it works and finishes what it started when the client has gone (PHP carries on
+    after a disconnect), so a client that times out has not stopped the write."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    pending = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
+
+    async def replay() -> Message:
+        return pending.pop() if pending else {"type": "http.disconnect"}
+
+    return replay
+
+
 class Gateway:
     """Pure ASGI middleware in front of every non-control route."""
 
@@ -225,6 +245,7 @@ class Gateway:
             messages.append(message)
 
         if fault == "slow":
+            receive = await _read_ahead(receive)
             await asyncio.sleep(self.faults.config.slow_seconds)
         if fault == "500":
             await error_response(internal_error())(scope, receive, capture)
@@ -241,6 +262,7 @@ class Gateway:
                 await send(message)
             return
         if fault == "slow":
+            receive = await _read_ahead(receive)
             await asyncio.sleep(self.faults.config.slow_seconds)
         await self.app(scope, receive, send)
 

@@ -58,7 +58,8 @@ def _check_request(state: SandboxState, params: dict[str, str]) -> Response | No
 def _consent_page(state: SandboxState, params: dict[str, str]) -> HTMLResponse:
     hidden = "".join(
         f'<input type="hidden" name="{name}" value="{html.escape(params.get(name, ""))}">'
-        for name in ("client_id", "redirect_uri", "state", "scope", "response_type")
+        for name in ("client_id", "redirect_uri", "state", "scope", "response_type", "code_challenge",
+                     "code_challenge_method")
     )
     options = "".join(
         f'<option value="{html.escape(realm.realm_id)}">{html.escape(realm.company_name)}</option>'
@@ -97,7 +98,9 @@ async def decide(request: Request) -> Response:
     if params.get("decision") != "allow":
         return RedirectResponse(_with_params(redirect_uri, {"error": "access_denied", "state": params.get("state", "")}), 303)
     realm = state.realms.get(params.get("realm_id", ""), state.default_realm)
-    code = state.tokens.issue_code(realm.realm_id, redirect_uri)
+    if params.get("code_challenge") and params.get("code_challenge_method", "plain") != "S256":
+        return RedirectResponse(_with_params(redirect_uri, {"error": "invalid_request", "state": params.get("state", "")}), 303)
+    code = state.tokens.issue_code(realm.realm_id, redirect_uri, params.get("code_challenge") or None)
     callback = {"code": code, "state": params.get("state", ""), "realmId": realm.realm_id}
     return RedirectResponse(_with_params(redirect_uri, callback), 303)
 
@@ -127,7 +130,8 @@ async def token(request: Request) -> JSONResponse:
         _authenticate_client(state, request, form)
         grant_type = form.get("grant_type")
         if grant_type == "authorization_code":
-            pair = state.tokens.redeem_code(form.get("code", ""), form.get("redirect_uri", ""))
+            pair = state.tokens.redeem_code(form.get("code", ""), form.get("redirect_uri", ""),
+                                            form.get("code_verifier", ""))
         elif grant_type == "refresh_token":
             pair = state.tokens.refresh(form.get("refresh_token", ""))
         else:

@@ -9,6 +9,8 @@ shrinks from one refresh to the next (8,721,385 after 8,726,400 in a live report
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import math
 import secrets
 import threading
@@ -46,6 +48,12 @@ class AuthCode:
     redirect_uri: str
     expires_at: float
     grant: Grant | None = None
+    challenge: str | None = None  # PKCE (RFC 7636): S256 of the verifier the exchange must send
+
+
+def s256(verifier: str) -> str:
+    """The PKCE S256 challenge of a verifier: unpadded base64url of its SHA-256."""
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
 
 
 class TokenStore:
@@ -58,13 +66,14 @@ class TokenStore:
         self._access: dict[str, AccessToken] = {}
         self._refresh: dict[str, Grant] = {}
 
-    def issue_code(self, realm_id: str, redirect_uri: str) -> str:
+    def issue_code(self, realm_id: str, redirect_uri: str, challenge: str | None = None) -> str:
         code = "AB11" + secrets.token_urlsafe(36)
+        expires_at = time.monotonic() + self.config.auth_code_ttl
         with self._lock:
-            self._codes[code] = AuthCode(realm_id, redirect_uri, time.monotonic() + self.config.auth_code_ttl)
+            self._codes[code] = AuthCode(realm_id, redirect_uri, expires_at, challenge=challenge)
         return code
 
-    def redeem_code(self, code: str, redirect_uri: str) -> dict[str, Any]:
+    def redeem_code(self, code: str, redirect_uri: str, verifier: str = "") -> dict[str, Any]:
         """Codes are single-use and bound to the redirect_uri of the authorize request. A
         second exchange of a code also revokes the tokens the first one gave (Intuit staff,
         intuit/oauth-jsclient#173), so a double-submitted callback ends up disconnected."""
@@ -77,6 +86,8 @@ class TokenStore:
                 raise errors.OAuthError(400, "invalid_grant", "Authorization code is invalid or expired")
             if auth.redirect_uri != redirect_uri:
                 raise errors.OAuthError(400, "invalid_grant", "redirect_uri does not match the authorization request")
+            if auth.challenge is not None and not secrets.compare_digest(s256(verifier), auth.challenge):
+                raise errors.OAuthError(400, "invalid_grant", "code_verifier does not match the code_challenge")
             response = self._new_grant(auth.realm_id)
             auth.grant = self._refresh[response["refresh_token"]]
             return response

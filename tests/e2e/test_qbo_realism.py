@@ -127,6 +127,33 @@ def test_a_payment_beyond_the_qbo_open_balance_is_reported_not_turned_into_credi
     assert_books_match(seeded, seeded.realm_id)
 
 
+def test_a_convenience_fee_reaches_qbo_in_the_cash_received_and_is_reported(
+    seeded: Sandboxes, store: StateStore
+) -> None:
+    """Invoiced splits a card payment into the invoice part and a convenience_fee part; the
+    QBO payment must carry what the bank received, not only what paid the invoice."""
+    advance_invoiced_clock(seeded)
+    assert run_sync(sync_job(seeded, store, "first"))[1] is None
+    invoice = open_invoice(seeded)
+    balance, fee = money(invoice["balance"]), Decimal("3.25")
+    advance_invoiced_clock(seeded)
+    payment = invoiced_write(seeded, "POST", "/payments", {
+        "customer": invoice["customer"], "amount": float(balance + fee), "method": "credit_card",
+        "applied_to": [{"type": "invoice", "invoice": invoice["id"], "amount": float(balance)},
+                       {"type": "convenience_fee", "amount": float(fee)}],
+    })
+
+    counts, failure = run_sync(sync_job(seeded, store, "second"))
+
+    assert failure is None, failure
+    assert counts["payment"] == {"created": 1, "with_fee_unapplied": 1}
+    [written] = [p for p in seeded.qbo_rows("Payment")
+                 if f"Invoiced payment {payment['id']} " in p.get("PrivateNote", "")]
+    assert (money(written["TotalAmt"]), money(written["UnappliedAmt"])) == (balance + fee, fee)
+    assert money(qbo_invoice(seeded, str(invoice["id"]))["Balance"]) == 0
+    assert_books_match(seeded, seeded.realm_id)
+
+
 @pytest.mark.parametrize("suffix", [" (deleted)", None], ids=["renamed", "not-renamed"])
 def test_an_inactive_qbo_customer_of_the_same_name_is_neither_linked_nor_duplicated(
     store: StateStore, suffix: str | None

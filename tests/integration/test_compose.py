@@ -152,6 +152,42 @@ def test_only_init_gets_the_ui_password(config: dict[str, Any]) -> None:
     assert init["environment"]["_AIRFLOW_WWW_USER_PASSWORD"] == FILLED["_AIRFLOW_WWW_USER_PASSWORD"]
 
 
+def published(service: dict[str, Any]) -> list[tuple[str, str]]:
+    """(host address, host port) of every published port, as `config` resolves them (the
+    short `address:port:port` form, or the long form of newer compose versions)."""
+    found = []
+    for port in service.get("ports", []):
+        if isinstance(port, dict):
+            found.append((str(port.get("host_ip", "")), str(port["published"])))
+        else:
+            parts = str(port).split(":")
+            found.append((parts[0] if len(parts) == 3 else "", parts[-2] if len(parts) > 1 else parts[0]))
+    return found
+
+
+def test_nothing_is_published_beyond_this_machine(config: dict[str, Any]) -> None:
+    """The API server, Flower and the sandboxes listen on loopback unless told otherwise."""
+    for name in ("airflow-apiserver", "flower", "quickbooks-sandbox", "invoiced-sandbox"):
+        ports = published(config["services"][name])
+        assert ports and all(address == "127.0.0.1" for address, _ in ports), (name, ports)
+    for name, service in config["services"].items():
+        assert all(address == "127.0.0.1" for address, _ in published(service)), name
+
+
+def test_flower_refuses_to_start_without_basic_auth(config: dict[str, Any]) -> None:
+    flower = config["services"]["flower"]
+    script = " ".join(flower["command"])
+    assert "AIRFLOW__CELERY__FLOWER_BASIC_AUTH" in script and "exit 1" in script
+    assert "exec /entrypoint airflow celery flower" in script
+    assert flower["environment"]["AIRFLOW__CELERY__FLOWER_BASIC_AUTH"] == ""  # unset in the example
+
+
+def test_only_the_api_server_and_init_mount_the_ui_password_volume(config: dict[str, Any]) -> None:
+    holders = {name for name, service in config["services"].items()
+               if "/opt/airflow/auth" in targets(service)}
+    assert holders == {"airflow-apiserver", "airflow-init"}
+
+
 def test_init_migrates_and_runs_deploy_init(config: dict[str, Any], project: Path) -> None:
     init = config["services"]["airflow-init"]
     script = " ".join(init["command"])

@@ -125,6 +125,11 @@ class Sandboxes:
         """Move the QBO company's clock forward (`advance_seconds` or `now`)."""
         requests.post(f"{self.qbo_url}/_sandbox/clock", json=move, timeout=10).raise_for_status()
 
+    def invoiced_clock(self, **move: Any) -> None:
+        """Move the Invoiced account's clock (`advance_seconds` or `now`): idempotency keys
+        expire and invoices fall past due on it."""
+        requests.post(f"{self.invoiced_url}/_sandbox/clock", json=move, timeout=10).raise_for_status()
+
     def faults(self, which: str, **config: Any) -> None:
         url = self.qbo_url if which == "qbo" else self.invoiced_url
         requests.post(f"{url}/_sandbox/faults", json=config, timeout=10).raise_for_status()

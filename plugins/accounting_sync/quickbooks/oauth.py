@@ -27,6 +27,12 @@ from accounting_sync.store.schema import OAuthToken
 
 log = logging.getLogger(__name__)
 
+# At DEBUG, oauthlib and requests-oauthlib log each token request with its Basic header
+# (client id and secret) and Intuit's answer with the new tokens, before anything could
+# mask them. Whatever level a deployment sets, they stay at WARNING here.
+for _chatty in ("oauthlib", "requests_oauthlib"):
+    logging.getLogger(_chatty).setLevel(logging.WARNING)
+
 REFRESH_MARGIN = timedelta(minutes=5)
 RECONNECT_MESSAGE = "QuickBooks connection expired: reconnect in Accounting Sync"
 
@@ -47,7 +53,7 @@ class AccessToken:
     expires_at: datetime
 
 
-def fernet() -> MultiFernet:
+def encryption_keys() -> list[bytes]:
     """Keys from ACCOUNTING_SYNC_FERNET_KEY, else Airflow's own ``[core] fernet_key``;
     comma-separated keys allow rotation (the first one encrypts)."""
     keys = os.environ.get("ACCOUNTING_SYNC_FERNET_KEY") or _airflow_fernet_key()
@@ -56,7 +62,12 @@ def fernet() -> MultiFernet:
             "No encryption key for QuickBooks tokens: set AIRFLOW__CORE__FERNET_KEY "
             "or ACCOUNTING_SYNC_FERNET_KEY"
         )
-    return MultiFernet([Fernet(key.strip().encode()) for key in keys.split(",") if key.strip()])
+    return [key.strip().encode() for key in keys.split(",") if key.strip()]
+
+
+def fernet() -> MultiFernet:
+    """What encrypts the stored tokens."""
+    return MultiFernet([Fernet(key) for key in encryption_keys()])
 
 
 def _airflow_fernet_key() -> str:

@@ -138,7 +138,7 @@ def render(
     status_code: int = 200,
 ) -> HTMLResponse:
     nonce = csrf_nonce(request)
-    flash = unseal(request.cookies.get(FLASH_COOKIE), FLASH_MAX_AGE)
+    flash = unseal("flash", request.cookies.get(FLASH_COOKIE), FLASH_MAX_AGE)
     response = TEMPLATES.TemplateResponse(
         request,
         template,
@@ -163,7 +163,7 @@ def render(
 def redirect_with(request: Request, url: str, level: str, text: str) -> RedirectResponse:
     """Post/redirect/get, carrying a one-time message for the next page."""
     response = RedirectResponse(url, status_code=status.HTTP_303_SEE_OTHER)
-    set_cookie(request, response, FLASH_COOKIE, seal({"level": level, "text": text}), FLASH_MAX_AGE, "lax")
+    set_cookie(request, response, FLASH_COOKIE, seal("flash", {"level": level, "text": text}), FLASH_MAX_AGE, "lax")
     return response
 
 
@@ -223,10 +223,10 @@ def connect(request: Request, user: UserDep, company: CompanyDep) -> Response:
     redirect_uri = (
         config.redirect_uri or f"{request.url.scheme}://{request.url.netloc}{app_root(request)}{CALLBACK}"
     )
-    url, state = oauth.authorization_url(config, redirect_uri)
-    pending = oauth.PendingAuthorization(state, company.key, user_id(user), redirect_uri)
+    url, state, verifier = oauth.authorization_url(config, redirect_uri)
+    pending = oauth.PendingAuthorization(state, company.key, user_id(user), redirect_uri, verifier)
     response = RedirectResponse(url, status_code=status.HTTP_303_SEE_OTHER)
-    set_cookie(request, response, oauth.STATE_COOKIE, seal(pending.as_dict()), oauth.STATE_MAX_AGE, "lax")
+    set_cookie(request, response, oauth.STATE_COOKIE, seal("oauth", pending.as_dict()), oauth.STATE_MAX_AGE, "lax")
     return response
 
 
@@ -240,18 +240,21 @@ CODE_ALREADY_USED = (
 def callback(request: Request, user: UserDep, store: StoreDep) -> Response:
     """Intuit sends the browser back here with ``code``, ``state`` and ``realmId``."""
     pending = oauth.PendingAuthorization.from_dict(
-        unseal(request.cookies.get(oauth.STATE_COOKIE), oauth.STATE_MAX_AGE)
+        unseal("oauth", request.cookies.get(oauth.STATE_COOKIE), oauth.STATE_MAX_AGE)
     )
     params = dict(request.query_params)
-    company = _pending_company(pending)
+    company, unknown = _pending_company(pending)
     try:
+        if unknown:
+            raise oauth.AuthorizationFailed(unknown)
         code = oauth.returned_code(params, pending, user_id(user))
         require_edit(user, company)
         claimed = oauth.claim_code(store, company.key, code)
         if claimed:
             hook = runtime.quickbooks_hook(company, store)
             config = hook.config()
-            token = oauth.exchange_code(config, pending.redirect_uri if pending else "", code)
+            assert pending is not None  # returned_code refuses a callback without one
+            token = oauth.exchange_code(config, pending.redirect_uri, code, pending.verifier)
             hook.token_manager(config=config).save(token, params["realmId"])
     except (oauth.AuthorizationFailed, ConnectionUnusable) as error:
         context = {
@@ -290,11 +293,18 @@ def _connected(request: Request, store: StateStore, company: Company) -> Respons
     return redirect_with(request, in_airflow_ui(request, company), level, text)
 
 
-def _pending_company(pending: oauth.PendingAuthorization | None) -> Company:
+def _pending_company(pending: oauth.PendingAuthorization | None) -> tuple[Company, str | None]:
+    """The company the authorization was started for, or (for the error page only) the
+    first company with the reason to refuse: a code is never saved for another company."""
+    if pending is None:
+        return load_companies()[0], None
     try:
-        return runtime.company(pending.company) if pending else load_companies()[0]
+        return runtime.company(pending.company), None
     except LookupError:
-        return load_companies()[0]
+        return load_companies()[0], (
+            f"The authorization was started for company {pending.company!r}, which is no longer configured, "
+            "so it was ignored. Start again with Connect on that company's page."
+        )
 
 
 @actions.post("/disconnect")
@@ -356,7 +366,8 @@ def _choices(store: StateStore, company: Company) -> tuple[qbo.Choices | None, s
     if check_binding(store, company, connection).held:
         return None, HELD_NOTICE
     try:
-        return qbo.choices(store, company), None
+        assert connection.realm_id is not None  # connected
+        return qbo.choices(store, company, connection.realm_id), None
     except Exception as error:  # noqa: BLE001 - the form still works with the current values
         return None, qbo.describe(error)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from oauthlib.oauth2 import OAuth2Error
+from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
 from requests.auth import HTTPBasicAuth
 from requests.exceptions import RequestException
 from requests_oauthlib import OAuth2Session
@@ -22,6 +22,7 @@ from requests_oauthlib import OAuth2Session
 from accounting_sync.config.connections import QBO_SCOPE, QuickBooksConfig
 from accounting_sync.quickbooks.oauth import allow_local_http
 from accounting_sync.store.facade import StateStore
+from accounting_sync.ui.security import same_secret
 
 STATE_COOKIE = "accounting_sync_oauth"
 STATE_MAX_AGE = 600
@@ -39,26 +40,34 @@ class PendingAuthorization:
     company: str
     user: str
     redirect_uri: str
+    verifier: str  # PKCE: only this browser can finish the exchange of the code
 
     def as_dict(self) -> dict[str, str]:
-        return {"s": self.state, "c": self.company, "u": self.user, "r": self.redirect_uri}
+        return {"s": self.state, "c": self.company, "u": self.user, "r": self.redirect_uri, "v": self.verifier}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> PendingAuthorization | None:
-        if not data or not all(isinstance(data.get(key), str) for key in "scur"):
+        if not data or not all(isinstance(data.get(key), str) for key in "scurv"):
             return None
-        return cls(state=data["s"], company=data["c"], user=data["u"], redirect_uri=data["r"])
+        return cls(state=data["s"], company=data["c"], user=data["u"], redirect_uri=data["r"], verifier=data["v"])
 
 
 def _session(config: QuickBooksConfig, redirect_uri: str) -> OAuth2Session:
     return OAuth2Session(config.client_id, redirect_uri=redirect_uri, scope=[QBO_SCOPE])
 
 
-def authorization_url(config: QuickBooksConfig, redirect_uri: str) -> tuple[str, str]:
-    """Intuit's consent page for this app, and the state it will hand back."""
+def authorization_url(config: QuickBooksConfig, redirect_uri: str) -> tuple[str, str, str]:
+    """Intuit's consent page for this app, the state it will hand back, and the PKCE
+    verifier (S256) that the code's exchange must present."""
     allow_local_http(config.authorize_url)
-    url, state = _session(config, redirect_uri).authorization_url(config.authorize_url)
-    return str(url), str(state)
+    pkce = WebApplicationClient(config.client_id)
+    verifier = pkce.create_code_verifier(64)
+    url, state = _session(config, redirect_uri).authorization_url(
+        config.authorize_url,
+        code_challenge=pkce.create_code_challenge(verifier, "S256"),
+        code_challenge_method="S256",
+    )
+    return str(url), str(state), verifier
 
 
 def returned_code(params: dict[str, str], pending: PendingAuthorization | None, user: str) -> str:
@@ -69,7 +78,7 @@ def returned_code(params: dict[str, str], pending: PendingAuthorization | None, 
             "The QuickBooks authorization could not be matched to this browser "
             "(no pending request, or it is older than 10 minutes). Start again with Reconnect."
         )
-    if not secrets.compare_digest(params.get("state", ""), pending.state) or pending.user != user:
+    if not same_secret(params.get("state", ""), pending.state) or pending.user != user:
         raise AuthorizationFailed(
             "The answer from QuickBooks does not belong to the request started here "
             "(state mismatch), so it was ignored. Start again with Reconnect."
@@ -83,6 +92,8 @@ def returned_code(params: dict[str, str], pending: PendingAuthorization | None, 
         raise AuthorizationFailed(f"QuickBooks did not authorize the connection ({error}).")
     if not params.get("code") or not params.get("realmId"):
         raise AuthorizationFailed("QuickBooks answered without an authorization code or company (realmId).")
+    if not params["realmId"].isascii() or not params["realmId"].isdigit():
+        raise AuthorizationFailed("QuickBooks answered with a company id (realmId) that is not a number.")
     return params["code"]
 
 
@@ -94,13 +105,14 @@ def claim_code(store: StateStore, company: str, code: str) -> bool:
     return store.acquire_lease(company, name, secrets.token_hex(16), timedelta(seconds=STATE_MAX_AGE))
 
 
-def exchange_code(config: QuickBooksConfig, redirect_uri: str, code: str) -> dict[str, Any]:
+def exchange_code(config: QuickBooksConfig, redirect_uri: str, code: str, verifier: str) -> dict[str, Any]:
     """Trade the one-time code for the token pair (client authenticated by HTTP Basic)."""
     allow_local_http(config.token_url)
     try:
         token = _session(config, redirect_uri).fetch_token(
             config.token_url,
             code=code,
+            code_verifier=verifier,
             auth=HTTPBasicAuth(config.client_id, config.client_secret),
             timeout=config.timeout,
         )

@@ -7,8 +7,10 @@ so calls retry little and every failure becomes a short message (never a token).
 
 from __future__ import annotations
 
-import time
+import threading
 from dataclasses import dataclass
+
+from cachetools import TTLCache
 
 from accounting_sync.common import runtime
 from accounting_sync.config.companies import Company
@@ -24,7 +26,7 @@ from accounting_sync.quickbooks.oauth import (
 from accounting_sync.store.facade import StateStore
 
 UI_ATTEMPTS = 2
-NAME_TTL_SECONDS = 300.0
+CACHE_TTL_SECONDS = 300.0
 
 # US companies' TAX/NON mark taxable lines; they are not a tax code for the whole document.
 LINE_TAX_CODES = {"TAX", "NON"}
@@ -68,21 +70,12 @@ class Choices:
         return [account for account in self.accounts if account.account_type in ACCOUNT_TYPES[field]]
 
 
-class _NameCache:
-    """Company names by (company, realm), so each page view does not call QBO."""
-
-    def __init__(self) -> None:
-        self._names: dict[tuple[str, str], tuple[float, str]] = {}
-
-    def get(self, key: tuple[str, str]) -> str | None:
-        entry = self._names.get(key)
-        return entry[1] if entry and time.monotonic() - entry[0] < NAME_TTL_SECONDS else None
-
-    def put(self, key: tuple[str, str], name: str) -> None:
-        self._names[key] = (time.monotonic(), name)
-
-
-_names = _NameCache()
+# What a page shows of a QBO company, by (company, realm): reloading a page must not
+# spend the company's QBO request budget. TTLCache is not thread-safe; pages run in
+# FastAPI's thread pool, hence the lock.
+_names: TTLCache[tuple[str, str], str] = TTLCache(maxsize=256, ttl=CACHE_TTL_SECONDS)
+_choices: TTLCache[tuple[str, str], Choices] = TTLCache(maxsize=256, ttl=CACHE_TTL_SECONDS)
+_lock = threading.Lock()
 
 
 def token_manager(store: StateStore, company: Company) -> TokenManager:
@@ -112,7 +105,8 @@ def connection_status(store: StateStore, company: Company, fresh: bool = False) 
     if row.status == "expired":
         return ConnectionStatus("expired", RECONNECT_MESSAGE, row.realm_id)
     key = (company.key, row.realm_id)
-    name = None if fresh else _names.get(key)
+    with _lock:
+        name = None if fresh else _names.get(key)
     if name is None:
         try:
             name = str(client(store, company).company_info().get("CompanyName") or "")
@@ -122,11 +116,24 @@ def connection_status(store: StateStore, company: Company, fresh: bool = False) 
             return ConnectionStatus("disconnected", str(error))
         except Exception as error:  # noqa: BLE001 - the page must render whatever QBO does
             return ConnectionStatus("unavailable", describe(error), row.realm_id)
-        _names.put(key, name)
+        with _lock:
+            _names[key] = name
     return ConnectionStatus("connected", realm_id=row.realm_id, company_name=name)
 
 
-def choices(store: StateStore, company: Company) -> Choices:
+def choices(store: StateStore, company: Company, realm_id: str) -> Choices:
+    """The accounts and tax codes of the connected company, read at most once in
+    CACHE_TTL_SECONDS (two queries; the Configure page and every failed save show them)."""
+    with _lock:
+        cached = _choices.get((company.key, realm_id))
+    if cached is None:
+        cached = _read_choices(store, company)
+        with _lock:
+            _choices[(company.key, realm_id)] = cached
+    return cached
+
+
+def _read_choices(store: StateStore, company: Company) -> Choices:
     qbo = client(store, company)
     accounts = [
         Account(str(row.get("Name", "")), str(row.get("AccountType", "")), row.get("AccountSubType"))

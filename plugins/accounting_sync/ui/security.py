@@ -12,6 +12,7 @@ from another user's page, does not pass. Cross-site requests are refused up fron
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 from typing import Annotated, Any
@@ -22,11 +23,13 @@ from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_
 from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
 from airflow.api_fastapi.auth.managers.models.resource_details import AccessView, ConnectionDetails
 from airflow.api_fastapi.core_api.security import get_user, requires_access_view
-from cryptography.fernet import InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from fastapi import Depends, HTTPException, Request, status
 
 from accounting_sync.config.companies import Company
-from accounting_sync.quickbooks.oauth import fernet
+from accounting_sync.quickbooks.oauth import encryption_keys
 
 CSRF_COOKIE = "accounting_sync_csrf"
 CSRF_FIELD = "csrf_token"
@@ -36,21 +39,43 @@ CSRF_MAX_AGE = 12 * 3600
 require_view = requires_access_view(AccessView.PLUGINS)
 
 
-def seal(data: dict[str, Any]) -> str:
-    """Encrypt and sign a small value with the key that protects the QuickBooks tokens,
-    which every API server process shares."""
-    return fernet().encrypt(json.dumps(data, separators=(",", ":")).encode()).decode()
+SEAL_INFO = b"accounting-sync ui seal v1"
 
 
-def unseal(value: str | None, max_age: int) -> dict[str, Any] | None:
-    """The sealed value, or None when missing, forged or older than ``max_age`` seconds."""
+def _sealer() -> MultiFernet:
+    """Keys of their own for the UI's sealed values, derived (HKDF-SHA256) from the token
+    keys every API server process shares: a cookie is never encrypted under the key that
+    protects the stored tokens, and the tokens' key rotation rotates these too."""
+    return MultiFernet([
+        Fernet(base64.urlsafe_b64encode(
+            HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=SEAL_INFO).derive(base64.urlsafe_b64decode(key))
+        ))
+        for key in encryption_keys()
+    ])
+
+
+def seal(purpose: str, data: dict[str, Any]) -> str:
+    """Encrypt and sign a small value for one purpose (``csrf``, ``flash``, ``oauth``)."""
+    return _sealer().encrypt(json.dumps({"p": purpose, "d": data}, separators=(",", ":")).encode()).decode()
+
+
+def unseal(purpose: str, value: str | None, max_age: int) -> dict[str, Any] | None:
+    """The sealed value, or None when missing, malformed, forged, sealed for another
+    purpose or older than ``max_age`` seconds."""
     if not value:
         return None
     try:
-        data = json.loads(fernet().decrypt(value.encode(), ttl=max_age))
+        sealed = json.loads(_sealer().decrypt(value.encode(), ttl=max_age))
     except (InvalidToken, ValueError):
         return None
-    return data if isinstance(data, dict) else None
+    if not isinstance(sealed, dict) or sealed.get("p") != purpose or not isinstance(sealed.get("d"), dict):
+        return None
+    return dict(sealed["d"])
+
+
+def same_secret(given: object, expected: str) -> bool:
+    """Constant-time equality on bytes: ``compare_digest`` raises on non-ASCII text."""
+    return isinstance(given, str) and secrets.compare_digest(given.encode(), expected.encode())
 
 
 def user_id(user: BaseUser) -> str:
@@ -95,7 +120,7 @@ def csrf_nonce(request: Request) -> str:
 
 
 def csrf_token(nonce: str, user: BaseUser) -> str:
-    return seal({"n": nonce, "u": user_id(user)})
+    return seal("csrf", {"n": nonce, "u": user_id(user)})
 
 
 def is_same_origin(request: Request) -> bool:
@@ -120,14 +145,14 @@ def csrf_protected(
     user: Annotated[BaseUser, Depends(get_user)],
 ) -> None:
     """Refuse a state-changing request that did not come from one of our own pages."""
-    sealed = unseal(form.get(CSRF_FIELD), CSRF_MAX_AGE)
+    sealed = unseal("csrf", form.get(CSRF_FIELD), CSRF_MAX_AGE)
     cookie = request.cookies.get(CSRF_COOKIE)
     valid = (
         is_same_origin(request)
         and sealed is not None
         and cookie is not None
-        and secrets.compare_digest(str(sealed.get("n")), cookie)
-        and secrets.compare_digest(str(sealed.get("u")), user_id(user))
+        and same_secret(sealed.get("n"), cookie)
+        and same_secret(sealed.get("u"), user_id(user))
     )
     if not valid:
         raise HTTPException(

@@ -30,6 +30,7 @@ from accounting_sync.quickbooks.hook import QuickBooksHook
 from accounting_sync.quickbooks.oauth import TokenManager
 from accounting_sync.store.facade import StateStore
 from accounting_sync.ui import app as ui
+from accounting_sync.ui import qbo as qbo_reads
 from accounting_sync.ui.airflow_api import AirflowApi
 from accounting_sync.ui.security import airflow_token
 from sandbox.common.serve import running_server
@@ -60,6 +61,8 @@ def qbo(qbo_server: tuple[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch)
     """A fresh sandbox company behind ``quickbooks_default``, as `make run` configures it."""
     base_url, info = qbo_server
     requests.post(f"{base_url}/_sandbox/reset", timeout=10).raise_for_status()
+    for cache in (qbo_reads._names, qbo_reads._choices):  # what the pages remember of the old company
+        cache.clear()
     connection = {
         "conn_type": "quickbooks",
         "host": base_url,

@@ -7,13 +7,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
 from airflow.api_fastapi.core_api.security import get_user
+from cryptography.fernet import InvalidToken
 from fastapi import FastAPI
 from ui_support import Browser, flash
 
 from accounting_sync.common import runtime
+from accounting_sync.quickbooks.oauth import fernet
 from accounting_sync.store.facade import StateStore
+from accounting_sync.ui.security import seal, unseal
 
 PAGE = "/accounting-sync/configure"
 SAVE = "/accounting-sync/configure?company=default"
@@ -205,6 +209,50 @@ def test_a_planted_csrf_cookie_does_not_pass(
 
     assert response.status_code == 403
     assert store.get_settings("default") == {}
+
+
+def test_a_non_ascii_csrf_cookie_is_refused_not_a_server_error(
+    browser: Browser, connected: dict[str, Any], store: StateStore
+) -> None:
+    token = browser.csrf(PAGE)
+    browser.client.cookies.clear()
+    planted = ("accounting_sync_csrf=" + "é" * 30).encode("latin-1")  # bytes a browser may send
+
+    response = browser.client.post(SAVE, data={**VALID, "csrf_token": token}, headers={"cookie": planted})
+
+    assert response.status_code == 403 and "CSRF" in response.text
+    assert store.get_settings("default") == {}
+
+
+def test_a_value_sealed_for_another_purpose_is_no_csrf_token(
+    browser: Browser, connected: dict[str, Any], store: StateStore
+) -> None:
+    """Every sealed value names its purpose: a flash message sealed with the same fields is
+    not a CSRF token, and no sealed value opens with the key of the stored tokens."""
+    token = browser.csrf(PAGE)
+    sealed = unseal("csrf", token, 60)
+    assert sealed is not None
+    forged = seal("flash", sealed)
+
+    response = browser.client.post(SAVE, data={**VALID, "csrf_token": forged})
+
+    assert response.status_code == 403
+    assert store.get_settings("default") == {}
+    with pytest.raises(InvalidToken):
+        fernet().decrypt(token.encode())
+
+
+def test_reloading_configure_does_not_spend_the_companys_qbo_requests(
+    browser: Browser, connected: dict[str, Any]
+) -> None:
+    """The chart of accounts and tax codes are read once per company and realm for a few
+    minutes, however often the page is loaded or a save is refused."""
+    requests.post(f"{connected['url']}/_sandbox/stats/reset", timeout=10).raise_for_status()
+    for _ in range(5):
+        assert browser.get(PAGE).status_code == 200
+    stats = requests.get(f"{connected['url']}/_sandbox/stats", timeout=10).json()
+    queries = sum(row["count"] for row in stats["requests"] if row["path"].endswith("/query"))
+    assert queries == 2  # Account and TaxCode, once
 
 
 def test_a_viewer_sees_the_settings_but_cannot_save(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -24,6 +25,8 @@ from accounting_sync.quickbooks.oauth import (
 )
 from accounting_sync.store.facade import StateStore
 from accounting_sync.ui import oauth
+from accounting_sync.ui.security import seal, unseal
+from sandbox.quickbooks.tokens import s256
 
 PAGE = "/accounting-sync/"
 
@@ -143,6 +146,48 @@ def test_a_repeated_callback_does_not_exchange_the_code_again_and_the_connection
     info = requests.get(f"{qbo['url']}/v3/company/{qbo['realm_id']}/companyinfo/{qbo['realm_id']}",
                         headers={"Authorization": f"Bearer {token}", "Accept": "application/json"}, timeout=10)
     assert info.status_code == 200, info.text
+
+
+def test_the_authorization_carries_a_pkce_challenge_whose_verifier_only_the_sealed_cookie_holds(
+    browser: Browser,
+) -> None:
+    query = parse_qs(urlsplit(start_connect(browser)).query)
+    pending = unseal("oauth", browser.client.cookies.get(oauth.STATE_COOKIE), oauth.STATE_MAX_AGE)
+    assert pending is not None and len(pending["v"]) >= 43
+    assert query["code_challenge_method"] == ["S256"] and query["code_challenge"] == [s256(pending["v"])]
+    assert pending["v"] not in browser.seen()
+
+
+def test_a_callback_for_a_company_no_longer_configured_is_refused(browser: Browser, store: StateStore) -> None:
+    callback_url = consent(start_connect(browser))
+    pending = unseal("oauth", browser.client.cookies.get(oauth.STATE_COOKIE), oauth.STATE_MAX_AGE)
+    assert pending is not None
+    browser.client.cookies.set(oauth.STATE_COOKIE, seal("oauth", {**pending, "c": "gone"}))
+
+    back = follow_back(browser, callback_url)
+
+    assert back.status_code == 400 and "no longer configured" in back.text
+    assert store.read_token("default") is None or store.read_token("default").status != "connected"
+
+
+def test_a_realm_id_that_is_not_a_number_is_refused(browser: Browser, store: StateStore) -> None:
+    callback_url = consent(start_connect(browser))
+    forged = re.sub(r"realmId=\d+", "realmId=12%2F..%2F34", callback_url)
+
+    back = follow_back(browser, forged)
+
+    assert back.status_code == 400 and "not a number" in back.text
+    assert store.read_token("default") is None or store.read_token("default").status != "connected"
+
+
+def test_a_non_ascii_state_is_refused_not_a_server_error(browser: Browser, store: StateStore) -> None:
+    callback_url = consent(start_connect(browser))
+    forged = re.sub(r"state=[^&]+", "state=%C3%A9t%C3%A9", callback_url)
+
+    back = follow_back(browser, forged)
+
+    assert back.status_code == 400 and "state mismatch" in back.text
+    assert store.read_token("default") is None or store.read_token("default").status != "connected"
 
 
 def test_disconnect_revokes_the_token_at_intuit(

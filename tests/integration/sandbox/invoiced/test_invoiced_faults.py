@@ -56,6 +56,18 @@ def test_slow_fault_delays_then_answers(inv: InvoicedClient) -> None:
     assert time.monotonic() - started >= 0.3
 
 
+def test_a_slow_write_finishes_after_its_client_gave_up(inv: InvoicedClient) -> None:
+    """The service has the whole body before it works and does not stop when the client
+    goes, so a timed-out create is still made (the read-back of a client must find it)."""
+    inv.control("faults", {"probability": 1.0, "kinds": ["slow"], "slow_seconds": 1.0, "limit": 1})
+    with pytest.raises(requests.Timeout):
+        inv.post("/customers", json={"name": "Written late"}, timeout=0.3)
+    deadline = time.monotonic() + 10
+    while not inv.get("/customers").json() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [c["name"] for c in inv.get("/customers").json()] == ["Written late"]
+
+
 def test_faults_are_reproducible_from_the_seed(inv: InvoicedClient) -> None:
     def run() -> list[int]:
         inv.control("faults", {"probability": 0.5, "kinds": ["500"], "seed": 42})

@@ -11,6 +11,7 @@ import requests
 from qbo_support import Qbo, ServerFactory
 
 from sandbox.quickbooks.state import SandboxState
+from sandbox.quickbooks.tokens import s256
 
 SCOPE = "com.intuit.quickbooks.accounting"
 REDIRECT = "http://127.0.0.1:9/callback"
@@ -127,6 +128,29 @@ def test_code_requires_the_same_redirect_uri(qbo: Qbo) -> None:
     response = _token(qbo.base_url, qbo.state, form)
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_grant"
+
+
+def _pkce_code(qbo: Qbo, verifier: str, method: str = "S256") -> dict[str, str]:
+    params = _authorize_params(qbo.state, code_challenge=s256(verifier), code_challenge_method=method)
+    page = requests.get(f"{qbo.base_url}/connect/oauth2", params=params, timeout=10).text
+    return _callback(_submit(qbo.base_url, page, "allow"))
+
+
+def test_a_pkce_code_is_exchanged_only_with_its_verifier(qbo: Qbo) -> None:
+    """RFC 7636: the code of a request with a challenge needs the matching verifier."""
+    verifier = "v" * 43
+    for sent in ({}, {"code_verifier": "w" * 43}):
+        form = {"grant_type": "authorization_code", "code": _pkce_code(qbo, verifier)["code"],
+                "redirect_uri": REDIRECT, **sent}
+        refused = _token(qbo.base_url, qbo.state, form)
+        assert (refused.status_code, refused.json()["error"]) == (400, "invalid_grant"), sent
+    form = {"grant_type": "authorization_code", "code": _pkce_code(qbo, verifier)["code"],
+            "redirect_uri": REDIRECT, "code_verifier": verifier}
+    assert _token(qbo.base_url, qbo.state, form).status_code == 200
+
+
+def test_a_plain_pkce_challenge_is_refused(qbo: Qbo) -> None:
+    assert _pkce_code(qbo, "v" * 43, method="plain") == {"error": "invalid_request", "state": "csrf-1"}
 
 
 def test_bad_client_secret_is_invalid_client(qbo: Qbo) -> None:
