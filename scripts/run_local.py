@@ -121,6 +121,7 @@ def connections(qbo: dict[str, Any], invoiced: dict[str, Any]) -> dict[str, Any]
             "login": qbo["client_id"],
             "password": qbo["client_secret"],
             "extra": {
+                "environment": "local",
                 "authorize_url": f"{base}/connect/oauth2",
                 "token_url": f"{base}/oauth2/v1/tokens/bearer",
                 "revoke_url": f"{base}/oauth2/v1/tokens/revoke",

@@ -21,8 +21,9 @@ def _integer(label: str, description: str, minimum: int = 1) -> dict[str, Any]:
 QUICKBOOKS_FIELDS: dict[str, Any] = {
     "environment": {
         "label": "Environment",
-        "description": "Which Intuit API the app's keys belong to: production, or Intuit's developer sandbox.",
-        "schema": {"type": "string", "enum": ["production", "sandbox"], "default": "production"},
+        "description": "Which Intuit API the app's keys belong to: production, or Intuit's developer sandbox "
+        "(both talk to intuit.com only); local: a stand-in such as this project's sandbox, at the host given.",
+        "schema": {"type": "string", "enum": ["production", "sandbox", "local"], "default": "production"},
     },
     "redirect_uri": {
         "label": "Redirect URI",

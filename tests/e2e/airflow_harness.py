@@ -125,6 +125,7 @@ def connections(
             "login": qbo["client_id"],
             "password": qbo["client_secret"],
             "extra": {
+                "environment": "local",
                 "authorize_url": f"{qbo_url}/connect/oauth2",
                 "token_url": f"{qbo_url}/oauth2/v1/tokens/bearer",
                 "revoke_url": f"{qbo_url}/oauth2/v1/tokens/revoke",

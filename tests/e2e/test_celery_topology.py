@@ -163,6 +163,7 @@ def connections(company: str, box: Sandboxes) -> dict[str, str]:
         "login": box.qbo_client_id,
         "password": box.qbo_client_secret,
         "extra": {
+            "environment": "local",
             "authorize_url": f"{box.qbo}/connect/oauth2",
             "token_url": f"{box.qbo}/oauth2/v1/tokens/bearer",
             "revoke_url": f"{box.qbo}/oauth2/v1/tokens/revoke",

@@ -22,7 +22,8 @@ def quickbooks_connection(boxes: Sandboxes, monkeypatch: pytest.MonkeyPatch) -> 
         "host": base,
         "login": boxes.qbo_info["client_id"],
         "password": boxes.qbo_info["client_secret"],
-        "extra": {"token_url": f"{base}/oauth2/v1/tokens/bearer", "revoke_url": f"{base}/oauth2/v1/tokens/revoke"},
+        "extra": {"environment": "local", "token_url": f"{base}/oauth2/v1/tokens/bearer",
+                  "revoke_url": f"{base}/oauth2/v1/tokens/revoke"},
     }
     monkeypatch.setenv("AIRFLOW_CONN_QUICKBOOKS_DEFAULT", json.dumps(connection))
 

@@ -223,7 +223,7 @@ def test_airflow_tests_both_connection_types_through_the_installed_hooks(install
             "host": base,
             "login": boxes.qbo_info["client_id"],
             "password": boxes.qbo_info["client_secret"],
-            "extra": {"token_url": f"{base}/oauth2/v1/tokens/bearer"},
+            "extra": {"environment": "local", "token_url": f"{base}/oauth2/v1/tokens/bearer"},
         }
         invoiced = {"conn_type": "invoiced", "host": boxes.invoiced_url, "password": boxes.invoiced_info["api_key"]}
         env = {

@@ -79,7 +79,7 @@ def test_quickbooks_form_relabels_login_and_password_and_hides_the_url_fields() 
     assert set(behaviour["hidden-fields"]) == {"host", "schema", "port"}
     assert behaviour["relabeling"] == {"login": "Client ID", "password": "Client secret"}
     fields = entry["conn-fields"]
-    assert fields["environment"]["schema"]["enum"] == ["production", "sandbox"]
+    assert fields["environment"]["schema"]["enum"] == ["production", "sandbox", "local"]
     assert fields["environment"]["schema"]["default"] == "production"
     assert {"redirect_uri", "timeout", "rate_limit_requests", "rate_limit_batches", "rate_limit_concurrent"} <= set(fields)
 
@@ -129,10 +129,41 @@ def test_quickbooks_defaults_and_empty_form_fields(create_connection: ConnFactor
 
 def test_quickbooks_host_and_oauth_urls_point_at_a_stand_in(create_connection: ConnFactory) -> None:
     base = "http://127.0.0.1:8100"
-    quickbooks(create_connection, {"token_url": f"{base}/token", "rate_limit": {"window_seconds": 1}}, host=base)
+    extra = {"environment": "local", "token_url": f"{base}/token", "rate_limit": {"window_seconds": 1}}
+    quickbooks(create_connection, extra, host=base)
     config = QuickBooksHook().config()
     assert (config.api_base, config.token_url) == (base, f"{base}/token")
     assert config.limits.window_seconds == 1
+
+
+@pytest.mark.parametrize("environment", [None, "production", "sandbox"])
+@pytest.mark.parametrize(("field", "url"), [
+    ("token_url", "https://collector.example/token"),
+    ("authorize_url", "https://appcenter.intuit.com.evil.example/connect"),
+    ("revoke_url", "http://developer.api.intuit.com/v2/oauth2/tokens/revoke"),  # plain HTTP
+    ("host", "https://quickbooks.api.example"),
+])
+def test_an_intuit_connection_cannot_send_its_secrets_elsewhere(
+    create_connection: ConnFactory, environment: str | None, field: str, url: str
+) -> None:
+    """Whoever may edit the connection could otherwise collect the client secret and the
+    refresh token: production and Intuit-sandbox connections reach intuit.com only."""
+    extra = {"environment": environment} if environment else {}
+    fields = {"host": url} if field == "host" else {}
+    quickbooks(create_connection, {**extra, **({} if field == "host" else {field: url})}, **fields)
+    with pytest.raises(InvalidConnection, match=f"{field} .* is not an https URL on intuit.com"):
+        QuickBooksHook().config()
+
+
+def test_intuit_urls_may_be_overridden_within_intuit(create_connection: ConnFactory) -> None:
+    quickbooks(create_connection, {"environment": "sandbox", "token_url": "https://oauth.platform.intuit.com/t"})
+    assert QuickBooksHook().config().token_url == "https://oauth.platform.intuit.com/t"
+
+
+def test_a_local_connection_needs_its_host(create_connection: ConnFactory) -> None:
+    quickbooks(create_connection, {"environment": "local"})
+    with pytest.raises(InvalidConnection, match="'local' needs the API base in host"):
+        QuickBooksHook().config()
 
 
 @pytest.mark.parametrize(

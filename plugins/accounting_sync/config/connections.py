@@ -21,6 +21,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError
 
@@ -122,7 +123,7 @@ class QuickBooksExtra(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    environment: Literal["production", "sandbox"] | None = None
+    environment: Literal["production", "sandbox", "local"] | None = None
     redirect_uri: str | None = None
     timeout: PositiveFloat | None = None
     rate_limit_requests: PositiveInt | None = None
@@ -216,6 +217,29 @@ def base_url(conn: ConnectionLike, default: str) -> str:
     return f"{host}:{conn.port}" if conn.port else host
 
 
+def is_intuit_url(url: str) -> bool:
+    """HTTPS on intuit.com or one of its subdomains (a look-alike such as intuit.com.evil is not)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    return parts.scheme == "https" and (host == "intuit.com" or host.endswith(".intuit.com"))
+
+
+def _check_intuit_urls(conn_id: str, environment: str, urls: dict[str, str]) -> None:
+    """A production or Intuit-sandbox connection talks to Intuit only: whoever may edit
+    the connection must not be able to send the client secret and the refresh token to
+    another host. Stand-ins (this project's sandbox) use environment ``local``."""
+    if environment == "local":
+        if not urls["host"]:
+            raise InvalidConnection(f"Connection {conn_id!r} is invalid: environment 'local' needs the API base in host")
+        return
+    for name, url in urls.items():
+        if not is_intuit_url(url):
+            raise InvalidConnection(
+                f"Connection {conn_id!r} is invalid: {name} {url!r} is not an https URL on intuit.com, and a "
+                f"{environment!r} connection talks to Intuit only (a stand-in of Intuit uses environment 'local')"
+            )
+
+
 def quickbooks_config(conn: ConnectionLike) -> QuickBooksConfig:
     """The QuickBooks app behind a ``quickbooks`` connection, validated."""
     conn_id = conn.conn_id or "quickbooks"
@@ -228,13 +252,20 @@ def quickbooks_config(conn: ConnectionLike) -> QuickBooksConfig:
         missing = "Client ID (login)" if not conn.login else "Client secret (password)"
         raise InvalidConnection(f"Connection {conn_id!r} is invalid: {missing} is empty")
     environment = extra.environment or "production"
+    urls = {
+        "host": base_url(conn, INTUIT_API_BASE.get(environment, "")),
+        "authorize_url": extra.authorize_url or INTUIT_AUTHORIZE_URL,
+        "token_url": extra.token_url or INTUIT_TOKEN_URL,
+        "revoke_url": extra.revoke_url or INTUIT_REVOKE_URL,
+    }
+    _check_intuit_urls(conn_id, environment, urls)
     return QuickBooksConfig(
-        api_base=base_url(conn, INTUIT_API_BASE[environment]),
+        api_base=urls["host"],
         client_id=conn.login,
         client_secret=conn.password,
-        authorize_url=extra.authorize_url or INTUIT_AUTHORIZE_URL,
-        token_url=extra.token_url or INTUIT_TOKEN_URL,
-        revoke_url=extra.revoke_url or INTUIT_REVOKE_URL,
+        authorize_url=urls["authorize_url"],
+        token_url=urls["token_url"],
+        revoke_url=urls["revoke_url"],
         redirect_uri=extra.redirect_uri or None,
         timeout=extra.timeout or 60.0,
         limits=extra.limits(),

@@ -43,6 +43,8 @@ from accounting_sync.ui.security import (
     form_data,
     login_url,
     may_edit,
+    public_origin,
+    public_url,
     require_edit,
     require_view,
     seal,
@@ -124,7 +126,7 @@ def set_cookie(
         max_age=max_age,
         path=app_root(request) + "/",
         httponly=True,
-        secure=request.url.scheme == "https",
+        secure=public_origin(request)[0] == "https",
         samesite=samesite,  # type: ignore[arg-type]
     )
 
@@ -220,9 +222,7 @@ def connect(request: Request, user: UserDep, company: CompanyDep) -> Response:
         config = runtime.quickbooks_hook(company).config()
     except ConnectionUnusable as error:
         return redirect_with(request, link(request, "", company), "error", str(error))
-    redirect_uri = (
-        config.redirect_uri or f"{request.url.scheme}://{request.url.netloc}{app_root(request)}{CALLBACK}"
-    )
+    redirect_uri = config.redirect_uri or public_url(request, f"{app_root(request)}{CALLBACK}")
     url, state, verifier = oauth.authorization_url(config, redirect_uri)
     pending = oauth.PendingAuthorization(state, company.key, user_id(user), redirect_uri, verifier)
     response = RedirectResponse(url, status_code=status.HTTP_303_SEE_OTHER)

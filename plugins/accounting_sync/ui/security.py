@@ -23,6 +23,7 @@ from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_
 from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
 from airflow.api_fastapi.auth.managers.models.resource_details import AccessView, ConnectionDetails
 from airflow.api_fastapi.core_api.security import get_user, requires_access_view
+from airflow.configuration import conf
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -123,15 +124,30 @@ def csrf_token(nonce: str, user: BaseUser) -> str:
     return seal("csrf", {"n": nonce, "u": user_id(user)})
 
 
+def public_origin(request: Request) -> tuple[str, str, int | None]:
+    """(scheme, host, port) the browser sees. Behind a TLS proxy the request arrives over
+    plain HTTP with the proxy's Host, so Airflow's ``[api] base_url`` decides when set;
+    request headers (which a client can forge) only when it is not."""
+    configured = conf.get("api", "base_url", fallback="") or ""
+    parts = urlsplit(configured if "://" in configured else str(request.base_url))
+    return parts.scheme, (parts.hostname or "").lower(), parts.port
+
+
+def public_url(request: Request, path: str) -> str:
+    scheme, host, port = public_origin(request)
+    return f"{scheme}://{host}{f':{port}' if port else ''}{path}"
+
+
 def is_same_origin(request: Request) -> bool:
     """Browsers send ``Sec-Fetch-Site`` and ``Origin`` with every POST; anything but our
-    own origin is a cross-site request."""
+    own origin (scheme, host and port) is a cross-site request."""
     if request.headers.get("sec-fetch-site") == "cross-site":
         return False
     origin = request.headers.get("origin")
     if origin is None:
         return True
-    return urlsplit(origin).netloc == request.headers.get("host")
+    parts = urlsplit(origin)
+    return (parts.scheme, (parts.hostname or "").lower(), parts.port) == public_origin(request)
 
 
 async def form_data(request: Request) -> dict[str, str]:

@@ -69,6 +69,7 @@ def qbo(qbo_server: tuple[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch)
         "login": info["client_id"],
         "password": info["client_secret"],
         "extra": {
+            "environment": "local",
             "authorize_url": f"{base_url}/connect/oauth2",
             "token_url": f"{base_url}/oauth2/v1/tokens/bearer",
             "revoke_url": f"{base_url}/oauth2/v1/tokens/revoke",

@@ -121,11 +121,22 @@ class FakeAirflow:
         return app
 
 
-def mounted(app: FastAPI) -> TestClient:
-    """Mounted under /accounting-sync, the way Airflow's API server mounts plugin apps."""
+def mounted(app: FastAPI, behind: str | None = None) -> TestClient:
+    """Mounted under /accounting-sync, the way Airflow's API server mounts plugin apps.
+    ``behind``: the public https address of a TLS proxy the browser talks to; the app then
+    sees what a proxy forwards (plain HTTP, the internal Host)."""
     root = FastAPI()
     root.mount("/accounting-sync", app)
-    return TestClient(root, follow_redirects=False)
+    if behind is None:
+        return TestClient(root, follow_redirects=False)
+
+    async def proxy(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            headers = [(k, v) for k, v in scope["headers"] if k != b"host"] + [(b"host", b"airflow-apiserver:8080")]
+            scope = {**scope, "scheme": "http", "server": ("airflow-apiserver", 8080), "headers": headers}
+        await root(scope, receive, send)
+
+    return TestClient(proxy, base_url=behind, follow_redirects=False)
 
 
 class Browser:
