@@ -4,7 +4,6 @@ body, bearer token), and a token manager that counts its refreshes."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -15,6 +14,7 @@ import requests
 from accounting_sync.config.connections import QuickBooksConfig, RateLimits
 from accounting_sync.quickbooks.client import QuickBooksClient
 from accounting_sync.quickbooks.oauth import AccessToken
+from tests.support.fake_http import response
 
 REALM = "9130"
 
@@ -38,15 +38,6 @@ class Sent:
 
 
 Answer = requests.Response | type[Exception] | Callable[[Sent], requests.Response]
-
-
-def response(status: int, body: Any = None, headers: dict[str, str] | None = None) -> requests.Response:
-    answer = requests.Response()
-    answer.status_code = status
-    answer._content = json.dumps(body if body is not None else {}).encode()
-    answer.headers["Content-Type"] = "application/json"
-    answer.headers.update(headers or {})
-    return answer
 
 
 def fault(status: int, code: str, message: str = "refused") -> requests.Response:

@@ -15,17 +15,10 @@ import requests
 
 from accounting_sync.config.connections import InvoicedConfig
 from accounting_sync.invoiced.client import InvoicedClient, InvoicedError, UnconfirmedWrite
+from tests.support.fake_http import response
 
 Answer = Callable[[], requests.Response] | type[Exception]
 CREATED = {"id": 7, "name": "Acme"}
-
-
-def response(status: int, body: Any) -> requests.Response:
-    answer = requests.Response()
-    answer.status_code = status
-    answer._content = requests.compat.json.dumps(body).encode()
-    answer.headers["Content-Type"] = "application/json"
-    return answer
 
 
 class FakeSession(requests.Session):

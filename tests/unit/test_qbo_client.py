@@ -9,7 +9,8 @@ import pytest
 import requests
 
 from accounting_sync.quickbooks.faults import AmbiguousWriteError, QboFault
-from tests.support.fake_qbo import FakeQbo, FakeTokens, fault, qbo_client, response
+from tests.support.fake_http import response
+from tests.support.fake_qbo import FakeQbo, FakeTokens, fault, qbo_client
 
 pytestmark = pytest.mark.usefixtures("no_waits")
 
