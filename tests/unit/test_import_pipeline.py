@@ -134,3 +134,59 @@ def test_the_dag_follows_the_house_rules() -> None:
     assert dag.get_task("extract").pool == "quickbooks_api"
     assert (dag.max_active_runs, dag.catchup, dag.is_paused_upon_creation) == (1, False, True)
     assert dag.get_task("report").retries == 0
+
+
+# -- plan and apply, with an Invoiced stand-in -------------------------------------------------
+
+
+class ReadOnlyInvoiced:
+    """An empty Invoiced account that answers reads and refuses every write."""
+
+    def __init__(self) -> None:
+        self.reads: list[str] = []
+
+    def iter_list(self, path: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        self.reads.append(path)
+        return []
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        raise AssertionError(f"nothing is mapped, so nothing is read back: {path}")
+
+    def post(self, *args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a dry run writes nothing")
+
+    patch = request = post
+
+
+def staged_job(store: StateStore, **overrides: Any) -> SyncJob:
+    customer = stamped("7", "2026-03-01T00:00:00Z", DisplayName="Acme", PrimaryEmailAddr={"Address": "ap@acme.test"})
+    invoice_row = {**invoice("1"), "DocNumber": "1001", "TxnDate": "2026-03-01",
+                   "Line": [{"DetailType": "SalesItemLineDetail", "Amount": 10}]}
+    job = SyncJob(COMPANY, store, resolve_settings(), ReadOnlyInvoiced(), None, "qbo_import", "manual__1",  # type: ignore[arg-type]
+                  **overrides)
+    job.stage("extract", "customer", [("7", customer)])
+    job.stage("extract", "invoice", [("1", invoice_row)])
+    job.stage("extract", "meta", [("cursors", {"invoices": "2026-03-05T10:30:00-08:00"})])
+    return job
+
+
+def test_a_dry_run_plans_every_record_and_applies_nothing(store: StateStore) -> None:
+    job = staged_job(store, dry_run=True)
+
+    counts = importer.load(job)
+
+    assert counts["invoice"] == {"would_create": 1}
+    assert set(counts["customer"]) == {"would_create"}
+    assert store.count_mappings(COMPANY, "customer") == store.count_mappings(COMPANY, "invoice") == 0
+    assert store.get_cursor(COMPANY, "qbo_import.invoices") is None
+    assert set(job.invoiced.reads) == {"/customers"}  # type: ignore[attr-defined] - namesake look-ups only
+
+
+def test_new_records_wait_while_qbo_sync_has_unconfirmed_writes_and_the_cursor_stays(store: StateStore) -> None:
+    store.add_intent(COMPANY, "unconfirmed-batch", "qbo_sync", {"entity": "Invoice"})
+    job = staged_job(store)
+
+    counts = importer.load(job)
+
+    assert counts == {"customer": {"deferred": 1}, "invoice": {"deferred": 1}}
+    assert store.get_cursor(COMPANY, "qbo_import.invoices") is None
