@@ -75,7 +75,7 @@ def airflow_env(boxes: Sandboxes, tmp_path_factory: pytest.TempPathFactory) -> d
                 "host": config.api_base,
                 "login": config.client_id,
                 "password": config.client_secret,
-                "extra": {"token_url": config.token_url, "revoke_url": config.revoke_url},
+                "extra": {"environment": "local", "token_url": config.token_url, "revoke_url": config.revoke_url},
             }
         ),
         "AIRFLOW_CONN_INVOICED_DEFAULT": json.dumps(

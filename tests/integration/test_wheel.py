@@ -169,7 +169,7 @@ def test_the_connections_form_shows_each_type_with_its_own_fields(installed: Ins
     assert standard["login"]["title"] == "Client ID" and standard["password"]["title"] == "Client secret"
     assert all(standard[name]["hidden"] for name in ("host", "url_schema", "port"))
     environment = quickbooks["extra_fields"]["environment"]
-    assert environment["schema"]["enum"] == ["production", "sandbox"] and environment["value"] == "production"
+    assert environment["schema"]["enum"] == ["production", "sandbox", "local"] and environment["value"] == "production"
     assert {"redirect_uri", "timeout", "rate_limit_requests", "rate_limit_batches", "rate_limit_concurrent"} <= set(
         quickbooks["extra_fields"]
     )
