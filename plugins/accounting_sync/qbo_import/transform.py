@@ -1,9 +1,9 @@
-"""QuickBooks Online records -> Invoiced request bodies, and the import decisions (no I/O).
+"""QuickBooks Online records -> Invoiced request bodies (pure functions, no I/O).
 
 QuickBooks is the master of what qbo_import brings over: these functions turn a QBO
-Customer or Invoice into the Invoiced body that shows the same thing, and decide from
-the QBO record and the id map what a run has to do with it. Money is ``Decimal`` to the
-cent, so an imported invoice totals exactly QBO's ``TotalAmt``.
+Customer or Invoice into the Invoiced body that shows the same thing (what a run does
+with each record is decided in ``plan``). Money is ``Decimal`` to the cent, so an
+imported invoice totals exactly QBO's ``TotalAmt``.
 """
 
 from __future__ import annotations
