@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from accounting_sync.store.facade import StateStore
+from sandbox.invoiced.config import InvoicedConfig as InvoicedSandboxConfig
 from tests.e2e.airflow_harness import AIRFLOW, REPO
 from tests.e2e.import_harness import Pipelines, fresh_pipelines
 from tests.support.plugins import plugins_folder
@@ -37,6 +38,20 @@ def import_boxes() -> Iterator[Sandboxes]:
 def pipelines(import_boxes: Sandboxes, tmp_path: Path) -> Pipelines:
     """The QBO demo company, an empty Invoiced account and state store, connected."""
     return fresh_pipelines(import_boxes, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def switched_boxes(request: pytest.FixtureRequest) -> Iterator[Sandboxes]:
+    """Both sandboxes with Invoiced switches set: parametrize it indirectly with the
+    ``InvoicedConfig`` fields, so a module runs once per reading of the service."""
+    with sandboxes(invoiced_config=InvoicedSandboxConfig(**request.param)) as started:
+        yield started
+
+
+@pytest.fixture
+def pipes(switched_boxes: Sandboxes, tmp_path: Path) -> Pipelines:
+    """Like ``pipelines``, against the switched sandboxes."""
+    return fresh_pipelines(switched_boxes, tmp_path)
 
 
 @pytest.fixture

@@ -8,17 +8,14 @@ instead. Each test ends with exactly one record per QBO record and matching bala
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from accounting_sync.invoiced.client import InvoicedClient
 from accounting_sync.qbo_import.pipeline import ImportFailed
-from sandbox.invoiced.config import InvoicedConfig as InvoicedSandboxConfig
-from tests.e2e.import_harness import Pipelines, fresh_pipelines
-from tests.support.sandboxes import Sandboxes, sandboxes
+from tests.e2e.import_harness import Pipelines
 
 DEMO_OPEN_INVOICES = 13
 DEMO_CUSTOMERS = 10
@@ -26,15 +23,11 @@ DEMO_PAYMENTS = 3  # the three partly paid demo invoices
 DAY_AND_AN_HOUR = 25 * 3600
 
 
-@pytest.fixture(scope="module", params=[False, True], ids=["no-key-lock", "key-lock"])
-def lossy_boxes(request: pytest.FixtureRequest) -> Iterator[Sandboxes]:
-    with sandboxes(invoiced_config=InvoicedSandboxConfig(idempotency_lock=request.param)) as started:
-        yield started
-
-
-@pytest.fixture
-def pipes(lossy_boxes: Sandboxes, tmp_path: Path) -> Pipelines:
-    return fresh_pipelines(lossy_boxes, tmp_path)
+# Every test with and without a lock per key (the service has none).
+pytestmark = pytest.mark.parametrize(
+    "switched_boxes", [{"idempotency_lock": False}, {"idempotency_lock": True}],
+    ids=["no-key-lock", "key-lock"], indirect=True, scope="module",
+)
 
 
 def fault_first_post(

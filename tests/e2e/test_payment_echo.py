@@ -7,8 +7,6 @@ The product is tested under both, and with each of its own guards taken away in 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,22 +15,16 @@ from accounting_sync.qbo_import import load as importer
 from accounting_sync.qbo_import import transform as import_transform
 from accounting_sync.store.facade import StateStore
 from accounting_sync.store.idmap import ORIGIN_QUICKBOOKS
-from sandbox.invoiced.config import InvoicedConfig
-from tests.e2e.import_harness import COMPANY, Pipelines, fresh_pipelines
-from tests.support.sandboxes import Sandboxes, sandboxes
+from tests.e2e.import_harness import COMPANY, Pipelines
 
 IMPORTED_PAID = ("1002", "1005", "1011")  # partly paid in the QBO demo company
 
 
-@pytest.fixture(scope="module", params=[False, True], ids=["source-kept-keyed", "mark-implies-source"])
-def echo_boxes(request: pytest.FixtureRequest) -> Iterator[Sandboxes]:
-    with sandboxes(invoiced_config=InvoicedConfig(mark_sets_payment_source=request.param)) as started:
-        yield started
-
-
-@pytest.fixture
-def pipes(echo_boxes: Sandboxes, tmp_path: Path) -> Pipelines:
-    return fresh_pipelines(echo_boxes, tmp_path)
+# Every test under both readings of what a marked payment's source becomes.
+pytestmark = pytest.mark.parametrize(
+    "switched_boxes", [{"mark_sets_payment_source": False}, {"mark_sets_payment_source": True}],
+    ids=["source-kept-keyed", "mark-implies-source"], indirect=True, scope="module",
+)
 
 
 def recorded_payments(pipes: Pipelines) -> list[dict[str, Any]]:

@@ -170,23 +170,18 @@ def test_a_callback_for_a_company_no_longer_configured_is_refused(browser: Brows
     assert store.read_token("default") is None or store.read_token("default").status != "connected"
 
 
-def test_a_realm_id_that_is_not_a_number_is_refused(browser: Browser, store: StateStore) -> None:
-    callback_url = consent(start_connect(browser))
-    forged = re.sub(r"realmId=\d+", "realmId=12%2F..%2F34", callback_url)
+@pytest.mark.parametrize(("pattern", "forged", "message"), [
+    (r"realmId=\d+", "realmId=12%2F..%2F34", "not a number"),
+    (r"state=[^&]+", "state=%C3%A9t%C3%A9", "state mismatch"),  # non-ASCII: refused, not a server error
+], ids=["realm-not-digits", "non-ascii-state"])
+def test_a_forged_callback_parameter_is_refused(
+    browser: Browser, store: StateStore, pattern: str, forged: str, message: str
+) -> None:
+    callback_url = re.sub(pattern, forged, consent(start_connect(browser)))
 
-    back = follow_back(browser, forged)
+    back = follow_back(browser, callback_url)
 
-    assert back.status_code == 400 and "not a number" in back.text
-    assert store.read_token("default") is None or store.read_token("default").status != "connected"
-
-
-def test_a_non_ascii_state_is_refused_not_a_server_error(browser: Browser, store: StateStore) -> None:
-    callback_url = consent(start_connect(browser))
-    forged = re.sub(r"state=[^&]+", "state=%C3%A9t%C3%A9", callback_url)
-
-    back = follow_back(browser, forged)
-
-    assert back.status_code == 400 and "state mismatch" in back.text
+    assert back.status_code == 400 and message in back.text
     assert store.read_token("default") is None or store.read_token("default").status != "connected"
 
 
