@@ -62,16 +62,21 @@ def test_payments_recorded_from_quickbooks_are_marked_mapped_and_never_written_b
     assert_no_echo(pipes)
 
 
-def test_without_the_source_the_id_map_and_the_marker_still_stop_the_echo(
-    pipes: Pipelines, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A service that ignored the source we send would store ``keyed``: still no echo."""
+@pytest.fixture
+def source_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As if Invoiced ignored the ``source`` the import sends: the payment stays ``keyed``."""
     original = import_transform.payment_body
 
     def keyed(*args: Any) -> dict[str, Any]:
         return {key: value for key, value in original(*args).items() if key != "source"}
 
     monkeypatch.setattr(importer, "payment_body", keyed)
+
+
+def test_without_the_source_the_id_map_and_the_marker_still_stop_the_echo(
+    pipes: Pipelines, source_ignored: None
+) -> None:
+    """A service that ignored the source we send would store ``keyed``: still no echo."""
     pipes.run_import()
     sources = {p["source"] for p in recorded_payments(pipes)}
     assert sources == ({"accounting_system"} if pipes.boxes.invoiced_info["config"]["mark_sets_payment_source"]
@@ -80,14 +85,9 @@ def test_without_the_source_the_id_map_and_the_marker_still_stop_the_echo(
 
 
 def test_a_crash_before_the_payment_is_mapped_leaves_the_marker_to_stop_the_echo(
-    pipes: Pipelines, monkeypatch: pytest.MonkeyPatch
+    pipes: Pipelines, source_ignored: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The worker dies between Invoiced's answer and the id-map row; the task is retried."""
-    original = import_transform.payment_body
-
-    def keyed(*args: Any) -> dict[str, Any]:
-        return {key: value for key, value in original(*args).items() if key != "source"}
-
     class WorkerKilled(BaseException):
         pass
 
@@ -98,7 +98,6 @@ def test_a_crash_before_the_payment_is_mapped_leaves_the_marker_to_stop_the_echo
             raise WorkerKilled()
         put_mappings(self, company, object_type, records)
 
-    monkeypatch.setattr(importer, "payment_body", keyed)
     monkeypatch.setattr(StateStore, "put_mappings", dies_on_payments)
     with pytest.raises(WorkerKilled):
         pipes.run_import()
