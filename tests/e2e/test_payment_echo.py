@@ -89,7 +89,7 @@ def test_a_crash_before_the_payment_is_mapped_leaves_the_marker_to_stop_the_echo
 ) -> None:
     """The worker dies between Invoiced's answer and the id-map row; the task is retried."""
     class WorkerKilled(BaseException):
-        pass
+        """What a SIGKILLed worker leaves: nothing after this point runs."""
 
     put_mappings = StateStore.put_mappings
 
