@@ -43,8 +43,11 @@ from accounting_sync.ui.security import (
     form_data,
     login_url,
     may_edit,
+    may_read,
     public_origin,
     public_url,
+    readable_companies,
+    readable_dags,
     require_edit,
     require_view,
     seal,
@@ -56,6 +59,10 @@ from accounting_sync.ui.syncs import recent_syncs
 
 FLASH_COOKIE = "accounting_sync_flash"
 FLASH_MAX_AGE = 120
+NO_COMPANY = (
+    "You may not read any company here: the Accounting Sync pages need read access to a company's "
+    "DAGs or its QuickBooks connection. Ask an Airflow admin."
+)
 HELD_NOTICE = (
     "The sync is held: a connection points at another company than the sync state belongs to. "
     "Choose on the Connection page before configuring, so no setting is saved for the wrong company."
@@ -73,17 +80,26 @@ def get_store() -> StateStore:
     return open_store()
 
 
-def selected_company(company: str | None = None) -> Company:
-    """``?company=<key>``; the first company of include/companies.yaml by default."""
-    companies = load_companies()
+def selected_company(user: Annotated[BaseUser, Depends(get_user)], company: str | None = None) -> Company:
+    """``?company=<key>``, if the user may read it; by default the first company of
+    include/companies.yaml the user may read."""
     if company is None:
-        return companies[0]
-    for candidate in companies:
-        if candidate.key == company:
-            return candidate
-    raise HTTPException(
-        status.HTTP_404_NOT_FOUND, f"Company {company!r} is not listed in include/companies.yaml."
-    )
+        readable = readable_companies(user)
+        if not readable:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, NO_COMPANY)
+        return readable[0]
+    chosen = next((candidate for candidate in load_companies() if candidate.key == company), None)
+    if chosen is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"Company {company!r} is not listed in include/companies.yaml."
+        )
+    if not may_read(user, chosen):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"You may not read company {company!r}: ask an Airflow admin for read access to its DAGs "
+            "or its QuickBooks connection.",
+        )
+    return chosen
 
 
 def get_airflow_api(request: Request) -> Iterator[AirflowApi]:
@@ -149,7 +165,7 @@ def render(
             "flash": flash,
             "company": company,
             "link": lambda path: link(request, path, company),
-            "companies": load_companies(),
+            "companies": readable_companies(user),
             "airflow_root": airflow_root(request),
             "labels": LABELS,
             **context,
@@ -438,13 +454,14 @@ def syncs_page(
     store: StoreDep,
     api: ApiDep,
 ) -> HTMLResponse:
-    view = recent_syncs(store, company, api, airflow_root(request))
+    view = recent_syncs(store, company, api, airflow_root(request), readable_dags(user, company))
     return render(request, user, company, "syncs.html", {"page": "syncs", "view": view})
 
 
 @pages.get("/syncs/table", response_class=HTMLResponse)
 def syncs_table(
     request: Request,
+    user: UserDep,
     company: CompanyDep,
     store: StoreDep,
     api: ApiDep,
@@ -455,7 +472,7 @@ def syncs_table(
     leaves the flash and CSRF cookies alone so the page's forms stay valid. When Airflow
     cannot be read the page keeps the table it has (503) and tries again.
     """
-    view = recent_syncs(store, company, api, airflow_root(request))
+    view = recent_syncs(store, company, api, airflow_root(request), readable_dags(user, company))
     if view.problem:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, view.problem)
     context = {"view": view, "link": lambda path: link(request, path, company)}

@@ -21,7 +21,10 @@ from urllib.parse import urlsplit
 from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
 from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
-from airflow.api_fastapi.auth.managers.models.resource_details import AccessView, ConnectionDetails
+from airflow.api_fastapi.auth.managers.models.resource_details import (
+    AccessView,
+    ConnectionDetails,
+)
 from airflow.api_fastapi.core_api.security import get_user, requires_access_view
 from airflow.configuration import conf
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -29,7 +32,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from fastapi import Depends, HTTPException, Request, status
 
-from accounting_sync.config.companies import Company
+from accounting_sync.common.flows import FLOWS
+from accounting_sync.config.companies import Company, load_companies
 from accounting_sync.quickbooks.oauth import encryption_keys
 
 CSRF_COOKIE = "accounting_sync_csrf"
@@ -81,6 +85,26 @@ def same_secret(given: object, expected: str) -> bool:
 
 def user_id(user: BaseUser) -> str:
     return str(user.get_id())
+
+
+def readable_dags(user: BaseUser, company: Company) -> set[str]:
+    """The company's sync DAGs whose runs Airflow lets this user read."""
+    return get_auth_manager().filter_authorized_dag_ids(
+        dag_ids={company.dag_id(flow.name) for flow in FLOWS}, user=user, method="GET"
+    )
+
+
+def may_read(user: BaseUser, company: Company) -> bool:
+    """A company's pages show its runs, its settings and what its QuickBooks tokens can
+    reach, so they need read access to one of its DAGs or to its QuickBooks connection:
+    "may view plugins" alone does not show another team's books."""
+    return bool(readable_dags(user, company)) or get_auth_manager().is_authorized_connection(
+        method="GET", details=ConnectionDetails(conn_id=company.quickbooks_conn_id), user=user
+    )
+
+
+def readable_companies(user: BaseUser) -> list[Company]:
+    return [company for company in load_companies() if may_read(user, company)]
 
 
 def may_edit(user: BaseUser, company: Company) -> bool:

@@ -85,8 +85,12 @@ class SyncsView:
         return any(run.state in ACTIVE for run in self.runs)
 
 
-def recent_syncs(store: StateStore, company: Company, api: AirflowApi, ui_root: str) -> SyncsView:
-    dag_flows = {company.dag_id(flow.name): flow for flow in FLOWS}
+def recent_syncs(
+    store: StateStore, company: Company, api: AirflowApi, ui_root: str, readable: set[str]
+) -> SyncsView:
+    """The runs of the company's DAGs in ``readable``: a DAG Airflow refuses the user
+    shows neither its stored runs nor its controls."""
+    dag_flows = {company.dag_id(flow.name): flow for flow in FLOWS if company.dag_id(flow.name) in readable}
     scope = active_scope_key(store, company.key)
     stored = store.recent_runs(scope, limit=RUN_LIMIT * len(dag_flows), dag_ids=list(dag_flows))
     runs = {(row.dag_id, row.run_id): _from_store(row, dag_flows[row.dag_id]) for row in stored}
