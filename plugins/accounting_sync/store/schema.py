@@ -32,7 +32,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 
 from accounting_sync.common.values import utcnow
 
-SCHEMA_VERSION = 2  # 2: state bindings (which QBO company and Invoiced account a state belongs to)
+SCHEMA_VERSION = 3  # 2: state bindings (which QBO company and Invoiced account a state belongs to); 3: audit trail
 IN_CHUNK = 500  # ids per "IN (...)" clause
 
 
@@ -195,6 +195,20 @@ class BindingHold(Base):
     found: Mapped[str] = mapped_column(String(64))  # the realm id or Invoiced fingerprint now connected
     message: Mapped[str] = mapped_column(Text)
     detected_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEvent(Base):
+    """Who changed how a company is synced, and when: kept with the state, not in a log
+    that rotates away, so the Connection page can show it months later."""
+
+    __tablename__ = "audit_event"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    company_key: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    user_id: Mapped[str] = mapped_column(String(256))
+    user_name: Mapped[str] = mapped_column(String(256))
+    action: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 def _configure_sqlite(engine: Engine) -> None:

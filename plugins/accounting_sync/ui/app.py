@@ -30,7 +30,7 @@ from accounting_sync.config.settings import resolve_settings
 from accounting_sync.invoiced.client import InvoicedClient, InvoicedError
 from accounting_sync.store.bindings import StateHeld
 from accounting_sync.store.facade import StateStore, open_store
-from accounting_sync.ui import oauth, qbo
+from accounting_sync.ui import audit, oauth, qbo
 from accounting_sync.ui.airflow_api import AirflowApi, AirflowApiError, loopback_url
 from accounting_sync.ui.routes import CALLBACK, UI_ROUTE, URL_PREFIX
 from accounting_sync.ui.security import (
@@ -206,6 +206,7 @@ def connection_page(
         "status": connection,
         "binding": check_binding(store, company, connection),
         "can_edit": may_edit(user, company),
+        "changes": audit.recent_changes(store, company),
     }
     return render(request, user, company, "connection.html", context)
 
@@ -271,7 +272,12 @@ def callback(request: Request, user: UserDep, store: StoreDep) -> Response:
             config = hook.config()
             assert pending is not None  # returned_code refuses a callback without one
             token = oauth.exchange_code(config, pending.redirect_uri, code, pending.verifier)
+            previous = store.read_token(company.key)
             hook.token_manager(config=config).save(token, params["realmId"])
+            audit.record(
+                store, company, user, "connect",
+                realm_id=params["realmId"], previous_realm_id=previous.realm_id if previous else None,
+            )
     except (oauth.AuthorizationFailed, ConnectionUnusable) as error:
         context = {
             "page": "connection",
@@ -331,10 +337,12 @@ def disconnect(
     store: StoreDep,
 ) -> Response:
     require_edit(user, company)
+    connected = store.read_token(company.key)
     try:
         qbo.token_manager(store, company).disconnect()
     except ConnectionUnusable as error:
         return redirect_with(request, link(request, "", company), "error", str(error))
+    audit.record(store, company, user, "disconnect", realm_id=connected.realm_id if connected else None)
     text = "Disconnected from QuickBooks: the tokens were revoked at Intuit and deleted here."
     return redirect_with(request, link(request, "", company), "ok", text)
 
@@ -351,6 +359,10 @@ def start_afresh(request: Request, user: UserDep, company: CompanyDep, store: St
         _, resumed = binding.start_afresh(store, company.key, connection.realm_id, _invoiced(company))
     except (ConnectionUnusable, InvoicedError, requests.RequestException) as error:
         return redirect_with(request, back, "error", f"Invoiced could not be checked: {type(error).__name__}.")
+    audit.record(
+        store, company, user, "state_afresh",
+        realm_id=connection.realm_id, state="earlier state resumed" if resumed else "fresh state",
+    )
     state = "resumes its earlier sync state" if resumed else "starts with a fresh sync state"
     text = (
         f"QuickBooks company {connection.realm_id} {state}. The previous company's state is kept and "
@@ -368,6 +380,7 @@ def same_invoiced_account(request: Request, user: UserDep, company: CompanyDep, 
         binding.confirm_same_invoiced_account(store, company.key, _invoiced(company))
     except (ConnectionUnusable, InvoicedError, requests.RequestException) as error:
         return redirect_with(request, back, "error", f"Invoiced could not be checked: {type(error).__name__}.")
+    audit.record(store, company, user, "same_invoiced")
     return redirect_with(request, back, "ok", "Kept the sync state for the new Invoiced API key.")
 
 
@@ -434,10 +447,16 @@ def save_settings(
     if notice == HELD_NOTICE:
         return _configure(request, user, company, store, values, [HELD_NOTICE])
     scope = binding.active_scope_key(store, company.key)
-    settings, errors = to_settings(company, store.get_settings(scope), values, choices)
+    stored = store.get_settings(scope)
+    settings, errors = to_settings(company, stored, values, choices)
     if errors:
         return _configure(request, user, company, store, values, errors)
     store.put_settings(scope, settings)
+    audit.record_settings(
+        store, company, user,
+        form_values(resolve_settings(company.settings, stored)),
+        form_values(resolve_settings(company.settings, store.get_settings(scope))),
+    )
     return redirect_with(
         request, link(request, "configure", company), "ok", "Settings saved: the next sync uses them."
     )
@@ -492,7 +511,9 @@ def _flow_dag(company: Company, form: dict[str, str]) -> tuple[str, str]:
 @actions.post("/syncs/run")
 def run_now(
     request: Request,
+    user: UserDep,
     company: CompanyDep,
+    store: StoreDep,
     form: FormDep,
     api: ApiDep,
 ) -> Response:
@@ -508,6 +529,7 @@ def run_now(
         run_id = api.trigger(dag_id)
     except AirflowApiError as error:
         return redirect_with(request, back, "error", f"{action} failed. {error}")
+    audit.record(store, company, user, "sync_now", dag_id=dag_id, run_id=run_id)
     if dag.is_paused:
         text = (
             f"{action}: run {run_id} is queued, but auto-sync is paused and Airflow starts no run "
@@ -522,7 +544,9 @@ def run_now(
 @actions.post("/syncs/auto")
 def auto_sync(
     request: Request,
+    user: UserDep,
     company: CompanyDep,
+    store: StoreDep,
     form: FormDep,
     api: ApiDep,
 ) -> Response:
@@ -534,6 +558,7 @@ def auto_sync(
         api.set_paused(dag_id, paused=not enable)
     except AirflowApiError as error:
         return redirect_with(request, back, "error", f"Auto-sync was not changed. {error}")
+    audit.record(store, company, user, "auto_sync", dag_id=dag_id, state="enabled" if enable else "paused")
     text = (
         f"Auto-sync enabled: {dag_id} runs every hour."
         if enable
