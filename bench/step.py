@@ -25,6 +25,7 @@ def qbo_config(config: dict[str, Any]) -> QuickBooksConfig:
         token_url=f"{config['qbo_url']}/oauth2/v1/tokens/bearer", timeout=config.get("timeout", 60),
         limits=RateLimits(window_seconds=config["window_seconds"],
                           throttle_wait_seconds=max(1.0, config["window_seconds"] / 10)),
+        environment="local",
     )
 
 

@@ -25,7 +25,6 @@ os.environ.update(
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(plugins_folder(Path(_HOME))),
         "ACCOUNTING_SYNC_FERNET_KEY": os.environ.get("ACCOUNTING_SYNC_FERNET_KEY") or Fernet.generate_key().decode(),
-        "OAUTHLIB_INSECURE_TRANSPORT": "1",
     }
 )
 

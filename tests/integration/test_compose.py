@@ -182,6 +182,12 @@ def test_flower_refuses_to_start_without_basic_auth(config: dict[str, Any]) -> N
     assert flower["environment"]["AIRFLOW__CELERY__FLOWER_BASIC_AUTH"] == ""  # unset in the example
 
 
+def test_no_service_lifts_oauthlibs_https_check(config: dict[str, Any]) -> None:
+    """Plain HTTP is a property of a local connection (the sandbox's), never of a process."""
+    for name, service in config["services"].items():
+        assert "OAUTHLIB_INSECURE_TRANSPORT" not in (service.get("environment") or {}), name
+
+
 def test_only_the_api_server_and_init_mount_the_ui_password_volume(config: dict[str, Any]) -> None:
     holders = {name for name, service in config["services"].items()
                if "/opt/airflow/auth" in targets(service)}

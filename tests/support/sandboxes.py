@@ -56,6 +56,7 @@ class Sandboxes:
             revoke_url=f"{self.qbo_url}/oauth2/v1/tokens/revoke",
             timeout=10,
             limits=RateLimits(**limits),
+            environment="local",
         )
 
     def invoiced_config(self) -> InvoicedConfig:

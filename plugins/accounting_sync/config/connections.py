@@ -92,6 +92,7 @@ class QuickBooksConfig:
     redirect_uri: str | None = None
     timeout: float = 60.0
     limits: RateLimits = RateLimits()
+    environment: Literal["production", "sandbox", "local"] = "production"
 
 
 @dataclass(frozen=True)
@@ -269,6 +270,7 @@ def quickbooks_config(conn: ConnectionLike) -> QuickBooksConfig:
         redirect_uri=extra.redirect_uri or None,
         timeout=extra.timeout or 60.0,
         limits=extra.limits(),
+        environment=environment,
     )
 
 

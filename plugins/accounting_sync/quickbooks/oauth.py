@@ -13,7 +13,6 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlparse
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from requests.auth import HTTPBasicAuth
@@ -21,6 +20,7 @@ from requests_oauthlib import OAuth2Session
 
 from accounting_sync.common.values import aware, utcnow
 from accounting_sync.config.connections import QBO_SCOPE, QuickBooksConfig
+from accounting_sync.quickbooks.transport import oauth_calls
 from accounting_sync.store.bindings import StateHeld
 from accounting_sync.store.facade import StateStore
 from accounting_sync.store.schema import OAuthToken
@@ -79,13 +79,6 @@ def _airflow_fernet_key() -> str:
         return ""
 
 
-def allow_local_http(url: str) -> None:
-    """oauthlib refuses plain HTTP; the local sandbox on loopback is the one exception."""
-    host = urlparse(url).hostname or ""
-    if url.startswith("http://") and (host in {"localhost", "::1"} or host.startswith("127.")):
-        os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
-
-
 def mask(value: str) -> None:
     """Tell Airflow's log masker about a secret, when running inside Airflow."""
     try:
@@ -111,7 +104,6 @@ class TokenManager:
         self.realm_id = realm_id
         self._crypto = fernet()
         self._cached: AccessToken | None = None
-        allow_local_http(config.token_url)
 
     # -- persistence --------------------------------------------------------------------
 
@@ -144,13 +136,14 @@ class TokenManager:
             refresh = self._decrypt(row.refresh_token_enc)
             if refresh:
                 try:
-                    self._session().post(
-                        self.config.revoke_url,
-                        json={"token": refresh},
-                        auth=HTTPBasicAuth(self.config.client_id, self.config.client_secret),
-                        headers={"Accept": "application/json"},
-                        timeout=self.config.timeout,
-                    )
+                    with oauth_calls(self.config):
+                        self._session().post(
+                            self.config.revoke_url,
+                            json={"token": refresh},
+                            auth=HTTPBasicAuth(self.config.client_id, self.config.client_secret),
+                            headers={"Accept": "application/json"},
+                            timeout=self.config.timeout,
+                        )
                 except Exception as error:  # noqa: BLE001 - local forget must still happen
                     log.warning("Revoking the QuickBooks token failed: %s", type(error).__name__)
             row.access_token_enc = row.refresh_token_enc = None
@@ -226,12 +219,13 @@ class TokenManager:
     def _request_refresh(self, refresh: str) -> dict[str, Any] | None:
         """The new token pair, or None when Intuit says the refresh token is dead."""
         try:
-            token = self._session().refresh_token(
-                self.config.token_url,
-                refresh_token=refresh,
-                auth=HTTPBasicAuth(self.config.client_id, self.config.client_secret),
-                timeout=self.config.timeout,
-            )
+            with oauth_calls(self.config):
+                token = self._session().refresh_token(
+                    self.config.token_url,
+                    refresh_token=refresh,
+                    auth=HTTPBasicAuth(self.config.client_id, self.config.client_secret),
+                    timeout=self.config.timeout,
+                )
         except Exception as error:
             if "invalid_grant" in str(error):
                 return None

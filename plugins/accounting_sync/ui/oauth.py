@@ -20,7 +20,7 @@ from requests.exceptions import RequestException
 from requests_oauthlib import OAuth2Session
 
 from accounting_sync.config.connections import QBO_SCOPE, QuickBooksConfig
-from accounting_sync.quickbooks.oauth import allow_local_http
+from accounting_sync.quickbooks.transport import oauth_calls
 from accounting_sync.store.facade import StateStore
 from accounting_sync.ui.security import same_secret
 
@@ -59,14 +59,14 @@ def _session(config: QuickBooksConfig, redirect_uri: str) -> OAuth2Session:
 def authorization_url(config: QuickBooksConfig, redirect_uri: str) -> tuple[str, str, str]:
     """Intuit's consent page for this app, the state it will hand back, and the PKCE
     verifier (S256) that the code's exchange must present."""
-    allow_local_http(config.authorize_url)
     pkce = WebApplicationClient(config.client_id)
     verifier = pkce.create_code_verifier(64)
-    url, state = _session(config, redirect_uri).authorization_url(
-        config.authorize_url,
-        code_challenge=pkce.create_code_challenge(verifier, "S256"),
-        code_challenge_method="S256",
-    )
+    with oauth_calls(config):
+        url, state = _session(config, redirect_uri).authorization_url(
+            config.authorize_url,
+            code_challenge=pkce.create_code_challenge(verifier, "S256"),
+            code_challenge_method="S256",
+        )
     return str(url), str(state), verifier
 
 
@@ -107,15 +107,15 @@ def claim_code(store: StateStore, company: str, code: str) -> bool:
 
 def exchange_code(config: QuickBooksConfig, redirect_uri: str, code: str, verifier: str) -> dict[str, Any]:
     """Trade the one-time code for the token pair (client authenticated by HTTP Basic)."""
-    allow_local_http(config.token_url)
     try:
-        token = _session(config, redirect_uri).fetch_token(
-            config.token_url,
-            code=code,
-            code_verifier=verifier,
-            auth=HTTPBasicAuth(config.client_id, config.client_secret),
-            timeout=config.timeout,
-        )
+        with oauth_calls(config):
+            token = _session(config, redirect_uri).fetch_token(
+                config.token_url,
+                code=code,
+                code_verifier=verifier,
+                auth=HTTPBasicAuth(config.client_id, config.client_secret),
+                timeout=config.timeout,
+            )
     except OAuth2Error as error:
         raise AuthorizationFailed(
             f"QuickBooks refused the authorization code ({error.error}). Start again with Reconnect."
