@@ -3,7 +3,8 @@
 Run by the compose service `airflow-init` on every `docker compose up`, and by the native
 Celery topology test, so the test proves the same steps. Every step is safe to repeat:
 
-- the state store's database (connection ``accounting_sync_db``) exists, with its tables;
+- the state store's database (connection ``accounting_sync_db``) exists, with its tables,
+  owned by the connection's own PostgreSQL role (created here) rather than a superuser;
 - every company in include/companies.yaml has its pool: QBO's limits are per company and
   a pool is what caps a company's concurrent calls across all Celery workers;
 - the UI login ``_AIRFLOW_WWW_USER_USERNAME`` has the password ``_AIRFLOW_WWW_USER_PASSWORD``
@@ -27,31 +28,63 @@ PLUGINS = Path(__file__).resolve().parents[1] / "plugins"
 
 
 def create_state_database() -> URL:
-    """Create the state store's PostgreSQL database if missing, then its tables."""
+    """Create the state store's PostgreSQL role and database if missing, then its tables."""
     from accounting_sync.config.connections import state_store_url
     from accounting_sync.store.facade import StateStore
 
     url = make_url(state_store_url())
     if url.get_backend_name() == "postgresql":
-        _create_postgres_database(url)
+        _create_postgres_database(url, admin_url(url))
     StateStore(url.render_as_string(hide_password=False)).engine.dispose()
     return url
 
 
-def _create_postgres_database(url: URL) -> None:
-    """CREATE DATABASE cannot run in a transaction, so this uses an autocommit engine on
-    the server's maintenance database."""
-    engine = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+def admin_url(url: URL) -> URL:
+    """Who may create roles and databases on the state store's server:
+    ACCOUNTING_SYNC_DB_ADMIN_URL, else Airflow's metadata connection when it is on the
+    same server (the compose file's postgres superuser), else the state store's own user."""
+    override = os.environ.get("ACCOUNTING_SYNC_DB_ADMIN_URL")
+    if override:
+        return make_url(override)
+    from airflow.configuration import conf
+
+    metadata = make_url(conf.get("database", "sql_alchemy_conn"))
+    same_server = metadata.get_backend_name() == "postgresql" and (metadata.host, metadata.port) == (url.host, url.port)
+    return metadata if same_server else url
+
+
+def _create_postgres_database(url: URL, admin: URL) -> None:
+    """The state store gets a role of its own, owning its database and nothing else, so
+    the sync's credentials reach neither Airflow's metadata nor another database.
+    CREATE DATABASE cannot run in a transaction: an autocommit engine on the server's
+    maintenance database does it."""
+    engine = create_engine(admin.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    quote = engine.dialect.identifier_preparer.quote
+    database, role = quote(str(url.database)), quote(str(url.username))
     try:
         with engine.connect() as connection:
-            exists = connection.scalar(
-                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": url.database}
-            )
+            if url.username != admin.username:
+                _ensure_role(connection, role, str(url.username), url.password)
+            exists = connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": url.database})
             if not exists:
-                quoted = engine.dialect.identifier_preparer.quote(str(url.database))
-                connection.execute(text(f"CREATE DATABASE {quoted}"))
+                connection.execute(text(f"CREATE DATABASE {database} OWNER {role}"))
+            if url.username != admin.username:
+                connection.execute(text(f"ALTER DATABASE {database} OWNER TO {role}"))
+                connection.execute(text(f"REVOKE ALL ON DATABASE {database} FROM PUBLIC"))
     finally:
         engine.dispose()
+
+
+def _ensure_role(connection: Any, role: str, name: str, password: str | None) -> None:
+    """A login role without superuser, create-db or create-role rights; its password
+    follows the connection's (the driver quotes it as a literal)."""
+    exists = connection.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :name"), {"name": name})
+    verb = "ALTER" if exists else "CREATE"
+    options = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE"
+    if password:
+        connection.execute(text(f"{verb} ROLE {role} {options} PASSWORD :password"), {"password": password})
+    else:
+        connection.execute(text(f"{verb} ROLE {role} {options}"))
 
 
 def pool_definitions() -> dict[str, dict[str, Any]]:

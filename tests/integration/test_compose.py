@@ -23,12 +23,23 @@ from cryptography.fernet import Fernet
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "docker-compose.yaml"
 ENV_EXAMPLE = REPO / ".env.example"
-REQUIRED = ("FERNET_KEY", "JWT_SECRET", "API_SECRET_KEY", "_AIRFLOW_WWW_USER_PASSWORD")
+REQUIRED = ("FERNET_KEY", "JWT_SECRET", "API_SECRET_KEY", "STATE_STORE_PASSWORD", "_AIRFLOW_WWW_USER_PASSWORD")
 FILLED = {
     "FERNET_KEY": Fernet.generate_key().decode(),
     "JWT_SECRET": "test-jwt-secret",
     "API_SECRET_KEY": "test-api-secret",
+    "STATE_STORE_PASSWORD": "test-state-store-password",
     "_AIRFLOW_WWW_USER_PASSWORD": "test-password",
+    "FLOWER_BASIC_AUTH": "flo:test-flower-password",
+}
+# Which containers may hold each secret of .env, as a variable of its own (connections
+# carry the state store password and the sandboxes' credentials inside their URLs).
+SECRET_HOLDERS = {
+    "FLOWER_BASIC_AUTH": {"flower"},
+    "_AIRFLOW_WWW_USER_PASSWORD": {"airflow-init"},
+    "STATE_STORE_PASSWORD": set(),
+    "QBO_SANDBOX_CLIENT_SECRET": {"quickbooks-sandbox"},
+    "INVOICED_SANDBOX_API_KEY": {"invoiced-sandbox"},
 }
 AIRFLOW_SERVICES = {
     "airflow-init",
@@ -174,12 +185,31 @@ def test_nothing_is_published_beyond_this_machine(config: dict[str, Any]) -> Non
         assert all(address == "127.0.0.1" for address, _ in published(service)), name
 
 
+def test_each_secret_reaches_only_the_containers_that_need_it(config: dict[str, Any]) -> None:
+    example = env_lines(ENV_EXAMPLE)
+    for key, holders in SECRET_HOLDERS.items():
+        secret = FILLED.get(key) or example[key]
+        holding = {
+            name for name, service in config["services"].items()
+            if secret in {str(value) for value in (service.get("environment") or {}).values()}
+        }
+        assert holding == holders, key
+
+
+def test_the_state_store_uses_its_own_role(config: dict[str, Any]) -> None:
+    for name, service in services(config, AIRFLOW_SERVICES):
+        url = service["environment"]["AIRFLOW_CONN_ACCOUNTING_SYNC_DB"]
+        assert url == f"postgres://accounting_sync:{FILLED['STATE_STORE_PASSWORD']}@postgres:5432/accounting_sync", name
+        assert "airflow:airflow" not in url
+
+
 def test_flower_refuses_to_start_without_basic_auth(config: dict[str, Any]) -> None:
     flower = config["services"]["flower"]
     script = " ".join(flower["command"])
     assert "AIRFLOW__CELERY__FLOWER_BASIC_AUTH" in script and "exit 1" in script
     assert "exec /entrypoint airflow celery flower" in script
-    assert flower["environment"]["AIRFLOW__CELERY__FLOWER_BASIC_AUTH"] == ""  # unset in the example
+    assert env_lines(ENV_EXAMPLE)["FLOWER_BASIC_AUTH"] == ""  # unset in the example
+    assert flower["environment"]["AIRFLOW__CELERY__FLOWER_BASIC_AUTH"] == FILLED["FLOWER_BASIC_AUTH"]
 
 
 def test_no_service_lifts_oauthlibs_https_check(config: dict[str, Any]) -> None:
