@@ -46,9 +46,14 @@ def close_run(job: SyncJob, flow: str, verb: str, failure: type[RecordsFailed]) 
     counts = staged["counts"]
     errors = job.store.open_errors(job.company, flow, run_id=job.run_id)
     summary = summarize(counts) or f"nothing to {verb.removesuffix('ed')}"
+    ignored = _still_ignored(job, flow)
+    if ignored:
+        summary += f"; {len(ignored)} ignored record(s) not retried"
     job.store.finish_run(job.company, job.dag_id, job.run_id, "failed" if errors else "success", counts, summary)
     job.store.clear_stage(job.company, f"{job.dag_id}/")
     log.info("Run summary: %s", summary)
+    for line in ignored:
+        log.warning("Ignored, not retried: %s", line)
     if errors:
         details = "\n".join(
             f"  {e.object_type} {e.document_number or e.source_id}: [{e.code}] {e.message}"
@@ -57,3 +62,15 @@ def close_run(job: SyncJob, flow: str, verb: str, failure: type[RecordsFailed]) 
         )
         raise failure(f"{len(errors)} record(s) could not be {verb}:\n{details}")
     return summary
+
+
+def _still_ignored(job: SyncJob, flow: str) -> list[str]:
+    """Every report names the records someone chose to ignore, so they are not forgotten."""
+    ignored = job.store.ignored_records(job.company, flow)
+    errors = {(e.flow, e.object_type, e.source_id): e for e in job.store.open_errors(job.company, flow)}
+    lines = []
+    for key, row in sorted(ignored.items()):
+        error = errors.get(key)
+        what = f"{key[1]} {error.document_number or key[2]}: {error.message}" if error else f"{key[1]} {key[2]}"
+        lines.append(f"{what} (ignored by {row.ignored_by} on {row.ignored_at:%Y-%m-%d})")
+    return lines

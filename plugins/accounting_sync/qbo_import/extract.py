@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import Any
 
 from accounting_sync.common.cursor import ISO, Cursor
 from accounting_sync.common.flows import IMPORT
+from accounting_sync.common.ignores import Ignores
 from accounting_sync.common.job import SyncJob, record_key
 from accounting_sync.common.values import money
 from accounting_sync.qbo_import.plan import is_open
@@ -39,7 +41,8 @@ def stage_changes(job: SyncJob, full_reimport: bool = False) -> dict[str, int]:
         customers.update(_by_id(job.qbo, "Customer", retry, "Active IN (true, false)"))
     if job.settings.import_invoices:
         invoices = _changed(job, "Invoice", "invoices", "Balance > '0'", full_reimport, cursors)
-        watched = (_open_imports(job) | _failed_ids(job, "invoice")) - invoices.keys()
+        ignored = job.store.ignored_ids(job.company, FLOW, "invoice")
+        watched = (_open_imports(job) | _failed_ids(job, "invoice")) - invoices.keys() - ignored
         found = _by_id(job.qbo, "Invoice", watched)
         invoices.update(found)
         deleted = watched - found.keys()
@@ -70,9 +73,13 @@ def _changed(
         job.store, job.company, f"{FLOW}.{name}", job.settings.cursor_overlap_seconds, kind=ISO, full=full
     )
     where = first_where if cursor.start is None else f"MetaData.LastUpdatedTime >= '{cursor.start_iso}'"
-    rows = {str(row["Id"]): row for row in job.qbo.query_rows(entity, where)}
-    for row in rows.values():
+    ignores = Ignores(job.store, job.company, FLOW, entity.lower())
+    rows = {}
+    for row in job.qbo.query_rows(entity, where):
         cursor.observe(row["MetaData"]["LastUpdatedTime"])
+        if ignores.keep(str(row["Id"]), datetime.fromisoformat(row["MetaData"]["LastUpdatedTime"])):
+            rows[str(row["Id"])] = row
+    ignores.lift_changed()
     position = cursor.next_position()
     if position is not None:
         cursors[name] = position

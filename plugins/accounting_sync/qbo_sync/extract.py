@@ -10,10 +10,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from accounting_sync.common.cursor import Cursor
 from accounting_sync.common.flows import SYNC
+from accounting_sync.common.ignores import Ignores
 from accounting_sync.common.job import SyncJob, record_key
 from accounting_sync.invoiced.client import InvoicedError
 
@@ -73,6 +75,7 @@ def stage_changes(job: SyncJob, full_resync: bool = False, since: str | None = N
     # whether the payment is before the sync start date.
     unseen = payments.applied - invoices.ids
     unseen -= set(job.store.get_mappings(job.company, "invoice", unseen))
+    unseen -= job.store.ignored_ids(job.company, FLOW, "invoice")
     _stage(job, "invoice", _fetched(job, "/invoices", unseen, INVOICE_INCLUDE), invoices)
 
     _extract_customers(job, invoices.customers | payments.customers, cursors["customers"], customers)
@@ -100,10 +103,13 @@ def _listed(
     by page; the cursor learns the server's clock from the listing."""
     since = {} if everything or cursor.start is None else {"updated_after": cursor.start_epoch}
     listing = job.invoiced.iter_list(path, {"include": include, **since} if include else since)
+    ignores = Ignores(job.store, job.company, FLOW, path.strip("/").removesuffix("s"))
     for record in listing:
         cursor.observe(record.get("updated_at") or 0)
-        yield record
+        if ignores.keep(str(record["id"]), datetime.fromtimestamp(int(record.get("updated_at") or 0), timezone.utc)):
+            yield record
     cursor.read_at(listing.server_time)
+    ignores.lift_changed()
 
 
 def _fetched(job: SyncJob, path: str, ids: set[str], include: str) -> Iterator[dict[str, Any]]:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, delete, select, update
 
 from accounting_sync.common.values import chunked, utcnow
-from accounting_sync.store.schema import IN_CHUNK, RecordError, Repository, SyncRun
+from accounting_sync.store.schema import IN_CHUNK, IgnoredRecord, RecordError, Repository, SyncRun
 
 
 class RunRepository(Repository):
@@ -121,8 +121,9 @@ class RunRepository(Repository):
             return list(session.scalars(query.order_by(RecordError.object_type, RecordError.source_id)))
 
     def unresolved_source_ids(self, company: str, flow: str, object_type: str) -> set[str]:
+        """The failed records the next run retries: every unresolved one not ignored."""
         with self.session() as session:
-            return set(
+            failing = set(
                 session.scalars(
                     select(RecordError.source_id).where(
                         RecordError.company_key == company,
@@ -130,5 +131,61 @@ class RunRepository(Repository):
                         RecordError.object_type == object_type,
                         RecordError.resolved.is_(False),
                     )
+                )
+            )
+        return failing - self.ignored_ids(company, flow, object_type)
+
+    # -- Ignore and Retry ------------------------------------------------------------------
+
+    def ignore_record(self, company: str, flow: str, object_type: str, source_id: str, user: str) -> None:
+        with self.session() as session:
+            session.merge(
+                IgnoredRecord(
+                    company_key=company, flow=flow, object_type=object_type, source_id=source_id,
+                    ignored_by=user, ignored_at=utcnow(),
+                )
+            )
+
+    def unignore_records(self, company: str, flow: str, object_type: str, source_ids: Iterable[str]) -> int:
+        """Retry pressed, or the records changed at their source: retried from now on."""
+        removed = 0
+        with self.session() as session:
+            for chunk in chunked([str(i) for i in source_ids], IN_CHUNK):
+                result = session.execute(
+                    delete(IgnoredRecord).where(
+                        IgnoredRecord.company_key == company,
+                        IgnoredRecord.flow == flow,
+                        IgnoredRecord.object_type == object_type,
+                        IgnoredRecord.source_id.in_(chunk),
+                    )
+                )
+                removed += cast(CursorResult[Any], result).rowcount
+        return removed
+
+    def ignored_records(self, company: str, flow: str | None = None) -> dict[tuple[str, str, str], IgnoredRecord]:
+        """(flow, object type, source id) -> who ignored it and when."""
+        query = select(IgnoredRecord).where(IgnoredRecord.company_key == company)
+        if flow is not None:
+            query = query.where(IgnoredRecord.flow == flow)
+        with self.session() as session:
+            return {(row.flow, row.object_type, row.source_id): row for row in session.scalars(query)}
+
+    def ignored_ids(self, company: str, flow: str, object_type: str) -> set[str]:
+        return {key[2] for key in self.ignored_records(company, flow) if key[1] == object_type}
+
+    def failing_records(self, company: str, limit: int = 200) -> list[RecordError]:
+        """Every record still failing, in both flows, the most recently failed first."""
+        query = select(RecordError).where(RecordError.company_key == company, RecordError.resolved.is_(False))
+        with self.session() as session:
+            return list(session.scalars(query.order_by(RecordError.last_seen.desc(), RecordError.id.desc()).limit(limit)))
+
+    def find_error(self, company: str, flow: str, object_type: str, source_id: str) -> RecordError | None:
+        with self.session() as session:
+            return session.scalar(
+                select(RecordError).where(
+                    RecordError.company_key == company,
+                    RecordError.flow == flow,
+                    RecordError.object_type == object_type,
+                    RecordError.source_id == source_id,
                 )
             )

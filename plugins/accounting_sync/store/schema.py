@@ -32,7 +32,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 
 from accounting_sync.common.values import utcnow
 
-SCHEMA_VERSION = 3  # 2: state bindings (which QBO company and Invoiced account a state belongs to); 3: audit trail
+SCHEMA_VERSION = 3  # 2: state bindings (which QBO company and Invoiced account a state belongs to); 3: audit trail, ignored records
 IN_CHUNK = 500  # ids per "IN (...)" clause
 
 
@@ -106,6 +106,20 @@ class RecordError(Base):
     last_run_id: Mapped[str | None] = mapped_column(String(250))
     resolved: Mapped[bool] = mapped_column(Boolean, default=False)
     resolved_at: Mapped[datetime | None]
+
+
+class IgnoredRecord(Base):
+    """A failing record a person chose to stop retrying (Ignore on Recent Syncs): kept
+    apart from its error, which every later attempt refreshes, until it changes at its
+    source or someone presses Retry."""
+
+    __tablename__ = "ignored_record"
+    company_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    flow: Mapped[str] = mapped_column(String(32), primary_key=True)
+    object_type: Mapped[str] = mapped_column(String(32), primary_key=True)
+    source_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ignored_by: Mapped[str] = mapped_column(String(256))
+    ignored_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Setting(Base):

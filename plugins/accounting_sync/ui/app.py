@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,6 +31,7 @@ from accounting_sync.config.settings import resolve_settings
 from accounting_sync.invoiced.client import InvoicedClient, InvoicedError
 from accounting_sync.store.bindings import StateHeld
 from accounting_sync.store.facade import StateStore, open_store
+from accounting_sync.store.schema import IgnoredRecord, RecordError
 from accounting_sync.ui import audit, oauth, qbo
 from accounting_sync.ui.airflow_api import AirflowApi, AirflowApiError, loopback_url
 from accounting_sync.ui.routes import CALLBACK, UI_ROUTE, URL_PREFIX
@@ -474,7 +476,8 @@ def syncs_page(
     api: ApiDep,
 ) -> HTMLResponse:
     view = recent_syncs(store, company, api, airflow_root(request), readable_dags(user, company))
-    return render(request, user, company, "syncs.html", {"page": "syncs", "view": view})
+    context = {"page": "syncs", "view": view, "can_edit": may_edit(user, company)}
+    return render(request, user, company, "syncs.html", context)
 
 
 @pages.get("/syncs/table", response_class=HTMLResponse)
@@ -494,7 +497,12 @@ def syncs_table(
     view = recent_syncs(store, company, api, airflow_root(request), readable_dags(user, company))
     if view.problem:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, view.problem)
-    context = {"view": view, "link": lambda path: link(request, path, company)}
+    context = {
+        "view": view,
+        "link": lambda path: link(request, path, company),
+        "csrf_token": csrf_token(csrf_nonce(request), user),  # the page's cookie, not renewed
+        "can_edit": may_edit(user, company),
+    }
     return TEMPLATES.TemplateResponse(request, "syncs_runs.html", context)
 
 
@@ -565,6 +573,69 @@ def auto_sync(
         else f"Auto-sync paused: {dag_id} no longer runs."
     )
     return redirect_with(request, back, "ok", text)
+
+
+# -- Failing records: Retry and Ignore ---------------------------------------------------
+
+
+@dataclass
+class FailingView:
+    failing: list[RecordError]
+    ignored: dict[tuple[str, str, str], IgnoredRecord]
+
+
+@pages.get("/errors", response_class=HTMLResponse)
+def errors_page(request: Request, user: UserDep, company: CompanyDep, store: StoreDep) -> HTMLResponse:
+    """Every record still failing, across runs, of the flows whose DAGs the user may read."""
+    scope = binding.active_scope_key(store, company.key)
+    flows = {flow.name for flow in FLOWS if company.dag_id(flow.name) in readable_dags(user, company)}
+    failing = [error for error in store.failing_records(scope) if error.flow in flows]
+    context = {
+        "page": "errors",
+        "view": FailingView(failing, store.ignored_records(scope)),
+        "labels_of_flows": {flow.name: flow.label for flow in FLOWS},
+        "can_edit": may_edit(user, company),
+    }
+    return render(request, user, company, "errors.html", context)
+
+
+def _failing_record(store: StateStore, company: Company, form: dict[str, str]) -> tuple[str, RecordError]:
+    """The record a Retry or Ignore form names: one of this company's failing records."""
+    scope = binding.active_scope_key(store, company.key)
+    flow = next((f.name for f in FLOWS if f.name == form.get("flow")), None)
+    error = flow and store.find_error(scope, flow, form.get("object_type", ""), form.get("source_id", ""))
+    if not error or error.resolved:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "That record is not failing (any more): reload the page.")
+    return scope, error
+
+
+def _back(request: Request, company: Company, form: dict[str, str]) -> str:
+    return link(request, "errors" if form.get("back") == "errors" else "syncs", company)
+
+
+@actions.post("/errors/ignore")
+def ignore_record(request: Request, user: UserDep, company: CompanyDep, store: StoreDep, form: FormDep) -> Response:
+    """Stop retrying a record until it changes at its source or Retry is pressed."""
+    require_edit(user, company)
+    scope, error = _failing_record(store, company, form)
+    store.ignore_record(scope, error.flow, error.object_type, error.source_id, user.get_name())
+    document = error.document_number or error.source_id
+    audit.record(store, company, user, "ignore", flow=error.flow, object_type=error.object_type, document=document)
+    text = f"{error.object_type} {document} is ignored: no run retries it until it changes or you press Retry."
+    return redirect_with(request, _back(request, company, form), "ok", text)
+
+
+@actions.post("/errors/retry")
+def retry_record(request: Request, user: UserDep, company: CompanyDep, store: StoreDep, form: FormDep) -> Response:
+    """Queue a failing record for the next run (lifting an Ignore)."""
+    require_edit(user, company)
+    scope, error = _failing_record(store, company, form)
+    store.unignore_records(scope, error.flow, error.object_type, [error.source_id])
+    document = error.document_number or error.source_id
+    audit.record(store, company, user, "retry", flow=error.flow, object_type=error.object_type, document=document)
+    action = next(flow.action for flow in FLOWS if flow.name == error.flow)
+    text = f"{error.object_type} {document} is queued for the next run: press {action} on Recent Syncs to run it now."
+    return redirect_with(request, _back(request, company, form), "ok", text)
 
 
 # -- errors -----------------------------------------------------------------------------

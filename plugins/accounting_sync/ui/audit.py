@@ -1,7 +1,7 @@
 """The audit trail of the Accounting Sync pages: who connected, disconnected, chose a
 sync state, changed a setting or drove a run, for which company and when.
 
-Each change is kept in the state store (the Connection page shows the latest) and logged
+Retry and Ignore of failing records are changes too. Each change is kept in the state store (the Connection page shows the latest) and logged
 on ``accounting_sync.audit``, so a deployment can ship it with its other audit logs.
 Details name companies, settings and runs, never a token or a secret.
 """
@@ -33,6 +33,8 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "settings": ("Changed settings", "{changes}"),
     "sync_now": ("Started a run", "{dag_id}: {run_id}"),
     "auto_sync": ("Changed auto-sync", "{dag_id}: {state}"),
+    "ignore": ("Ignored a failing record", "{object_type} {document} ({flow})"),
+    "retry": ("Queued a failing record again", "{object_type} {document} ({flow})"),
 }
 TRAIL_LENGTH = 10
 

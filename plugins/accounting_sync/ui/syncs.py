@@ -14,7 +14,7 @@ from accounting_sync.common.flows import FLOWS, Flow
 from accounting_sync.common.values import aware
 from accounting_sync.config.companies import Company
 from accounting_sync.store.facade import StateStore
-from accounting_sync.store.schema import RecordError, SyncRun
+from accounting_sync.store.schema import IgnoredRecord, RecordError, SyncRun
 from accounting_sync.ui.airflow_api import AirflowApi, AirflowApiError, DagState
 
 RUN_LIMIT = 10
@@ -78,6 +78,7 @@ class SyncsView:
     controls: list[DagControl]
     runs: list[RunView]
     problem: str | None = None
+    ignored: dict[tuple[str, str, str], IgnoredRecord] = field(default_factory=dict)
 
     @property
     def active(self) -> bool:
@@ -111,7 +112,7 @@ def recent_syncs(
     for view in views:
         view.errors = store.errors_for_run(scope, view.flow.name, view.run_id)
         view.run_url = f"{ui_root}dags/{quote(view.dag_id, safe='')}/runs/{quote(view.run_id, safe='')}"
-    return SyncsView(controls, views, problem)
+    return SyncsView(controls, views, problem, store.ignored_records(scope))
 
 
 def _from_store(row: SyncRun, flow: Flow) -> RunView:
