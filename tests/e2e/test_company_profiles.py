@@ -70,6 +70,15 @@ def test_demo_account_agrees_to_the_cent_in_each_kind_of_company(
     assert len(qbo_invoices_by_invoiced_id(boxes)) == len(eligible)
 
 
+def test_vat_company_refuses_invoices_with_a_clear_reason(boxes: Sandboxes, store: StateStore) -> None:
+    boxes.reset(seed_invoiced=True)
+    requests.post(f"{boxes.qbo_url}/_sandbox/company", json={"country": "GB"}, timeout=30).raise_for_status()
+    boxes.connect(store)
+    counts, failure = run_sync(sync_job(boxes, store, "gb"))
+    assert failure is not None and "global_tax_unsupported" in str(failure)
+    assert counts["invoice"].get("created", 0) == 0 and not boxes.qbo_rows("Invoice")
+
+
 def eligible_number(eligible: dict[str, dict[str, Any]], row: dict[str, Any]) -> str:
     invoice_id = row["PrivateNote"].split("Invoiced invoice ", 1)[1].split(",", 1)[0]
     return str(eligible[invoice_id]["number"])

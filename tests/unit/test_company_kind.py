@@ -30,7 +30,8 @@ def test_preferences_give_the_kind() -> None:
         "CurrencyPrefs": {"HomeCurrency": {"value": "usd"}, "MultiCurrencyEnabled": True},
     })
     assert kind == CompanyKind(True, False, False, True, "USD")
-    assert CompanyKind.from_preferences({}) == CompanyKind()
+    assert CompanyKind.from_preferences({}) == CompanyKind() and not CompanyKind().global_tax
+    assert CompanyKind.from_preferences({}, "gb").global_tax
     assert "automated sales tax" in kind.describe() and "discounts off" in kind.describe()
 
 

@@ -33,10 +33,17 @@ class CompanyKind:
     custom_txn_numbers: bool = True
     multicurrency: bool = False
     home_currency: str | None = None
+    country: str = "US"
+
+    @property
+    def global_tax(self) -> bool:
+        """Outside the US every line needs one of the company's own VAT/GST codes."""
+        return self.country != "US"
 
     @classmethod
-    def from_preferences(cls, preferences: dict[str, Any]) -> CompanyKind:
-        """Intuit: `PartnerTaxEnabled` true means AST is on (absent: not an AST company)."""
+    def from_preferences(cls, preferences: dict[str, Any], country: str | None = None) -> CompanyKind:
+        """Intuit: `PartnerTaxEnabled` true means AST is on (absent: not an AST company);
+        the country comes from CompanyInfo."""
         sales = preferences.get("SalesFormsPrefs") or {}
         currency = preferences.get("CurrencyPrefs") or {}
         home = currency.get("HomeCurrency")
@@ -48,11 +55,13 @@ class CompanyKind:
             custom_txn_numbers=sales.get("CustomTxnNumbers", True) is not False,
             multicurrency=bool(currency.get("MultiCurrencyEnabled")),
             home_currency=str(home).upper() if home else None,
+            country=(country or "US").upper(),
         )
 
     def describe(self) -> str:
         """For logs and the Configure page: which kind of company is connected."""
-        parts = ["automated sales tax" if self.automated_sales_tax else "sales tax codes"]
+        parts = [f"{self.country} company",
+                 "automated sales tax" if self.automated_sales_tax else "VAT/GST codes" if self.global_tax else "sales tax codes"]
         if self.multicurrency:
             parts.append(f"multicurrency (home {self.home_currency})")
         if not self.allow_discounts:

@@ -94,7 +94,7 @@ class Loader:
                 self.job.count(plan.kind, "skipped" if plan.action == "skip" else "unchanged")
             elif plan.action == "error":
                 self._fail_plan(plan, plan.code or "invalid_record", plan.reason or "invalid", plan.hint)
-            elif self._currency_ok(plan):
+            elif self._tax_model_ok(plan) and self._currency_ok(plan):
                 for dep in plan.depends_on:
                     kind, _, key = dep.partition(":")
                     if kind == "customer":
@@ -132,6 +132,20 @@ class Loader:
 
     def _renew_lease(self) -> None:
         self.job.store.acquire_lease(self.job.company, "writes", self.job.run_key, LEASE_TTL)
+
+    def _tax_model_ok(self, plan: Planned) -> bool:
+        """Invoices for a VAT/GST company would need its tax codes on every line: not mapped yet."""
+        kind = self.setup.kind()
+        if not kind.global_tax or plan.kind not in ("invoice", "bad_debt"):
+            return True
+        self._fail_plan(
+            plan,
+            "global_tax_unsupported",
+            f"the QuickBooks company is a {kind.country} company, whose lines need its own VAT/GST tax codes; "
+            "mapping Invoiced tax rates to them is not supported yet",
+            "Connect a US QuickBooks company, or write this invoice in QuickBooks by hand.",
+        )
+        return False
 
     def _currency_ok(self, plan: Planned) -> bool:
         """QBO without multicurrency would book foreign amounts in its home currency."""

@@ -32,6 +32,7 @@ class QboSetup:
         self._cache: dict[str, dict[str, str]] = {kind: {} for kind in PLACEHOLDERS.values()}
         self._setup: dict[str, str] = {}
         self._preferences: dict[str, Any] | None = None
+        self._kind: CompanyKind | None = None
 
     # -- preferences ----------------------------------------------------------------------
 
@@ -41,7 +42,9 @@ class QboSetup:
         return self._preferences
 
     def kind(self) -> CompanyKind:
-        return CompanyKind.from_preferences(self.preferences())
+        if self._kind is None:
+            self._kind = CompanyKind.from_preferences(self.preferences(), self.qbo.company_info().get("Country"))
+        return self._kind
 
     def home_currency(self) -> str | None:
         return self.kind().home_currency
