@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from sandbox.common.serve import serve
+from sandbox.quickbooks import profiles
 from sandbox.quickbooks.app import create_app
 from sandbox.quickbooks.config import SandboxConfig
 
@@ -18,6 +19,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8100)
     parser.add_argument("--seed-demo", action="store_true", help="start with the demo company loaded")
+    profile_env = ENV_PREFIX + "COMPANY_PROFILE"
+    parser.add_argument("--company-profile", type=profiles.preset, default=os.environ.get(profile_env),
+                        help=f"{', '.join(profiles.PRESETS)} or a JSON object (default: ${profile_env} or us)")
     batch_env = ENV_PREFIX + "BATCH_MAX_ITEMS"
     parser.add_argument("--batch-max-items", type=int, default=os.environ.get(batch_env),
                         help=f"items per batch (default: ${batch_env} or 10)")
@@ -39,6 +43,8 @@ def main() -> None:
         }.items()
         if value
     }
+    if args.company_profile:
+        explicit["company_profile"] = args.company_profile
     if args.batch_max_items:
         explicit["batch_max_items"] = args.batch_max_items
     config = SandboxConfig(seed_demo=args.seed_demo, **explicit)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from sandbox.quickbooks.clock import company_tz
 
@@ -46,6 +46,43 @@ class LatencyConfig(BaseModel):
         return self.base_seconds + self.per_item_seconds * items if self.enabled else 0.0
 
 
+Country = Literal["US", "CA", "GB", "AU"]
+HOME_CURRENCY: dict[str, str] = {"US": "USD", "CA": "CAD", "GB": "GBP", "AU": "AUD"}
+
+
+class CompanyProfile(BaseModel):
+    """The kind of QBO company a realm is (`POST /_sandbox/company`, `--company-profile`):
+    its country's tax model, currencies and the sales-form preferences that change the API."""
+
+    country: Country = "US"
+    automated_sales_tax: bool = False
+    multicurrency: bool = False
+    home_currency: str | None = None
+    currencies: list[str] = Field(default_factory=lambda: ["USD", "EUR", "CAD", "GBP", "AUD"])
+    allow_discounts: bool = True
+    custom_txn_numbers: bool = True
+    duplicate_docnum_warning_only: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CompanyProfile:
+        if self.automated_sales_tax and self.country != "US":
+            raise ValueError("automated sales tax exists only in US companies")
+        self.home_currency = (self.home_currency or HOME_CURRENCY[self.country]).upper()
+        self.currencies = [code.upper() for code in self.currencies]
+        return self
+
+    @property
+    def global_tax(self) -> bool:
+        """Every country but the US uses QBO's global tax model (real tax codes on each line)."""
+        return self.country != "US"
+
+    def enabled_currencies(self) -> list[str]:
+        """The home currency, plus the listed ones when multicurrency is on."""
+        assert self.home_currency is not None
+        extra = [code for code in self.currencies if code != self.home_currency] if self.multicurrency else []
+        return [self.home_currency, *extra]
+
+
 class SandboxConfig(BaseModel):
     """Everything that shapes one server; tests build variants with short lifetimes."""
 
@@ -78,8 +115,6 @@ class SandboxConfig(BaseModel):
 
     names_case_insensitive: bool = True
     duplicate_name_includes_inactive: bool = True
-    reject_duplicate_docnum: bool = True
-    custom_txn_numbers: bool = True
     name_write_hold_seconds: float = Field(default=0.0, ge=0)
     default_due_days: int = 30
     overpayment: Literal["credit", "refuse"] = "credit"
@@ -88,6 +123,8 @@ class SandboxConfig(BaseModel):
     rename_inactive_items: bool = True
     latency: LatencyConfig = Field(default_factory=LatencyConfig)
     seed_demo: bool = False
+    company_profile: CompanyProfile = Field(default_factory=CompanyProfile)
+    global_tax_rounding: Literal["line", "rate"] = "line"
 
     @field_validator("timezone")
     @classmethod

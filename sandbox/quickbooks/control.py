@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from sandbox.common.faults import FaultConfig
 from sandbox.quickbooks import seed
-from sandbox.quickbooks.config import LatencyConfig, LimitsUpdate
+from sandbox.quickbooks.config import CompanyProfile, LatencyConfig, LimitsUpdate
 from sandbox.quickbooks.oauth import REVOKE_PATH, TOKEN_PATH
 from sandbox.quickbooks.rules import revise
 from sandbox.quickbooks.state import sandbox_state
@@ -24,6 +24,13 @@ class RealmChoice(BaseModel):
 
 class NewRealm(BaseModel):
     company_name: str | None = None
+
+
+class CompanyChoice(CompanyProfile):
+    """Body of `POST /_sandbox/company`: the profile, for one realm (default: the first)."""
+
+    realm_id: str | None = None
+    seed_demo: bool = False
 
 
 class ClockMove(BaseModel):
@@ -46,7 +53,8 @@ async def info(request: Request) -> dict[str, Any]:
     return {
         "realm_id": cfg.realm_id,
         "company_name": state.default_realm.company_name,
-        "realms": [{"realm_id": r.realm_id, "company_name": r.company_name} for r in state.realms.values()],
+        "realms": [{"realm_id": r.realm_id, "company_name": r.company_name, "profile": r.profile.model_dump()}
+                   for r in state.realms.values()],
         "client_id": cfg.client_id,
         "client_secret": cfg.client_secret,
         "redirect_uris": cfg.redirect_uris or "any redirect_uri is accepted",
@@ -81,10 +89,23 @@ async def seed_demo(request: Request, choice: Annotated[RealmChoice | None, Body
     """Replaces the realm's data with the demo company, so seeding twice gives the same data."""
     state = sandbox_state(request)
     current = state.realm(choice.realm_id if choice else None)
-    realm = state.add_realm(current.realm_id, current.company_name)
+    realm = state.add_realm(current.realm_id, current.company_name, current.profile)
     seed.seed_demo(state.context(realm))
     counts = {entity: len(rows) for entity, rows in realm.tables.items() if rows}
     return {"realm_id": realm.realm_id, "counts": counts}
+
+
+@router.post("/company")
+async def company(request: Request, choice: CompanyChoice) -> dict[str, Any]:
+    """Makes a realm a new, empty company of this kind (optionally with the demo data); its id
+    and OAuth grants stay, as with `reset`."""
+    state = sandbox_state(request)
+    current = state.realm(choice.realm_id)
+    profile = CompanyProfile.model_validate(choice.model_dump(exclude={"realm_id", "seed_demo"}))
+    realm = state.add_realm(current.realm_id, current.company_name, profile)
+    if choice.seed_demo:
+        seed.seed_demo(state.context(realm))
+    return {"realm_id": realm.realm_id, "profile": profile.model_dump()}
 
 
 @router.post("/realms")

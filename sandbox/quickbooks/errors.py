@@ -272,6 +272,16 @@ def discount_line_incomplete() -> Fault:
     return Fault("6090", "Discount Line missing required info", detail)
 
 
+def discounts_off() -> Fault:
+    """Our wording: no source records QBO's answer to a discount line with discounts off."""
+    return business_validation("Discounts are turned off for this company. Turn on discounts in Account and Settings.")
+
+
+def tax_codes_automated() -> Fault:
+    """Our wording: with automated sales tax the engine owns the tax codes (unconfirmed)."""
+    return business_validation("This company uses automated sales tax; tax codes cannot be created.")
+
+
 def invalid_line_taxcode(value: str) -> Fault:
     detail = f"Invalid Line TaxCode : Valid Line TaxCodes for US should be TAX or NON. Supplied value:{value}"
     return Fault("6100", "Invalid Line TaxCode", detail)

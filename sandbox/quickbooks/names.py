@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import re
 
-from sandbox.quickbooks import errors
+from sandbox.quickbooks import currency, errors
 from sandbox.quickbooks.money import amount, money, number
 from sandbox.quickbooks.rules import (
-    USD,
     EntityRules,
     WriteContext,
     check_characters,
@@ -97,7 +96,7 @@ class PersonRules(EntityRules):
         obj.setdefault("Active", True)
         if self.entity != "Employee":
             obj.setdefault("PrintOnCheckName", display)
-            obj.setdefault("CurrencyRef", USD)
+            currency.name_currency(ctx, obj, existing, self.entity)
             obj["Balance"] = existing.get("Balance", 0) if existing else 0
         if self.entity == "Customer":
             self._customer_fields(ctx, obj, existing)
@@ -177,7 +176,7 @@ class AccountRules(EntityRules):
             obj["OpeningBalance"] = amount(parse_amount(obj["OpeningBalance"], "OpeningBalance"))
         obj.setdefault("Active", True)
         obj.setdefault("SubAccount", False)
-        obj.setdefault("CurrencyRef", USD)
+        obj.setdefault("CurrencyRef", currency.home_ref(ctx))
         return obj
 
     @staticmethod

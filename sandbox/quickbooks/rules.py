@@ -16,7 +16,6 @@ from sandbox.quickbooks.config import SandboxConfig
 from sandbox.quickbooks.money import money
 from sandbox.quickbooks.store import Obj, Realm
 
-USD = {"value": "USD", "name": "United States Dollar"}
 NAME_FIELD = {"Customer": "DisplayName", "Vendor": "DisplayName", "Employee": "DisplayName", "TaxAgency": "DisplayName"}
 
 

@@ -115,6 +115,7 @@ ENTITIES: dict[str, EntitySpec] = {
              "EffectiveTaxRate", "TaxReturnLineRef"},
         ),
         _spec("TaxAgency", "tax", set(), {"DisplayName", "TaxTrackedOnSales", "TaxTrackedOnPurchases"}),
+        _spec("CompanyCurrency", "tax", set(), {"Code", "Name", "Active"}),
         _spec(
             "Invoice",
             "txn",
@@ -132,7 +133,7 @@ ENTITIES: dict[str, EntitySpec] = {
                 "ARAccountRef", "PrivateNote", "CurrencyRef", "ExchangeRate", "Line", "ProcessPayment",
                 "CreditCardPayment", "TxnSource", "TransactionLocationType", "TaxExemptionRef", "ProjectRef",
             },
-            {"UnappliedAmt", "TxnStatus", "LinkedTxn"},
+            {"UnappliedAmt", "TxnStatus", "LinkedTxn", "HomeTotalAmt"},
         ),
     )
 }
@@ -193,6 +194,7 @@ ACCOUNT_SUBTYPES: dict[str, str] = {
     "SalesOfProductIncome": "Income",
     "ServiceFeeIncome": "Income",
     "DiscountsRefundsGiven": "Income",
+    "ExchangeGainOrLoss": "Other Income",
     "OtherPrimaryIncome": "Income",
     "BadDebts": "Expense",
     "OfficeGeneralAdministrativeExpenses": "Expense",

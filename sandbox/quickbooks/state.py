@@ -7,7 +7,7 @@ from fastapi import Request
 from sandbox.common.faults import FaultConfig, FaultInjector
 from sandbox.common.middleware import RequestStats
 from sandbox.quickbooks import clock, errors, seed
-from sandbox.quickbooks.config import SandboxConfig, new_realm_id
+from sandbox.quickbooks.config import CompanyProfile, SandboxConfig, new_realm_id
 from sandbox.quickbooks.limits import RateLimiter
 from sandbox.quickbooks.rules import WriteContext
 from sandbox.quickbooks.store import Realm, ReplayCache
@@ -47,9 +47,12 @@ class SandboxState:
         self.limits = self.config.limits.model_copy()
         self.latency = self.config.latency.model_copy()
 
-    def add_realm(self, realm_id: str | None = None, company_name: str | None = None) -> Realm:
+    def add_realm(self, realm_id: str | None = None, company_name: str | None = None,
+                  profile: CompanyProfile | None = None) -> Realm:
+        """A new empty company (replacing one with the same id) of the given kind."""
         realm = Realm(realm_id or new_realm_id(), company_name or f"Sandbox Company {len(self.realms) + 1}")
         realm.case_insensitive_names = self.config.names_case_insensitive
+        realm.profile = profile or self.config.company_profile
         self.realms[realm.realm_id] = realm
         seed.initialize_company(self.context(realm))
         return realm

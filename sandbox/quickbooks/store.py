@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from sandbox.quickbooks.config import CompanyProfile
 from sandbox.quickbooks.money import amount, money
 from sandbox.quickbooks.schema import ENTITIES, PEOPLE
 
@@ -48,6 +49,7 @@ class Realm:
     lock: threading.RLock = field(default_factory=threading.RLock)
     name_lock: threading.Lock = field(default_factory=threading.Lock)
     case_insensitive_names: bool = True
+    profile: CompanyProfile = field(default_factory=CompanyProfile)
 
     def next_id(self, entity: str) -> str:
         self.sequences[entity] += 1

@@ -50,7 +50,10 @@ def _stored(ctx: WriteContext, rate: Obj) -> Obj:
 
 
 def create_tax_code(ctx: WriteContext, body: Obj) -> Obj:
-    """`POST taxservice/taxcode`: creates the rates and a code grouping them; answers unwrapped."""
+    """`POST taxservice/taxcode`: creates the rates and a code grouping them; answers unwrapped.
+    Refused under automated sales tax, where the engine owns the codes."""
+    if ctx.realm.profile.automated_sales_tax:
+        raise errors.tax_codes_automated()
     for key in body:
         if key not in REQUEST_FIELDS:
             raise errors.unrecognized_field(key, "TaxService")

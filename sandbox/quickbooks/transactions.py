@@ -11,10 +11,9 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sandbox.quickbooks import errors
+from sandbox.quickbooks import currency, errors, salestax
 from sandbox.quickbooks.money import amount, cents, money, number
 from sandbox.quickbooks.rules import (
-    USD,
     EntityRules,
     WriteContext,
     check_lengths,
@@ -59,7 +58,7 @@ def _header(ctx: WriteContext, obj: Obj, existing: Obj | None) -> Obj:
     memo = obj.get("CustomerMemo")
     if isinstance(memo, dict):
         check_lengths(memo, {"value": 1000}, "CustomerMemo.")
-    obj.setdefault("CurrencyRef", USD)
+    currency.transaction_currency(ctx, obj)
     return obj
 
 
@@ -72,20 +71,21 @@ def _reject_unknown(data: Obj, allowed: frozenset[str], schema_class: str) -> No
 class _Lines:
     """Validates sales-form lines and computes subtotal, discount and taxable base."""
 
-    def __init__(self, ctx: WriteContext, raw: Any) -> None:
+    def __init__(self, ctx: WriteContext, raw: Any, inclusive: bool = False) -> None:
         if not isinstance(raw, list) or not raw:
             raise errors.required_missing("Line")
         self.ctx = ctx
+        self.inclusive = inclusive
         self.items: list[Obj] = []
         self.discounts: list[Obj] = []
         for line in raw:
             self._add(line)
         if not self.items:
             raise errors.required_missing("Line")
-        self.subtotal = sum((money(line["Amount"]) for line in self._sales()), Decimal(0))
+        self.subtotal = sum((money(line["Amount"]) for line in self.sales()), Decimal(0))
         self.discount = sum((self._discount_amount(line) for line in self.discounts), Decimal(0))
 
-    def _sales(self) -> list[Obj]:
+    def sales(self) -> list[Obj]:
         return [line for line in self.items if line["DetailType"] == "SalesItemLineDetail"]
 
     def _add(self, line: object) -> None:
@@ -116,12 +116,12 @@ class _Lines:
         detail = {**detail, "ItemRef": {"value": item["Id"], "name": item["Name"]}}
         qty = self._number(detail, "Qty")
         price = self._number(detail, "UnitPrice")
-        if qty and price and cents(qty * price) != cents(line_amount):
+        gross_sent = self.inclusive and detail.get("TaxInclusiveAmt") not in (None, 0)
+        if qty and price and not gross_sent and cents(qty * price) != cents(line_amount):
             raise errors.amount_calculation(line["Amount"])
-        code = str((detail.get("TaxCodeRef") or {}).get("value") or ("TAX" if item.get("Taxable") else "NON"))
-        if code not in ("TAX", "NON"):
-            raise errors.invalid_line_taxcode(code)
-        detail["TaxCodeRef"] = {"value": code}
+        detail["TaxCodeRef"] = salestax.line_code(self.ctx, detail, item)
+        if self.inclusive:
+            line_amount = salestax.inclusive_line(self.ctx, detail, line_amount)
         return {**line, "Amount": amount(line_amount), "SalesItemLineDetail": detail}
 
     @staticmethod
@@ -133,6 +133,8 @@ class _Lines:
         return value
 
     def _discount_line(self, line: Obj, detail: Obj) -> Obj:
+        if not self.ctx.realm.profile.allow_discounts:
+            raise errors.discounts_off()
         if detail.get("PercentBased") and detail.get("DiscountPercent") is None:
             raise errors.discount_line_incomplete()
         if not detail.get("PercentBased") and line.get("Amount") is None:
@@ -154,7 +156,7 @@ class _Lines:
 
     def taxable(self, after_discount: bool) -> Decimal:
         base = sum(
-            (money(line["Amount"]) for line in self._sales()
+            (money(line["Amount"]) for line in self.sales()
              if line["SalesItemLineDetail"]["TaxCodeRef"]["value"] == "TAX"),
             Decimal(0),
         )
@@ -184,36 +186,6 @@ def _description_line(line: Obj, detail: Obj) -> Obj:
     return {**kept, "DetailType": "DescriptionOnly", "DescriptionLineDetail": details}
 
 
-def _tax_detail(ctx: WriteContext, obj: Obj, lines: _Lines) -> tuple[Obj, Decimal]:
-    """US sales tax from the transaction's TaxCode rates on taxable lines, half-up per rate."""
-    requested = obj.get("TxnTaxDetail") or {}
-    code_ref = requested.get("TxnTaxCodeRef")
-    if not ctx.realm.preferences["TaxPrefs"]["UsingSalesTax"] or not code_ref:
-        return {"TotalTax": 0}, Decimal(0)
-    code = ctx.reference("TaxCode", code_ref, "TxnTaxDetail.TxnTaxCodeRef")
-    base = lines.taxable(bool(obj.get("ApplyTaxAfterDiscount")))
-    tax_lines: list[Obj] = []
-    for rate_detail in code.get("SalesTaxRateList", {}).get("TaxRateDetail", []):
-        rate = ctx.realm.get("TaxRate", rate_detail["TaxRateRef"]["value"])
-        if rate is None:
-            continue
-        percent = money(rate["RateValue"])
-        tax_lines.append({
-            "Amount": amount(cents(base * percent / 100)),
-            "DetailType": "TaxLineDetail",
-            "TaxLineDetail": {"TaxRateRef": {"value": rate["Id"]}, "PercentBased": True,
-                              "TaxPercent": number(percent), "NetAmountTaxable": amount(base)},
-        })
-    total = sum((money(line["Amount"]) for line in tax_lines), Decimal(0))
-    if requested.get("TotalTax") is not None:
-        # Intuit: TxnTaxDetail "can be calculated by QuickBooks business logic or you may
-        # supply it". A supplied TotalTax wins (how integrations carry exact tax over).
-        total = money(parse_amount(requested["TotalTax"], "TxnTaxDetail.TotalTax"))
-        if tax_lines:
-            tax_lines = [{**tax_lines[0], "Amount": amount(total)}]
-    return {"TxnTaxCodeRef": {"value": code["Id"]}, "TotalTax": amount(total), "TaxLine": tax_lines}, total
-
-
 class SalesFormRules(EntityRules):
     """Invoice and CreditMemo: same lines, tax and totals; they differ in what stays open."""
 
@@ -224,8 +196,10 @@ class SalesFormRules(EntityRules):
     def build(self, ctx: WriteContext, data: Obj, existing: Obj | None) -> Obj:
         obj = _header(ctx, data, existing)
         self._doc_number(ctx, obj, existing)
-        lines = _Lines(ctx, obj.get("Line"))
-        tax, total_tax = _tax_detail(ctx, obj, lines)
+        if ctx.realm.profile.global_tax:
+            obj["GlobalTaxCalculation"] = salestax.global_mode(obj)
+        lines = _Lines(ctx, obj.get("Line"), obj.get("GlobalTaxCalculation") == "TaxInclusive")
+        tax, total_tax = salestax.tax_detail(ctx, obj, lines)
         total = cents(lines.subtotal - lines.discount + total_tax)
         applied = money(existing["TotalAmt"]) - money(existing[self.open_field]) if existing else Decimal(0)
         if total < applied:
@@ -241,6 +215,7 @@ class SalesFormRules(EntityRules):
         })
         if self.entity == "CreditMemo":
             obj["Balance"] = obj["RemainingCredit"]
+        obj.update(currency.home_amounts(ctx, obj))
         self._defaults(ctx, obj)
         return obj
 
@@ -265,7 +240,8 @@ class SalesFormRules(EntityRules):
             obj["DocNumber"] = existing["DocNumber"] if existing else self._next_number(ctx)
             return
         doc_number = obj.get("DocNumber")
-        if not doc_number or not ctx.config.reject_duplicate_docnum or "allowduplicatedocnum" in ctx.include:
+        warning_only = ctx.realm.profile.duplicate_docnum_warning_only
+        if not doc_number or warning_only or "allowduplicatedocnum" in ctx.include:
             return
         for entity, holder_id in ctx.realm.holders(f"doc:{self.entity}", str(doc_number)):
             if existing is None or holder_id != existing["Id"]:
@@ -400,6 +376,7 @@ class PaymentRules(EntityRules):
             delta = after.get(key, Decimal(0)) - before.get(key, Decimal(0))
             if delta or (key in before) != (key in after):
                 _shift_open_amount(ctx, key, delta, payment_id, linked=key in after)
+        currency.realise_exchange(ctx, old, new)
 
     def before_delete(self, ctx: WriteContext, obj: Obj) -> None:
         _check_open_period(ctx, obj, None)
@@ -458,4 +435,5 @@ def _shift_open_amount(ctx: WriteContext, key: tuple[str, str], delta: Decimal, 
     back_link = {"TxnId": payment_id, "TxnType": "Payment"}
     links = [link for link in target.get("LinkedTxn", []) if link != back_link] + ([back_link] if linked else [])
     changes: dict[str, Any] = {LINKABLE[txn_type]: open_amount, "LinkedTxn": links, "Balance": open_amount}
+    changes.update(currency.home_amounts(ctx, {**target, **changes}))
     ctx.realm.put(txn_type, revise(ctx, target, changes))

@@ -76,6 +76,7 @@ class SyncSettings(BaseModel):
     tax_code: TaxCodeSpec
     generic_item_name: str = Field(min_length=1, max_length=100)
     bad_debt_item_name: str = Field(min_length=1, max_length=100)
+    discount_item_name: str = Field(min_length=1, max_length=100)
     item_type: Literal["Service", "NonInventory"] = "Service"
     deposit_rules: list[DepositRule] = []
     sync_start_date: date | None = None
@@ -120,6 +121,7 @@ def default_settings_dict() -> dict[str, Any]:
         "tax_code": raw["tax_code"],
         "generic_item_name": raw["items"]["generic_name"],
         "bad_debt_item_name": raw["items"]["bad_debt_name"],
+        "discount_item_name": raw["items"]["discount_name"],
         "item_type": raw["items"].get("type", "Service"),
         "deposit_rules": raw.get("deposit_rules") or [],
         **raw["sync"],

@@ -16,6 +16,12 @@ from accounting_sync.common.flows import SYNC
 from accounting_sync.common.job import CHUNK, LEASE_TTL, SyncJob
 from accounting_sync.common.values import chunked, content_hash, money, name_key
 from accounting_sync.config.settings import field_limits
+from accounting_sync.qbo_sync.company import (
+    DISCOUNT_ITEM,
+    computed_tax_differs,
+    fit_invoice,
+    needs_discount_item,
+)
 from accounting_sync.qbo_sync.setup import QboSetup
 from accounting_sync.qbo_sync.transform import (
     Planned,
@@ -88,7 +94,7 @@ class Loader:
                 self.job.count(plan.kind, "skipped" if plan.action == "skip" else "unchanged")
             elif plan.action == "error":
                 self._fail_plan(plan, plan.code or "invalid_record", plan.reason or "invalid", plan.hint)
-            elif self._currency_ok(plan):
+            elif self._tax_model_ok(plan) and self._currency_ok(plan):
                 for dep in plan.depends_on:
                     kind, _, key = dep.partition(":")
                     if kind == "customer":
@@ -97,6 +103,8 @@ class Loader:
                         needs.items.add(key)
                 if plan.kind == "bad_debt":
                     needs.items.add("setup:bad_debt")
+                if plan.kind == "invoice" and needs_discount_item(plan.payload, self.setup.kind()):
+                    needs.items.add(DISCOUNT_ITEM)
         return needs
 
     # -- shared helpers ---------------------------------------------------------------------
@@ -124,6 +132,20 @@ class Loader:
 
     def _renew_lease(self) -> None:
         self.job.store.acquire_lease(self.job.company, "writes", self.job.run_key, LEASE_TTL)
+
+    def _tax_model_ok(self, plan: Planned) -> bool:
+        """Invoices for a VAT/GST company would need its tax codes on every line: not mapped yet."""
+        kind = self.setup.kind()
+        if not kind.global_tax or plan.kind not in ("invoice", "bad_debt"):
+            return True
+        self._fail_plan(
+            plan,
+            "global_tax_unsupported",
+            f"the QuickBooks company is a {kind.country} company, whose lines need its own VAT/GST tax codes; "
+            "mapping Invoiced tax rates to them is not supported yet",
+            "Connect a US QuickBooks company, or write this invoice in QuickBooks by hand.",
+        )
+        return False
 
     def _currency_ok(self, plan: Planned) -> bool:
         """QBO without multicurrency would book foreign amounts in its home currency."""
@@ -275,12 +297,14 @@ class Loader:
         """The QBO item name for each key, as the transform step derived it."""
         names = dict(dict(self.job.staged("transform", "items")).get("names", {}))
         names["setup:bad_debt"] = self.job.settings.bad_debt_item_name
+        names[DISCOUNT_ITEM] = self.job.settings.discount_item_name
         return {key: names.get(key, key.split(":", 1)[1]) for key in keys}
 
     # -- invoices and payments --------------------------------------------------------------
 
     def _documents(self, kind: str, entity: str) -> None:
-        writer = self._writer(entity, refresh_tokens=self._refreshed(entity))
+        on_written = self._report_automated_tax if entity == "Invoice" and self.setup.kind().automated_sales_tax else None
+        writer = self._writer(entity, refresh_tokens=self._refreshed(entity), on_written=on_written)
         for chunk in chunked(self.plans(kind), CHUNK):
             self.setup.prefetch(chunk)
             ops = [op for op in (self._resolve_op(p) for p in chunk) if op is not None]
@@ -297,8 +321,9 @@ class Loader:
             fault = self.failed_items[broken_item]
             self._fail_plan(plan, fault.code, f"item {broken_item}: {fault.message}", fault.hint)
             return None
+        planned = fit_invoice(plan.payload, self.setup.kind(), plan.document_number) if plan.kind == "invoice" else plan.payload
         try:
-            payload = self.setup.resolve(plan.payload)
+            payload = self.setup.resolve(planned)
         except LookupError as missing:
             kind, key = missing.args[0]
             if kind == "invoice":
@@ -320,6 +345,13 @@ class Loader:
             log.warning("%s %s: %s", plan.kind, plan.document_number or plan.source_id, plan.fee_notice)
             self.job.count(plan.kind, "with_fee_unapplied")
         return WriteOp(object_type, plan.source_id, plan.action, payload, plan.hash, plan.document_number)
+
+    def _report_automated_tax(self, op: WriteOp, written: dict[str, Any]) -> None:
+        """An accountant wants to know where QBO's own tax would have differed from Invoiced's."""
+        difference = computed_tax_differs(written)
+        if difference:
+            log.warning("invoice %s: %s", op.document_number or op.source_id, difference)
+            self.job.count("invoice", "tax_differs_from_automated")
 
     def _within_open_balances(self, ops: list[WriteOp]) -> list[WriteOp]:
         """QBO accepts a payment line larger than the invoice's open balance and silently

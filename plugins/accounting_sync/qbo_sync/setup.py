@@ -13,6 +13,7 @@ from typing import Any
 
 from accounting_sync.common.values import chunked, name_key
 from accounting_sync.config.settings import AccountSpec, SyncSettings, field_limits
+from accounting_sync.qbo_sync.company import DISCOUNT_ITEM, CompanyKind
 from accounting_sync.qbo_sync.transform import Planned, clean_name
 from accounting_sync.qbo_sync.writer import BatchWriter, WriteOp
 from accounting_sync.quickbooks.client import QuickBooksClient, escape
@@ -31,6 +32,7 @@ class QboSetup:
         self._cache: dict[str, dict[str, str]] = {kind: {} for kind in PLACEHOLDERS.values()}
         self._setup: dict[str, str] = {}
         self._preferences: dict[str, Any] | None = None
+        self._kind: CompanyKind | None = None
 
     # -- preferences ----------------------------------------------------------------------
 
@@ -39,11 +41,13 @@ class QboSetup:
             self._preferences = self.qbo.preferences()
         return self._preferences
 
+    def kind(self) -> CompanyKind:
+        if self._kind is None:
+            self._kind = CompanyKind.from_preferences(self.preferences(), self.qbo.company_info().get("Country"))
+        return self._kind
+
     def home_currency(self) -> str | None:
-        currency = (self.preferences().get("CurrencyPrefs") or {}).get("HomeCurrency")
-        if isinstance(currency, dict):
-            currency = currency.get("value")
-        return str(currency) if currency else None
+        return self.kind().home_currency
 
     # -- placeholders -----------------------------------------------------------------------
 
@@ -132,6 +136,8 @@ class QboSetup:
         return self._remember(f"account:{name}", find)
 
     def tax_code(self) -> str:
+        if self.kind().automated_sales_tax:
+            return self._remember("taxcode:automated", self._automated_tax_code)
         spec = self.settings.tax_code
 
         def find_or_create() -> str:
@@ -157,6 +163,15 @@ class QboSetup:
             return str(answer.get("TaxCodeId") or answer.get("TaxCode", {}).get("Id"))
 
         return self._remember(f"taxcode:{spec.name}", find_or_create)
+
+    def _automated_tax_code(self) -> str:
+        """Under AST the override needs one of the company's own rated codes (TAX/NON have no
+        rates); the tax service is never called, AST owns the codes."""
+        for row in self.qbo.query_rows("TaxCode", "Active = true"):
+            if (row.get("SalesTaxRateList") or {}).get("TaxRateDetail"):
+                return str(row["Id"])
+        raise QboFault(400, "missing_tax_code", "the QuickBooks company has no sales tax code to override the tax with",
+                       "Set up sales tax in QuickBooks (Taxes > Sales tax).")
 
     # -- items ------------------------------------------------------------------------------
 
@@ -206,7 +221,8 @@ class QboSetup:
             suffix = f" ({sku})"
             name = clean_name(name[: limit - len(suffix)] + suffix, limit)
         used.add(name_key(name))
-        account = self.settings.bad_debt_account if key == "setup:bad_debt" else self.settings.income_account
+        account = {"setup:bad_debt": self.settings.bad_debt_account, DISCOUNT_ITEM: self.settings.discount_account}.get(
+            key, self.settings.income_account)
         payload: dict[str, Any] = {
             "Name": name,
             "Type": self.settings.item_type,

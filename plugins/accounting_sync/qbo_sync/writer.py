@@ -76,12 +76,14 @@ class BatchWriter:
         on_fault: FaultHandler | None = None,
         refresh_tokens: Callable[[list[WriteOp]], list[WriteOp]] | None = None,
         heartbeat: Callable[[], object] | None = None,
+        on_written: Callable[[WriteOp, dict[str, Any]], object] | None = None,
     ) -> None:
         self.store, self.client, self.company, self.flow, self.run_id = store, client, company, flow, run_id
         self.entity = entity
         self.on_fault = on_fault
         self.refresh_tokens = refresh_tokens
         self.heartbeat = heartbeat
+        self.on_written = on_written
         self.outcome = Outcome()
         self.round = 1
         self.progress_total = 0
@@ -226,6 +228,8 @@ class BatchWriter:
                 MappedRecord(op.source_id, str(entity["Id"]), str(entity.get("SyncToken", "0")), op.hash, ORIGIN_INVOICED)
             )
             (self.outcome.created if op.operation == "create" else self.outcome.updated).append(op.source_id)
+            if self.on_written is not None:
+                self.on_written(op, entity)
         for object_type, records in by_type.items():
             self.store.put_mappings(self.company, object_type, records)
             self.store.resolve_errors(self.company, self.flow, _error_type(object_type), [r.invoiced_id for r in records])

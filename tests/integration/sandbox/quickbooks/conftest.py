@@ -9,7 +9,10 @@ from typing import Any
 
 import pytest
 import requests
-from qbo_support import Qbo, ServerFactory
+from intuitlib.client import AuthClient
+from intuitlib.enums import Scopes
+from qbo_support import REDIRECT, Qbo, ServerFactory, browser_consent
+from quickbooks import QuickBooks
 
 from sandbox.common.serve import running_server
 from sandbox.quickbooks.app import create_app
@@ -59,3 +62,18 @@ def start_server() -> Iterator[ServerFactory]:
 @pytest.fixture
 def connect() -> Callable[..., Qbo]:
     return _connect
+
+
+@pytest.fixture
+def client(qbo: Qbo, monkeypatch: pytest.MonkeyPatch) -> QuickBooks:
+    """python-quickbooks connected through the real OAuth flow, as an outside judge."""
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    config = qbo.state.config
+    auth = AuthClient(config.client_id, config.client_secret, REDIRECT,
+                      environment=f"{qbo.base_url}/.well-known/openid_configuration")
+    callback = browser_consent(auth.get_authorization_url([Scopes.ACCOUNTING]))
+    auth.get_bearer_token(callback["code"], realm_id=callback["realmId"])
+    quickbooks = QuickBooks(auth_client=auth, refresh_token=auth.refresh_token, company_id=auth.realm_id,
+                            minorversion=75)
+    quickbooks.api_url_v3 = f"{qbo.base_url}/v3"
+    return quickbooks

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 
@@ -64,6 +66,19 @@ class Qbo:
         assert response.status_code == 200, response.text
         result: Json = response.json()
         return result
+
+
+REDIRECT = "http://127.0.0.1:9/callback"
+
+
+def browser_consent(authorize_url: str) -> dict[str, str]:
+    """Do what the user's browser does: load the consent page and click Authorize."""
+    page = requests.get(authorize_url, timeout=10).text
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page))
+    base = authorize_url.split("/connect/")[0]
+    response = requests.post(f"{base}/connect/oauth2", data={**fields, "decision": "allow"},
+                             allow_redirects=False, timeout=10)
+    return {key: values[0] for key, values in parse_qs(urlsplit(response.headers["location"]).query).items()}
 
 
 def fault(response: requests.Response, status: int = 400) -> Json:

@@ -14,7 +14,8 @@ def test_info_reports_credentials_realm_and_endpoints(qbo: Qbo) -> None:
     assert info["client_id"] == qbo.state.config.client_id and info["client_secret"]
     assert info["endpoints"]["token"].endswith("/oauth2/v1/tokens/bearer")
     assert info["faults"]["probability"] == 0.0
-    assert info["realms"] == [{"realm_id": qbo.realm_id, "company_name": info["company_name"]}]
+    assert [(realm["realm_id"], realm["company_name"], realm["profile"]["country"]) for realm in info["realms"]] == [
+        (qbo.realm_id, info["company_name"], "US")]
 
 
 def test_generated_credentials_differ_per_server(qbo: Qbo, start_server: ServerFactory) -> None:

@@ -9,15 +9,11 @@ Only the URLs are redirected: intuitlib accepts a discovery-document URL as its
 
 from __future__ import annotations
 
-import re
-from urllib.parse import parse_qs, urlsplit
-
 import pytest
-import requests
 from intuitlib.client import AuthClient
 from intuitlib.enums import Scopes
 from intuitlib.exceptions import AuthClientError
-from qbo_support import Qbo, income_account
+from qbo_support import REDIRECT, Qbo, browser_consent, income_account
 from quickbooks import QuickBooks
 from quickbooks.batch import batch_create
 from quickbooks.cdc import change_data_capture
@@ -33,32 +29,6 @@ from quickbooks.objects.detailline import SalesItemLine, SalesItemLineDetail
 from quickbooks.objects.invoice import Invoice
 from quickbooks.objects.item import Item
 from quickbooks.objects.payment import Payment, PaymentLine
-
-REDIRECT = "http://127.0.0.1:9/callback"
-
-
-def _browser_consent(authorize_url: str) -> dict[str, str]:
-    """Do what the user's browser does: load the consent page and click Authorize."""
-    page = requests.get(authorize_url, timeout=10).text
-    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page))
-    base = authorize_url.split("/connect/")[0]
-    response = requests.post(f"{base}/connect/oauth2", data={**fields, "decision": "allow"},
-                             allow_redirects=False, timeout=10)
-    return {key: values[0] for key, values in parse_qs(urlsplit(response.headers["location"]).query).items()}
-
-
-@pytest.fixture
-def client(qbo: Qbo, monkeypatch: pytest.MonkeyPatch) -> QuickBooks:
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
-    config = qbo.state.config
-    auth = AuthClient(config.client_id, config.client_secret, REDIRECT,
-                      environment=f"{qbo.base_url}/.well-known/openid_configuration")
-    callback = _browser_consent(auth.get_authorization_url([Scopes.ACCOUNTING]))
-    auth.get_bearer_token(callback["code"], realm_id=callback["realmId"])
-    quickbooks = QuickBooks(auth_client=auth, refresh_token=auth.refresh_token, company_id=auth.realm_id,
-                            minorversion=75)
-    quickbooks.api_url_v3 = f"{qbo.base_url}/v3"
-    return quickbooks
 
 
 def _customer(client: QuickBooks, name: str) -> Customer:
@@ -177,7 +147,7 @@ def test_intuit_oauth_revoke_ends_the_grant(qbo: Qbo, client: QuickBooks) -> Non
 def test_intuit_oauth_reusing_a_code_fails_and_revokes_the_first_tokens(qbo: Qbo, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
     auth = _auth_client(qbo)
-    callback = _browser_consent(auth.get_authorization_url([Scopes.ACCOUNTING]))
+    callback = browser_consent(auth.get_authorization_url([Scopes.ACCOUNTING]))
     auth.get_bearer_token(callback["code"], realm_id=callback["realmId"])
     first_refresh = auth.refresh_token
     assert auth.x_refresh_token_expires_in and auth.expires_in == 3600
