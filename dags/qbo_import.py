@@ -52,6 +52,7 @@ def build_import_dag(company: Company) -> Any:
                 False, type="boolean", description="Look at every outstanding invoice and active customer again."
             ),
             "dry_run": Param(False, type="boolean", description="Report what would be imported; write nothing."),
+            "full_tie_out": Param(False, type="boolean", description="Compare every linked invoice, not only what changed."),
         },
     )
     def qbo_import() -> None:
@@ -70,6 +71,13 @@ def build_import_dag(company: Company) -> Any:
 
             return pipeline.load_task(company.key, context)
 
+        @task(pool=company.pool, retries=0, trigger_rule="all_done")
+        def tie_out(**context: Any) -> str:
+            """Compare both ledgers; record every difference and why (read-only)."""
+            from accounting_sync.tie_out.step import tie_out_task
+
+            return tie_out_task(company.key, context)
+
         @task(retries=0, trigger_rule="all_done")
         def report(**context: Any) -> str:
             """Record the run; fail it if any record failed, listing each one."""
@@ -77,7 +85,7 @@ def build_import_dag(company: Company) -> Any:
 
             return pipeline.report_task(company.key, context)
 
-        extract() >> load() >> report()
+        extract() >> load() >> tie_out() >> report()
 
     return qbo_import()
 

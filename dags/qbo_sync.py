@@ -38,6 +38,7 @@ def build_sync_dag(company: Company) -> Any:
             "full_resync": Param(False, type="boolean", description="Ignore the last-sync point and look at every record."),
             "since": Param(None, type=["null", "string"], format="date", description="Re-read changes since this date."),
             "dry_run": Param(False, type="boolean", description="Compute and report what would be written; write nothing."),
+            "full_tie_out": Param(False, type="boolean", description="Compare every linked invoice, not only what changed."),
         },
     )
     def qbo_sync() -> None:
@@ -62,6 +63,13 @@ def build_sync_dag(company: Company) -> Any:
 
             return pipeline.load_task(company.key, context)
 
+        @task(pool=company.pool, retries=0, trigger_rule="all_done")
+        def tie_out(**context: Any) -> str:
+            """Compare both ledgers; record every difference and why (read-only)."""
+            from accounting_sync.tie_out.step import tie_out_task
+
+            return tie_out_task(company.key, context)
+
         @task(retries=0, trigger_rule="all_done")
         def report(**context: Any) -> str:
             """Record the run; fail it if any record failed, listing each one."""
@@ -69,7 +77,7 @@ def build_sync_dag(company: Company) -> Any:
 
             return pipeline.report_task(company.key, context)
 
-        extract() >> transform() >> load() >> report()
+        extract() >> transform() >> load() >> tie_out() >> report()
 
     return qbo_sync()
 

@@ -104,5 +104,6 @@ def test_a_company_connected_to_another_quickbooks_company_is_held_without_retri
     assert "DAGRUN-STATE failed" in output, output[-3000:]
     assert f"QuickBooks is connected to company {other}" in output
     assert boxes.qbo_rows("Invoice", realm=other) == []
-    # Failed at once: retrying cannot help (with retries the message is logged twice as often).
-    assert output.count(f"QuickBooks is connected to company {other}") <= 2
+    # Failed at once: retrying cannot help (with retries the message is logged twice as
+    # often). load says it, and tie_out, which compares nothing for a held state, once.
+    assert output.count(f"QuickBooks is connected to company {other}") <= 3

@@ -44,10 +44,19 @@ def test_every_dag_follows_the_rules(dagbag: DagBag) -> None:
 
 def test_sync_dag_shape(dagbag: DagBag) -> None:
     dag = dagbag.dags["qbo_sync"]
-    assert [t.task_id for t in dag.topological_sort()] == ["extract", "transform", "load", "report"]
-    assert set(dag.params.keys()) == {"full_resync", "since", "dry_run"}
+    assert [t.task_id for t in dag.topological_sort()] == ["extract", "transform", "load", "tie_out", "report"]
+    assert set(dag.params.keys()) == {"full_resync", "since", "dry_run", "full_tie_out"}
     assert dag.get_task("load").pool == "quickbooks_api"
     assert dag.get_task("report").trigger_rule == "all_done", "a run that dies half-way must still be recorded"
+
+
+@pytest.mark.parametrize("dag_id", ["qbo_sync", "qbo_import"])
+def test_both_dags_tie_out_after_writing_even_when_records_failed(dagbag: DagBag, dag_id: str) -> None:
+    dag = dagbag.dags[dag_id]
+    tie_out = dag.get_task("tie_out")
+    assert [t.task_id for t in dag.topological_sort()][-2:] == ["tie_out", "report"]
+    assert tie_out.pool == "quickbooks_api"  # its reads count against the company's QBO limits
+    assert tie_out.trigger_rule == "all_done" and "full_tie_out" in dag.params
 
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)

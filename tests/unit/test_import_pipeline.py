@@ -129,8 +129,8 @@ def test_the_dag_follows_the_house_rules() -> None:
     dags = DagBag(dag_folder=str(Path(__file__).resolve().parents[2] / "dags" / "qbo_import.py"))
     dag = dags.dags["qbo_import"]
 
-    assert [task.task_id for task in dag.topological_sort()] == ["extract", "load", "report"]
-    assert set(dag.params.keys()) == {"full_reimport", "dry_run"}
+    assert [task.task_id for task in dag.topological_sort()] == ["extract", "load", "tie_out", "report"]
+    assert set(dag.params.keys()) == {"full_reimport", "dry_run", "full_tie_out"}
     assert dag.get_task("extract").pool == "quickbooks_api"
     assert (dag.max_active_runs, dag.catchup, dag.is_paused_upon_creation) == (1, False, True)
     assert dag.get_task("report").retries == 0

@@ -4,17 +4,22 @@ either pipeline sees them.
 An ignored record is left out of the run, even when its listing shows it again (a cursor
 overlap, or a run after failures), until it changes at its source after it was ignored:
 then it is synced again and the ignore is lifted. Retry lifts it by hand.
+
+"After" allows for ``CLOCK_MARGIN``: the source stamps its changes with its own clock (and
+may stamp a record a few seconds ahead, one second per save), not with ours.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from accounting_sync.common.values import aware
 from accounting_sync.store.facade import StateStore
 
 log = logging.getLogger(__name__)
+
+CLOCK_MARGIN = timedelta(seconds=60)
 
 
 class Ignores:
@@ -32,7 +37,7 @@ class Ignores:
         ignored_at = self.since.get(record_id)
         if ignored_at is None:
             return True
-        if changed_at > ignored_at:
+        if changed_at > ignored_at + CLOCK_MARGIN:
             self.lifted.add(record_id)
             return True
         return False

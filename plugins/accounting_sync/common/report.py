@@ -54,14 +54,22 @@ def close_run(job: SyncJob, flow: str, verb: str, failure: type[RecordsFailed]) 
     log.info("Run summary: %s", summary)
     for line in ignored:
         log.warning("Ignored, not retried: %s", line)
+    tie_out = job.store.tie_out_of_run(job.company, job.dag_id, job.run_id)
+    books = tie_out.summary if tie_out else "No tie-out ran: the books were not compared."
+    problems = []
     if errors:
         details = "\n".join(
             f"  {e.object_type} {e.document_number or e.source_id}: [{e.code}] {e.message}"
             + (f"\n      fix: {e.hint}" if e.hint else "")
             for e in errors
         )
-        raise failure(f"{len(errors)} record(s) could not be {verb}:\n{details}")
-    return summary
+        problems.append(f"{len(errors)} record(s) could not be {verb}:\n{details}")
+    if tie_out and tie_out.unexplained:
+        problems.append(f"The tie-out found {tie_out.unexplained} unexplained difference(s): see its log.")
+    log.info("%s", books)
+    if problems:
+        raise failure("\n".join([*problems, books]))
+    return f"{summary}. {books}"
 
 
 def _still_ignored(job: SyncJob, flow: str) -> list[str]:

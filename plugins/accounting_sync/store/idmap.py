@@ -41,6 +41,19 @@ class IdMapRepository(Repository):
                     result[row.invoiced_id] = _mapped(row)
         return result
 
+    def known_qbo_ids(self, company: str, qbo_ids: Iterable[str], besides: Iterable[str] = ()) -> set[str]:
+        """Which of these QBO ids the sync wrote or linked, in any object type but those
+        ``besides`` (QBO numbers each entity on its own, so an invoice may share a payment's id)."""
+        ids = [str(i) for i in qbo_ids]
+        found: set[str] = set()
+        with self.session() as session:
+            for chunk in chunked(ids, IN_CHUNK):
+                query = select(IdMap.qbo_id).where(
+                    IdMap.company_key == company, IdMap.qbo_id.in_(chunk), IdMap.object_type.not_in(list(besides))
+                )
+                found.update(session.scalars(query))
+        return found
+
     def find_by_qbo_id(self, company: str, object_type: str, qbo_ids: Iterable[str]) -> dict[str, MappedRecord]:
         """Mappings keyed by QBO id (the first one when several Invoiced records merge)."""
         ids = [str(i) for i in qbo_ids]

@@ -32,7 +32,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 
 from accounting_sync.common.values import utcnow
 
-SCHEMA_VERSION = 3  # 2: state bindings (which QBO company and Invoiced account a state belongs to); 3: audit trail, ignored records
+SCHEMA_VERSION = 3  # 2: state bindings (which QBO company and Invoiced account a state belongs to); 3: audit trail, ignored records, tie-outs
 IN_CHUNK = 500  # ids per "IN (...)" clause
 
 
@@ -223,6 +223,22 @@ class AuditEvent(Base):
     user_name: Mapped[str] = mapped_column(String(256))
     action: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class TieOutRecord(Base):
+    """The tie-out of one run: both ledgers compared, and every difference explained."""
+
+    __tablename__ = "tie_out"
+    __table_args__ = (UniqueConstraint("company_key", "dag_id", "run_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    company_key: Mapped[str] = mapped_column(String(64), index=True)
+    dag_id: Mapped[str] = mapped_column(String(250))
+    run_id: Mapped[str] = mapped_column(String(250))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    full: Mapped[bool] = mapped_column(Boolean, default=False)
+    unexplained: Mapped[int] = mapped_column(Integer, default=0)
+    summary: Mapped[str] = mapped_column(Text)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 def _configure_sqlite(engine: Engine) -> None:

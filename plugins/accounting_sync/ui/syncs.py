@@ -14,7 +14,7 @@ from accounting_sync.common.flows import FLOWS, Flow
 from accounting_sync.common.values import aware
 from accounting_sync.config.companies import Company
 from accounting_sync.store.facade import StateStore
-from accounting_sync.store.schema import IgnoredRecord, RecordError, SyncRun
+from accounting_sync.store.schema import IgnoredRecord, RecordError, SyncRun, TieOutRecord
 from accounting_sync.ui.airflow_api import AirflowApi, AirflowApiError, DagState
 
 RUN_LIMIT = 10
@@ -49,6 +49,7 @@ class RunView:
     dry_run: bool = False
     note: str | None = None
     errors: list[RecordError] = field(default_factory=list)
+    books: TieOutRecord | None = None
     tasks: list[TaskLink] = field(default_factory=list)
     run_url: str = ""
 
@@ -111,6 +112,7 @@ def recent_syncs(
         views = _latest(runs.values())
     for view in views:
         view.errors = store.errors_for_run(scope, view.flow.name, view.run_id)
+        view.books = store.tie_out_of_run(scope, view.dag_id, view.run_id)
         view.run_url = f"{ui_root}dags/{quote(view.dag_id, safe='')}/runs/{quote(view.run_id, safe='')}"
     return SyncsView(controls, views, problem, store.ignored_records(scope))
 

@@ -254,3 +254,24 @@ def test_the_airflow_api_is_reached_over_loopback() -> None:
     assert loopback_url(request, "/airflow/") == "http://10.0.0.5:8080/airflow"
     ipv6 = Request({"type": "http", "server": ("::1", 8080), "headers": []})
     assert loopback_url(ipv6, "/") == "http://[::1]:8080"
+
+
+def test_each_run_shows_its_tie_out_in_money_with_every_difference(
+    browser: Browser, store: StateStore, fake_airflow: FakeAirflow
+) -> None:
+    from accounting_sync.common.values import utcnow
+    from accounting_sync.tie_out.compare import CHANGED, Difference, TieOut
+
+    record_run(store)
+    fake_airflow.add_run("qbo_sync", SCHEDULED, "failed")
+    result = TieOut(full=True, checked=2143, qbo_reads=3)
+    result.differences.append(
+        Difference("INV-0042", "42", "17", "total 110.00, open 110.00 USD", "total 120.00, open 120.00 USD", CHANGED, "edited in QuickBooks")
+    )
+    store.save_tie_out("default", "qbo_sync", SCHEDULED, utcnow(), True, result.as_json(), result.summary(), 0)
+
+    block = run_block(browser.get(PAGE).text, SCHEDULED)
+
+    assert "Books differ on 1 of 2,143 invoices" in block
+    assert "<td>INV-0042</td><td>total 110.00, open 110.00 USD</td><td>total 120.00, open 120.00 USD</td>" in block
+    assert f"<td>{CHANGED}</td><td>edited in QuickBooks</td>" in block

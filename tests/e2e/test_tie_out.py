@@ -1,0 +1,195 @@
+"""The tie-out: after a sync, both ledgers are compared invoice by invoice, and books
+broken on purpose are found and explained (in money, with the reason), while intact
+books report "Books match" with the exact open total of both sides."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import requests
+
+from accounting_sync.common.values import money
+from accounting_sync.store.facade import StateStore
+from accounting_sync.tie_out import compare
+from accounting_sync.tie_out.compare import TieOut
+from accounting_sync.tie_out.step import tie_out
+from tests.support.sandboxes import Sandboxes, run_sync, sync_job
+
+
+def synced_with_tie_out(boxes: Sandboxes, store: StateStore, run_id: str, full: bool = False) -> TieOut:
+    """A qbo_sync run as the DAG runs it: ... load, tie_out, report."""
+    from accounting_sync.qbo_sync import pipeline as sync
+
+    job = sync_job(boxes, store, run_id)
+    sync.extract(job)
+    sync.transform(job)
+    sync.load(job)
+    result = tie_out(job, full)
+    try:
+        sync.report(job)
+    except sync.SyncFailed:
+        pass
+    return result
+
+
+@pytest.fixture
+def synced(seeded: Sandboxes, store: StateStore) -> Sandboxes:
+    assert run_sync(sync_job(seeded, store, "first"))[1] is None
+    return seeded
+
+
+def open_in_qbo(boxes: Sandboxes, store: StateStore) -> tuple[int, Decimal]:
+    linked = {m.qbo_id for m in store.get_mappings("default", "invoice").values()}
+    rows = [row for row in boxes.qbo_rows("Invoice") if row["Id"] in linked]
+    return len(rows), sum((money(row["Balance"]) for row in rows), Decimal("0.00"))
+
+
+def mapped_invoice(boxes: Sandboxes, store: StateStore, paid: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An open Invoiced invoice (with or without a payment) and its QBO row."""
+    mappings = store.get_mappings("default", "invoice")
+    rows = {row["Id"]: row for row in boxes.qbo_rows("Invoice")}
+    for invoice in boxes.invoiced_all("/invoices", include="amount_paid"):
+        mapping = mappings.get(str(invoice["id"]))
+        if mapping and invoice["status"] not in {"voided", "bad_debt"} and not invoice["closed"] and invoice["balance"] > 0:
+            if bool(invoice.get("amount_paid")) == paid:
+                return invoice, rows[mapping.qbo_id]
+    raise AssertionError("no such invoice in the demo books")
+
+
+def only_difference(result: TieOut, number: str) -> compare.Difference:
+    assert [d.number for d in result.differences] == [number], result.summary()
+    return result.differences[0]
+
+
+def test_intact_books_match_with_the_exact_totals_of_both_sides(synced: Sandboxes, store: StateStore) -> None:
+    full = synced_with_tie_out(synced, store, "second", full=True)
+    count, open_total = open_in_qbo(synced, store)
+    incremental = synced_with_tie_out(synced, store, "third")
+
+    assert full.full and full.differences == [] and full.checked == count
+    assert full.open_invoiced == full.open_qbo == open_total
+    assert full.summary().startswith(f"Books match: {count:,} invoices, ${open_total:,.2f} open on both sides")
+    assert full.qbo_reads == 1  # one page of invoices; Invoiced paid for the rest
+    assert not incremental.full and incremental.differences == [] and incremental.qbo_reads <= 2
+    run = store.recent_runs("default", limit=1)[0]
+    assert "Books match" in str(store.tie_out_of_run("default", run.dag_id, run.run_id).summary)
+
+
+def test_an_invoice_edited_in_quickbooks_is_found_by_the_next_incremental_tie_out(
+    synced: Sandboxes, store: StateStore
+) -> None:
+    synced_with_tie_out(synced, store, "baseline", full=True)
+    invoice, row = mapped_invoice(synced, store, paid=False)
+    line = {"DetailType": "SalesItemLineDetail", "Amount": 10.0, "SalesItemLineDetail": {"ItemRef": row["Line"][0]["SalesItemLineDetail"]["ItemRef"], "Qty": 1, "UnitPrice": 10.0}}
+    edited = {**row, "Line": [*[ln for ln in row["Line"] if ln.get("DetailType") != "SubTotalLineDetail"], line]}
+    synced.qbo("invoice", method="POST", body=edited)
+
+    result = synced_with_tie_out(synced, store, "after-edit")
+
+    diff = only_difference(result, invoice["number"])
+    assert diff.explanation == compare.CHANGED and "edited in QuickBooks" in diff.detail
+    assert result.open_qbo - result.open_invoiced == Decimal("10.00")
+    assert result.unexplained == []
+
+
+def test_a_payment_deleted_in_quickbooks_is_explained(synced: Sandboxes, store: StateStore) -> None:
+    synced_with_tie_out(synced, store, "baseline", full=True)
+    invoice, row = mapped_invoice(synced, store, paid=True)
+    payment_id = next(link["TxnId"] for link in row["LinkedTxn"] if link["TxnType"] == "Payment")
+    payment = synced.qbo(f"payment/{payment_id}")["Payment"]
+    synced.qbo("payment", method="POST", body={"Id": payment_id, "SyncToken": payment["SyncToken"]}, operation="delete")
+
+    result = synced_with_tie_out(synced, store, "after-delete")
+
+    diff = only_difference(result, invoice["number"])
+    assert diff.explanation == compare.UNAPPLIED and f"QuickBooks payment {payment_id}" in diff.detail
+
+
+def test_a_credit_memo_applied_by_hand_in_quickbooks_is_explained(synced: Sandboxes, store: StateStore) -> None:
+    synced_with_tie_out(synced, store, "baseline", full=True)
+    invoice, row = mapped_invoice(synced, store, paid=False)
+    item = row["Line"][0]["SalesItemLineDetail"]["ItemRef"]
+    memo = synced.qbo("creditmemo", method="POST", body={
+        "CustomerRef": row["CustomerRef"],
+        "Line": [{"DetailType": "SalesItemLineDetail", "Amount": 5.0, "SalesItemLineDetail": {"ItemRef": item, "Qty": 1, "UnitPrice": 5.0}}],
+    })["CreditMemo"]
+    synced.qbo("payment", method="POST", body={
+        "CustomerRef": row["CustomerRef"],
+        "TotalAmt": 0,
+        "Line": [
+            {"Amount": 5.0, "LinkedTxn": [{"TxnId": row["Id"], "TxnType": "Invoice"}]},
+            {"Amount": 5.0, "LinkedTxn": [{"TxnId": memo["Id"], "TxnType": "CreditMemo"}]},
+        ],
+    })
+
+    result = synced_with_tie_out(synced, store, "after-memo")
+
+    diff = only_difference(result, invoice["number"])
+    assert diff.explanation == compare.BY_HAND
+    assert result.open_invoiced - result.open_qbo == Decimal("5.00")
+
+
+@pytest.mark.parametrize("ignore", [False, True], ids=["failed", "ignored"])
+def test_a_change_that_failed_or_was_ignored_is_not_synced_yet(synced: Sandboxes, store: StateStore, ignore: bool) -> None:
+    invoice, _ = mapped_invoice(synced, store, paid=False)
+    requests.post(f"{synced.qbo_url}/_sandbox/close-books", json={"date": "2099-12-31"}, timeout=10).raise_for_status()
+    items = [{"name": "Late fee", "quantity": 1, "unit_cost": 25}]
+    requests.patch(
+        f"{synced.invoiced_url}/invoices/{invoice['id']}",
+        json={"items": [*synced.invoiced(f"/invoices/{invoice['id']}")["items"], *items]},
+        auth=(synced.invoiced_info["api_key"], ""),
+        timeout=10,
+    ).raise_for_status()
+    run_sync(sync_job(synced, store, "closed"))
+    if ignore:
+        store.ignore_record("default", "qbo_sync", "invoice", str(invoice["id"]), "olivia")
+
+    result = synced_with_tie_out(synced, store, "check", full=True)
+
+    diff = only_difference(result, invoice["number"])
+    assert diff.explanation == compare.NOT_SYNCED
+    assert ("ignored" in diff.detail) if ignore else diff.detail.startswith("failed:")
+
+
+def test_an_unexplained_difference_fails_the_report_after_everything_else(synced: Sandboxes, store: StateStore) -> None:
+    """A defect of the sync (here: an id map pointing at another invoice) is flagged."""
+    from accounting_sync.qbo_sync import pipeline as sync
+
+    mappings = store.get_mappings("default", "invoice")
+    unpaid = [
+        i for i in synced.invoiced_all("/invoices", include="amount_paid")
+        if str(i["id"]) in mappings and not i.get("amount_paid") and i["status"] not in {"voided", "bad_debt"}
+    ]
+    other = next(i for i in unpaid if i["total"] != unpaid[0]["total"])
+    first, second = mappings[str(unpaid[0]["id"])], mappings[str(other["id"])]
+    store.put_mappings("default", "invoice", [first.__class__(**{**first.__dict__, "qbo_id": second.qbo_id, "sync_token": "99"})])
+    job = sync_job(synced, store, "defect")
+    sync.extract(job)
+    sync.transform(job)
+    sync.load(job)
+    result = tie_out(job, full=True)
+
+    with pytest.raises(sync.SyncFailed, match="unexplained difference"):
+        sync.report(job)
+    assert [d.explanation for d in result.unexplained] == [compare.UNEXPLAINED]
+    assert store.recent_runs("default", limit=1)[0].state == "success"  # every record was synced
+
+
+def test_imported_invoices_tie_out_and_a_payment_in_quickbooks_waits_for_the_next_import(pipelines: Any) -> None:
+    job = pipelines.run_import()
+    matched = tie_out(pipelines.job(), full=True)
+    number = next(m for m in pipelines.store.get_mappings("default", "invoice").values() if m.origin == "quickbooks")
+    invoice = next(row for row in pipelines.boxes.qbo_rows("Invoice") if row["Id"] == number.qbo_id)
+    pipelines.qbo_pay(invoice, 1.0)
+
+    paid_in_qbo = tie_out(pipelines.job())
+    pipelines.run_import()
+    after_import = tie_out(pipelines.job())
+
+    assert job and matched.differences == [] and matched.checked > 0
+    diff = only_difference(paid_in_qbo, invoice["DocNumber"])
+    assert diff.explanation == compare.CHANGED and "next import" in diff.detail
+    assert paid_in_qbo.open_invoiced - paid_in_qbo.open_qbo == Decimal("1.00")
+    assert after_import.differences == []
