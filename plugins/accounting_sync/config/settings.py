@@ -85,6 +85,7 @@ class SyncSettings(BaseModel):
     import_invoices: bool = True
     import_customers: bool = True
     cursor_overlap_seconds: int = Field(300, ge=0, le=86400)
+    qbo_cache_hours: float = Field(6, ge=0, le=168)
 
     @field_validator("sync_start_date", mode="before")
     @classmethod

@@ -2,7 +2,8 @@
 one database (SQLite for ``make run``, PostgreSQL in the compose deployment).
 
 A thin facade: each concern is a small repository of its own (``idmap``, ``cursors``,
-``journal``, ``staging``, ``leases``, ``runs``, ``settings``, ``tokens``, ``bindings``),
+``journal``, ``staging``, ``leases``, ``runs``, ``settings``, ``tokens``, ``bindings``,
+``cache``),
 all sharing the engine and the short transactions of ``schema.Repository``. Every method
 is one short transaction."""
 
@@ -14,6 +15,7 @@ from sqlalchemy import func, select
 
 from accounting_sync.config.connections import state_store_url
 from accounting_sync.store.bindings import BindingRepository
+from accounting_sync.store.cache import ReadCacheRepository
 from accounting_sync.store.cursors import CursorRepository
 from accounting_sync.store.idmap import IdMapRepository
 from accounting_sync.store.journal import JournalRepository
@@ -35,6 +37,7 @@ class StateStore(
     SettingsRepository,
     TokenRepository,
     BindingRepository,
+    ReadCacheRepository,
 ):
     """Typed access to the state tables; tables are created on first use."""
 
