@@ -1,5 +1,6 @@
-"""Runs one qbo_sync step for the benchmarks: `python -m bench.step extract < config.json`.
-Prints one JSON line: the step's result and the process's peak resident memory."""
+"""Runs one qbo_sync step for the benchmarks: `python -m bench.step extract < config.json`
+(a qbo_import step when the config says `"dag": "qbo_import"`). Prints one JSON line: the
+step's result and the process's peak resident memory."""
 
 from __future__ import annotations
 
@@ -29,12 +30,12 @@ def qbo_config(config: dict[str, Any]) -> QuickBooksConfig:
     )
 
 
-def job(config: dict[str, Any]) -> SyncJob:
+def job(config: dict[str, Any], dag_id: str = "qbo_sync") -> SyncJob:
     return SyncJob.bind(
         StateStore(config["store_url"]), "default",
         InvoicedClient(InvoicedConfig(api_base=config["invoiced_url"], api_key=config["api_key"],
                                       timeout=config.get("timeout", 60))),
-        qbo_config(config), company_settings=None, dag_id="qbo_sync", run_id=config["run_id"],
+        qbo_config(config), company_settings=None, dag_id=dag_id, run_id=config["run_id"],
     )
 
 
@@ -44,6 +45,39 @@ def connect(config: dict[str, Any]) -> str:
     return "connected"
 
 
+def import_step(step: str, current: SyncJob) -> Any:
+    from accounting_sync.qbo_import import pipeline as importer
+
+    if step == "extract":
+        return importer.extract(current)
+    if step == "load":
+        return importer.load(current)
+    if step != "report":
+        raise SystemExit(f"unknown step {step}")
+    try:
+        return importer.report(current)
+    except importer.ImportFailed as failed:
+        return {"failed": str(failed)[:2000]}
+
+
+def sync_step(step: str, current: SyncJob) -> Any:
+    if step == "extract":
+        return sync.extract(current)
+    if step == "transform":
+        return sync.transform(current)
+    if step == "load":
+        counts = sync.load(current)
+        assert current.qbo is not None
+        return {"counts": counts, "qbo_calls": dict(current.qbo.calls),
+                "limiter_wait_seconds": round(current.qbo.limiter.waited_seconds, 2)}
+    if step != "report":
+        raise SystemExit(f"unknown step {step}")
+    try:
+        return sync.report(current)
+    except sync.SyncFailed as failed:
+        return {"failed": str(failed)[:2000]}
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     step = sys.argv[1]
@@ -51,24 +85,10 @@ def main() -> None:
     if step == "connect":
         print(json.dumps({"result": connect(config)}))
         return
-    current = job(config)
-    result: Any
-    if step == "extract":
-        result = sync.extract(current)
-    elif step == "transform":
-        result = sync.transform(current)
-    elif step == "load":
-        result = sync.load(current)
-        assert current.qbo is not None
-        result = {"counts": result, "qbo_calls": dict(current.qbo.calls),
-                  "limiter_wait_seconds": round(current.qbo.limiter.waited_seconds, 2)}
-    elif step == "report":
-        try:
-            result = sync.report(current)
-        except sync.SyncFailed as failed:
-            result = {"failed": str(failed)[:2000]}
+    if config.get("dag") == "qbo_import":
+        result = import_step(step, job(config, dag_id="qbo_import"))
     else:
-        raise SystemExit(f"unknown step {step}")
+        result = sync_step(step, job(config))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"result": result, "peak_rss_mb": round(peak_mb, 1)}))
 

@@ -22,11 +22,14 @@ class DroppedConnection(Exception):
 
 
 class RequestStats:
-    """Counts requests by method, route template and status code."""
+    """Counts requests by method, route template and status code; with ``kind_of`` also
+    per kind (e.g. metered reads apart from writes), whatever their status."""
 
-    def __init__(self) -> None:
+    def __init__(self, kind_of: Callable[[str, str], str | None] | None = None, kinds: tuple[str, ...] = ()) -> None:
         self._lock = threading.Lock()
         self._counts: Counter[tuple[str, str, int]] = Counter()
+        self._kind_of = kind_of
+        self._kinds = kinds
 
     def record(self, method: str, path: str, status: int) -> None:
         with self._lock:
@@ -34,11 +37,18 @@ class RequestStats:
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
-            rows = [
-                {"method": method, "path": path, "status": status, "count": count}
-                for (method, path, status), count in sorted(self._counts.items())
-            ]
-        return {"total": sum(row["count"] for row in rows), "requests": rows}
+            counts = sorted(self._counts.items())
+        rows = [{"method": method, "path": path, "status": status, "count": count}
+                for (method, path, status), count in counts]
+        snapshot: dict[str, Any] = {"total": sum(count for _, count in counts), "requests": rows}
+        if self._kind_of is not None:
+            kinds: Counter[str] = Counter(dict.fromkeys(self._kinds, 0))
+            for (method, path, _), count in counts:
+                kind = self._kind_of(method, path)
+                if kind is not None:
+                    kinds[kind] += count
+            snapshot.update(kinds)
+        return snapshot
 
     def reset(self) -> None:
         with self._lock:

@@ -11,10 +11,10 @@ import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from sandbox.quickbooks import entities, errors, query, taxes
+from sandbox.quickbooks import cdc, entities, errors, query, taxes
 from sandbox.quickbooks.errors import qbo_json
 from sandbox.quickbooks.schema import NAME_LIST, EntitySpec, spec_for_name, spec_for_path
 from sandbox.quickbooks.state import SandboxState, sandbox_state
@@ -160,6 +160,19 @@ async def query_post(request: Request, realm_id: str, requestid: str | None = No
     """python-quickbooks posts the query text with `Content-Type: application/text`."""
     text = (await request.body()).decode("utf-8", errors="replace")
     return await _query(request, realm_id, text, requestid)
+
+
+@router.get("/cdc")
+async def change_data_capture(request: Request, realm_id: str, entities: str = "",
+                              changed_since: str = Query("", alias="changedSince")) -> Response:
+    """Changes since a moment at most 30 days back, deletes as tombstones (`cdc.py`)."""
+    state, realm = _admit(request, realm_id)
+
+    async def produce(kind: str | None) -> Response:
+        answer = cdc.changes(realm, entities, changed_since, state.clock, state.config)
+        return qbo_json({**answer, "time": _time(state)})
+
+    return await _answer(request, state, realm, READ_FAULTS, produce)
 
 
 @router.post("/batch")

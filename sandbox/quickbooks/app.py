@@ -13,9 +13,8 @@ from sandbox.common.middleware import SandboxMiddleware
 from sandbox.quickbooks import api, control, errors, oauth
 from sandbox.quickbooks.config import SandboxConfig
 from sandbox.quickbooks.errors import QboError
+from sandbox.quickbooks.limits import API_PREFIX
 from sandbox.quickbooks.state import SandboxState
-
-API_PREFIX = "/v3/company/"
 
 
 def realm_concurrency_key(scope: Scope) -> str | None:
@@ -39,7 +38,7 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         return exc.response(state.clock)
 
     async def render_unrouted(request: Request, exc: Exception) -> Response:
-        """Unknown paths, methods and sub-resources (`/cdc`, `/invoice/1/pdf`) answer with
+        """Unknown paths, methods and sub-resources (`/invoice/1/pdf`) answer with
         QBO's `Fault` envelope: clients such as python-quickbooks read `Fault` from every
         error body. Only the sandbox's own controls keep FastAPI's `{"detail": ...}`."""
         if request.url.path.startswith("/_sandbox"):

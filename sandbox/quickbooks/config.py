@@ -107,6 +107,9 @@ class SandboxConfig(BaseModel):
     batch_max_items: int = Field(default=10, ge=1)
     query_max_results: int = Field(default=1000, ge=1)
     query_default_results: int = Field(default=100, ge=1)
+    cdc_lookback_days: int = Field(default=30, ge=1)
+    cdc_max_objects: int = Field(default=1000, ge=1)
+    cdc_cap_per_entity: bool = False
 
     requestid_ttl_seconds: float | None = Field(default=86_400.0, gt=0)
     requestid_replays_faults: bool = False

@@ -133,7 +133,7 @@ def delete(ctx: WriteContext, spec: EntitySpec, body: Obj) -> Obj:
     rules = _rules(spec)
     existing = _current(ctx, spec, body)
     rules.before_delete(ctx, existing)
-    ctx.realm.remove(spec.name, existing["Id"])
+    ctx.realm.remove(spec.name, existing["Id"], ctx.stamp())
     rules.on_saved(ctx, existing, None)
     return {"status": "Deleted", "domain": "QBO", "Id": existing["Id"]}
 

@@ -10,6 +10,16 @@ from collections import defaultdict, deque
 from sandbox.quickbooks import errors
 from sandbox.quickbooks.config import LimitsConfig
 
+API_PREFIX = "/v3/company/"
+
+
+def call_kind(method: str, path: str) -> str | None:
+    """Intuit meters "CorePlus" data-out calls (reads, queries, CDC) and not "Core" writes
+    (platform-2026.md §4.2); a batch counts as a write, OAuth and controls as neither."""
+    if not path.startswith(API_PREFIX):
+        return None
+    return "reads" if method == "GET" or path.endswith("/query") else "writes"
+
 
 class RateLimiter:
     """Admits a request only if every window it counts in still has room."""

@@ -8,7 +8,7 @@ from sandbox.common.faults import FaultConfig, FaultInjector
 from sandbox.common.middleware import RequestStats
 from sandbox.quickbooks import clock, errors, seed
 from sandbox.quickbooks.config import CompanyProfile, SandboxConfig, new_realm_id
-from sandbox.quickbooks.limits import RateLimiter
+from sandbox.quickbooks.limits import RateLimiter, call_kind
 from sandbox.quickbooks.rules import WriteContext
 from sandbox.quickbooks.store import Realm, ReplayCache
 from sandbox.quickbooks.tokens import TokenStore
@@ -22,7 +22,7 @@ class SandboxState:
         self.clock = clock.CompanyClock(config.timezone)
         self.tokens = TokenStore(config)
         self.faults = FaultInjector()
-        self.stats = RequestStats()
+        self.stats = RequestStats(kind_of=call_kind, kinds=("reads", "writes"))
         self.limiter = RateLimiter()
         self.replays = ReplayCache(config.requestid_ttl_seconds, self.clock.timestamp)
         self.limits = config.limits.model_copy()

@@ -41,7 +41,8 @@ class Realm:
     company_name: str
     tables: dict[str, dict[str, Obj]] = field(default_factory=lambda: {name: {} for name in ENTITIES})
     sequences: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    deleted: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    deleted: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
+    """Deleted ids per entity with the time of their deletion: CDC answers them as tombstones."""
     unique: dict[str, dict[str, set[tuple[str, str]]]] = field(default_factory=lambda: defaultdict(dict))
     preferences: Obj = field(default_factory=dict)
     company_info: Obj = field(default_factory=dict)
@@ -70,12 +71,13 @@ class Realm:
             table[obj["Id"]] = obj
             self._shift_receivable(entity, old, obj)
 
-    def remove(self, entity: str, obj_id: str) -> None:
+    def remove(self, entity: str, obj_id: str, stamp: str) -> None:
+        """Delete an object, remembering when (``stamp``, as MetaData times are spelt)."""
         with self.lock:
             old = self.tables[entity].pop(obj_id)
             self._reindex(entity, old, None)
             self._shift_receivable(entity, old, None)
-            self.deleted[entity].add(obj_id)
+            self.deleted[entity][obj_id] = stamp
 
     def holders(self, group: str, key: str) -> set[tuple[str, str]]:
         """Which (entity, id) pairs use `key` in a uniqueness group (names, doc numbers)."""

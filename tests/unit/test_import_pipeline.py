@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from accounting_sync.common.job import SyncJob
+from accounting_sync.common.values import utcnow
 from accounting_sync.config.settings import resolve_settings
 from accounting_sync.qbo_import import pipeline as importer
 from accounting_sync.qbo_import.plan import invoice_state
+from accounting_sync.quickbooks.client import CDC_LIMIT, Changes
+from accounting_sync.quickbooks.faults import QboFault
 from accounting_sync.store.facade import StateStore
 from accounting_sync.store.idmap import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord
 
@@ -17,13 +24,23 @@ COMPANY = "default"
 
 class RecordingQbo:
     """Answers ``query_rows`` from fixed rows: ``Id IN`` picks among them, a "changed since"
-    query finds nothing."""
+    query finds nothing; ``cdc`` answers ``changes`` (or raises it)."""
 
-    def __init__(self, rows: dict[str, list[dict[str, Any]]]) -> None:
+    def __init__(self, rows: dict[str, list[dict[str, Any]]], changes: Changes | Exception | None = None) -> None:
         self.rows = rows
+        self.changes = changes
         self.queries: list[tuple[str, str]] = []
+        self.cdc_reads: list[tuple[list[str], datetime]] = []
+        self.calls: Counter[str] = Counter()
 
-    def query_rows(self, entity: str, where: str = "") -> list[dict[str, Any]]:
+    def cdc(self, entities: list[str], changed_since: datetime) -> Changes:
+        self.cdc_reads.append((list(entities), changed_since))
+        if isinstance(self.changes, Exception):
+            raise self.changes
+        assert self.changes is not None, "no CDC read expected"
+        return self.changes
+
+    def query_rows(self, entity: str, where: str = "", began: Any = None) -> list[dict[str, Any]]:
         self.queries.append((entity, where))
         rows = self.rows.get(entity, [])
         if "LastUpdatedTime" in where:
@@ -106,6 +123,89 @@ def test_open_imports_are_read_back_by_id_and_missing_ones_are_deleted(store: St
     by_id = [where for entity, where in qbo.queries if entity == "Invoice" and "Id IN" in where]
     assert len(by_id) == 2  # 250 ids, 200 per query
     assert staged(job, "deleted") == ["123"]
+
+
+def recent_cursors(store: StateStore, hours_ago: float = 1, *names: str) -> datetime:
+    """Cursors CDC reaches (an hour old by default); returns where they stand."""
+    position = (utcnow() - timedelta(hours=hours_ago)).replace(microsecond=0)
+    for name in names or ("invoices", "customers"):
+        store.set_cursor(COMPANY, f"qbo_import.{name}", position.isoformat())
+    return position
+
+
+def open_imports(store: StateStore, *qbo_ids: str) -> None:
+    store.put_mappings(COMPANY, "invoice", [
+        MappedRecord(f"inv-{i}", i, "0", invoice_state({"Balance": 1}, "h"), ORIGIN_QUICKBOOKS) for i in qbo_ids
+    ])
+
+
+def tombstone(entity_id: str) -> dict[str, Any]:
+    return {"domain": "QBO", "status": "Deleted", "Id": entity_id, "MetaData": {"LastUpdatedTime": "2026-03-05T10:00:00Z"}}
+
+
+SERVER_TIME = datetime.fromisoformat("2026-03-05T11:00:00.250-08:00")
+
+
+def test_a_recent_cursor_reads_every_change_in_one_cdc_read_and_no_open_invoice(store: StateStore) -> None:
+    position = recent_cursors(store)
+    open_imports(store, *(str(n) for n in range(100, 600)))
+    answered = (position + timedelta(minutes=59, milliseconds=250)).astimezone(SERVER_TIME.tzinfo)
+    changes = Changes({"Customer": [stamped("7", "2026-03-05T10:00:00Z")],
+                       "Invoice": [invoice("100"), tombstone("101"), tombstone("999")]}, answered)
+    qbo = RecordingQbo({}, changes)
+    job = job_for(store, qbo, cursor_overlap_seconds=300)
+
+    importer.extract(job)
+
+    assert qbo.cdc_reads == [(["Customer", "Invoice"], position - timedelta(seconds=300))]
+    assert qbo.queries == []  # 500 open imports, not one read back
+    assert (staged(job, "customer"), staged(job, "invoice")) == (["7"], ["100"])
+    assert staged(job, "deleted") == ["101"]  # the tombstone of an import; 999 was never imported
+    # Both cursors move to QBO's clock when it answered, as QBO spells it.
+    moved = answered.isoformat(timespec="seconds")
+    assert dict(job.staged("extract", "meta"))["cursors"] == {"customers": moved, "invoices": moved}
+
+
+def test_records_that_failed_are_retried_by_id_in_one_query_beside_cdc(store: StateStore) -> None:
+    recent_cursors(store, 1, "invoices")
+    for qbo_id in ("5", "6"):
+        store.record_error(COMPANY, "qbo_import", "invoice", qbo_id, message="refused")
+    qbo = RecordingQbo({"Invoice": [invoice("5")]}, Changes({"Invoice": []}, SERVER_TIME))
+    job = job_for(store, qbo, import_customers=False)
+
+    importer.extract(job)
+
+    assert [query for query in qbo.queries if query[0] == "Invoice"] == [("Invoice", "Id IN ('5', '6')")]
+    assert (staged(job, "invoice"), staged(job, "deleted")) == (["5"], ["6"])
+
+
+@pytest.mark.parametrize("answer", [
+    Changes({"Invoice": [invoice(str(n)) for n in range(CDC_LIMIT)]}, SERVER_TIME),  # may have been cut
+    QboFault(400, "500", "Unsupported Operation", "older than fixed days"),  # refused
+], ids=["at-the-cap", "refused"])
+def test_when_cdc_cannot_answer_for_sure_the_queries_read_it(store: StateStore, answer: Any) -> None:
+    recent_cursors(store, 1, "invoices")
+    open_imports(store, "100", "101")
+    qbo = RecordingQbo({"Invoice": [invoice("100")]}, answer)
+    job = job_for(store, qbo, import_customers=False)
+
+    importer.extract(job)
+
+    assert len(qbo.cdc_reads) == 1
+    invoice_reads = [where.split(" ")[0] for entity, where in qbo.queries if entity == "Invoice"]
+    assert invoice_reads == ["MetaData.LastUpdatedTime", "Id"]
+    assert staged(job, "deleted") == ["101"]  # found as before CDC: an open import QBO no longer has
+
+
+def test_a_cursor_older_than_cdc_reaches_is_read_by_queries(store: StateStore) -> None:
+    recent_cursors(store, 29 * 24 + 1, "invoices")
+    qbo = RecordingQbo({"Invoice": []})
+    job = job_for(store, qbo, import_customers=False)
+
+    importer.extract(job)
+
+    assert qbo.cdc_reads == []
+    assert [where.split(" ")[0] for _, where in qbo.queries] == ["MetaData.LastUpdatedTime"]
 
 
 def test_customers_of_outstanding_invoices_are_read_even_when_inactive(store: StateStore) -> None:

@@ -87,6 +87,7 @@ class SyncSettings(BaseModel):
     import_customers: bool = True
     cursor_overlap_seconds: int = Field(300, ge=0, le=86400)
     full_tie_out_every_hours: int = Field(24, ge=1, le=24 * 31)
+    qbo_cache_hours: float = Field(6, ge=0, le=168)
 
     @field_validator("sync_start_date", mode="before")
     @classmethod

@@ -1,51 +1,91 @@
 """The extract step of qbo_import: every QuickBooks record this run has to look at, staged.
 
-Customers and invoices changed since their cursors (with overlap), the imported invoices
-that are still open (reading them back also reveals deletions), the records that failed
-last time and the customers of outstanding invoices go into the state store.
+What changed since the cursors (with overlap) comes from one change-data-capture read for
+customers and invoices: the changed records, voids among them, and deletions as
+tombstones, however many imported invoices are still open. A type CDC cannot answer for
+sure is read by queries instead, as before CDC: on the first run (no cursor), when its
+cursor is older than CDC reaches (30 days), when QBO refuses the read, or when the answer
+reached CDC's 1,000-object cap (the rest would be cut silently). Then the imported invoices
+that are still open are read back by id too, which is how deletions show without CDC.
+The records that failed last time (by id, batched) and the customers of outstanding
+invoices are read in any case.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from accounting_sync.common.cursor import ISO, Cursor
 from accounting_sync.common.flows import IMPORT
 from accounting_sync.common.ignores import Ignores
 from accounting_sync.common.job import SyncJob, record_key
-from accounting_sync.common.values import money
+from accounting_sync.common.values import money, utcnow
 from accounting_sync.qbo_import.plan import is_open
-from accounting_sync.quickbooks.client import QuickBooksClient, rows_by_id
+from accounting_sync.quickbooks.client import CDC_LOOKBACK, Changes, QuickBooksClient, rows_by_id
+from accounting_sync.quickbooks.faults import QboFault
 from accounting_sync.store.idmap import ORIGIN_QUICKBOOKS
 
 log = logging.getLogger(__name__)
 
 FLOW = IMPORT.name
+CDC_REACH = CDC_LOOKBACK - timedelta(days=1)
+"""How old a cursor CDC is asked for: a day short of Intuit's 30, for the clocks' skew."""
+
+
+@dataclass
+class Stream:
+    """One type's changes this run, read through CDC or by queries."""
+
+    entity: str
+    name: str
+    """The cursor's name (``qbo_import.<name>``)."""
+    cursor: Cursor
+    first_where: str
+    """What the first run reads, without a cursor."""
+    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    deleted: set[str] = field(default_factory=set)
+    by_cdc: bool = False
+
+    @property
+    def cdc_reaches(self) -> bool:
+        return self.cursor.start is not None and utcnow() - self.cursor.start < CDC_REACH
+
+    def take(self, changes: Changes) -> None:
+        self.rows = {str(row["Id"]): row for row in changes.changed(self.entity)}
+        self.deleted = changes.deleted(self.entity)
+        self.cursor.read_at(changes.time)
+        self.by_cdc = True
+
+    def query(self, client: QuickBooksClient) -> None:
+        start = self.cursor.start_iso
+        where = self.first_where if start is None else f"MetaData.LastUpdatedTime >= '{start}'"
+        self.rows = {str(row["Id"]): row for row in client.query_rows(self.entity, where, began=self.cursor.read_at)}
+        for row in self.rows.values():
+            self.cursor.observe(row["MetaData"]["LastUpdatedTime"])
 
 
 def stage_changes(job: SyncJob, full_reimport: bool = False) -> dict[str, int]:
     """Stage every QBO record this run has to look at."""
     assert job.qbo is not None
     job.store.clear_stage(job.company, f"{job.dag_id}/")
-    cursors: dict[str, str] = {}
+    streams = _streams(job, full_reimport)
+    read_changes(job.qbo, list(streams.values()))
+    for stream in streams.values():
+        _leave_out_ignored(job, stream)
     customers: dict[str, dict[str, Any]] = {}
     invoices: dict[str, dict[str, Any]] = {}
     refs: dict[str, dict[str, Any]] = {}
     deleted: set[str] = set()
-    if job.settings.import_customers:
-        customers = _changed(job, "Customer", "customers", "", full_reimport, cursors)
+    if "Customer" in streams:
+        customers = streams["Customer"].rows
         retry = _failed_ids(job, "customer") - customers.keys()
         customers.update(_by_id(job.qbo, "Customer", retry, "Active IN (true, false)"))
-    if job.settings.import_invoices:
-        invoices = _changed(job, "Invoice", "invoices", "Balance > '0'", full_reimport, cursors)
-        ignored = job.store.ignored_ids(job.company, FLOW, "invoice")
-        watched = (_open_imports(job) | _failed_ids(job, "invoice")) - invoices.keys() - ignored
-        found = _by_id(job.qbo, "Invoice", watched)
-        invoices.update(found)
-        deleted = watched - found.keys()
+    if "Invoice" in streams:
+        invoices, deleted = _invoices(job, streams["Invoice"])
         wanted = {str(i["CustomerRef"]["value"]) for i in invoices.values() if money(i.get("Balance", 0)) > 0}
         unmapped = wanted - customers.keys() - job.store.find_by_qbo_id(job.company, "customer", wanted).keys()
         refs = _by_id(job.qbo, "Customer", unmapped, "Active IN (true, false)")
@@ -55,35 +95,75 @@ def stage_changes(job: SyncJob, full_reimport: bool = False) -> dict[str, int]:
         "invoices": job.stage("extract", "invoice", _keyed(invoices)),
         "deleted": job.stage("extract", "deleted", ((record_key(i), {"Id": i}) for i in sorted(deleted))),
     }
+    cursors = {stream.name: position for stream in streams.values()
+               if (position := stream.cursor.next_position()) is not None}
     job.stage("extract", "meta", [("cursors", cursors)])
-    log.info("Read from QuickBooks: %s", counts)
+    log.info("Read from QuickBooks: %s (%s QBO reads)", counts, sum(job.qbo.calls.values()))
     return counts
+
+
+def _streams(job: SyncJob, full: bool) -> dict[str, Stream]:
+    """The types this company imports: every customer and the outstanding invoices on the
+    first run, what changed since the cursor afterwards."""
+    wanted = [("Customer", "customers", "", job.settings.import_customers),
+              ("Invoice", "invoices", "Balance > '0'", job.settings.import_invoices)]
+    overlap = job.settings.cursor_overlap_seconds
+    return {
+        entity: Stream(entity, name, Cursor.load(job.store, job.company, f"{FLOW}.{name}", overlap, kind=ISO,
+                                                 full=full), first_where)
+        for entity, name, first_where, on in wanted if on
+    }
+
+
+def read_changes(client: QuickBooksClient, streams: list[Stream]) -> None:
+    """One CDC read for every type it reaches; queries for the others and for a type
+    whose answer may have been cut at the cap."""
+    reachable = [stream for stream in streams if stream.cdc_reaches]
+    changes = _cdc(client, reachable) if reachable else None
+    for stream in streams:
+        if changes is not None and stream in reachable and changes.complete(stream.entity):
+            stream.take(changes)
+        else:
+            stream.query(client)
+
+
+def _cdc(client: QuickBooksClient, streams: list[Stream]) -> Changes | None:
+    since = min(stream.cursor.start for stream in streams if stream.cursor.start is not None)
+    try:
+        return client.cdc([stream.entity for stream in streams], since)
+    except QboFault as refused:
+        if refused.status != 400:
+            raise
+        log.warning("QuickBooks refused the change-data-capture read (%s): reading by queries", refused)
+        return None
+
+
+def _invoices(job: SyncJob, stream: Stream) -> tuple[dict[str, dict[str, Any]], set[str]]:
+    """The changed invoices plus those read back by id, and the deleted imports: CDC names
+    them; without it an open import missing from QBO is one."""
+    assert job.qbo is not None
+    invoices = stream.rows
+    watched = _failed_ids(job, "invoice") | (set() if stream.by_cdc else _open_imports(job))
+    watched -= invoices.keys() | job.store.ignored_ids(job.company, FLOW, "invoice")
+    found = _by_id(job.qbo, "Invoice", watched)
+    invoices.update(found)
+    mapped = job.store.find_by_qbo_id(job.company, "invoice", stream.deleted)
+    imported = {qbo_id for qbo_id, record in mapped.items() if record.origin == ORIGIN_QUICKBOOKS}
+    return invoices, (watched - found.keys()) | imported
+
+
+def _leave_out_ignored(job: SyncJob, stream: Stream) -> None:
+    """Ignored records stay out of the run unless QuickBooks changed them since."""
+    ignores = Ignores(job.store, job.company, FLOW, stream.entity.lower())
+    stream.rows = {
+        qbo_id: row for qbo_id, row in stream.rows.items()
+        if ignores.keep(qbo_id, datetime.fromisoformat(row["MetaData"]["LastUpdatedTime"]))
+    }
+    ignores.lift_changed()
 
 
 def _keyed(records: dict[str, dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
     return ((record_key(qbo_id), record) for qbo_id, record in records.items())
-
-
-def _changed(
-    job: SyncJob, entity: str, name: str, first_where: str, full: bool, cursors: dict[str, str]
-) -> dict[str, dict[str, Any]]:
-    """Records changed since the cursor (minus the overlap); without one, ``first_where``."""
-    assert job.qbo is not None
-    cursor = Cursor.load(
-        job.store, job.company, f"{FLOW}.{name}", job.settings.cursor_overlap_seconds, kind=ISO, full=full
-    )
-    where = first_where if cursor.start is None else f"MetaData.LastUpdatedTime >= '{cursor.start_iso}'"
-    ignores = Ignores(job.store, job.company, FLOW, entity.lower())
-    rows = {}
-    for row in job.qbo.query_rows(entity, where):
-        cursor.observe(row["MetaData"]["LastUpdatedTime"])
-        if ignores.keep(str(row["Id"]), datetime.fromisoformat(row["MetaData"]["LastUpdatedTime"])):
-            rows[str(row["Id"])] = row
-    ignores.lift_changed()
-    position = cursor.next_position()
-    if position is not None:
-        cursors[name] = position
-    return rows
 
 
 def _by_id(client: QuickBooksClient, entity: str, ids: Iterable[str], where: str = "") -> dict[str, dict[str, Any]]:

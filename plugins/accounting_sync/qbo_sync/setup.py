@@ -1,14 +1,17 @@
 """What must exist in QBO before documents can be written: accounts, the tax code and
 items, plus resolving the placeholders in planned payloads to QBO ids.
 
-Found or created ids are kept in the id map (object types ``setup`` and ``item``), so an
-incremental run makes no setup calls at all.
+Item ids are kept in the id map (object type ``item``). The company's preferences and the
+ids of accounts and the tax code are reference data kept in the read cache for
+``qbo_cache_hours`` (Intuit meters reads): a run within that time makes no setup reads,
+and a write QBO refuses for a stale reference drops them (``writer.record_fault``).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from accounting_sync.common.values import chunked, name_key
@@ -19,7 +22,7 @@ from accounting_sync.qbo_sync.writer import BatchWriter, WriteOp
 from accounting_sync.quickbooks.client import QuickBooksClient, escape
 from accounting_sync.quickbooks.faults import QboFault
 from accounting_sync.store.facade import StateStore
-from accounting_sync.store.idmap import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord
+from accounting_sync.store.idmap import ORIGIN_INVOICED, MappedRecord
 
 log = logging.getLogger(__name__)
 
@@ -38,16 +41,26 @@ class QboSetup:
 
     def preferences(self) -> dict[str, Any]:
         if self._preferences is None:
-            self._preferences = self.qbo.preferences()
+            self._preferences = dict(self._cached("preferences", self.qbo.preferences))
         return self._preferences
 
     def kind(self) -> CompanyKind:
         if self._kind is None:
-            self._kind = CompanyKind.from_preferences(self.preferences(), self.qbo.company_info().get("Country"))
+            company_info = self._cached("company_info", self.qbo.company_info)
+            self._kind = CompanyKind.from_preferences(self.preferences(), company_info.get("Country"))
         return self._kind
 
+    def _cached(self, key: str, read: Callable[[], Any]) -> Any:
+        """The cached value of ``key`` while it is younger than ``qbo_cache_hours``, else read anew."""
+        value = self.store.cached_read(self.company, key, timedelta(hours=self.settings.qbo_cache_hours))
+        if value is None:
+            value = read()
+            self.store.cache_read(self.company, key, value)
+        return value
+
     def home_currency(self) -> str | None:
-        return self.kind().home_currency
+        """From the preferences alone (no CompanyInfo read needed for it)."""
+        return CompanyKind.from_preferences(self.preferences()).home_currency
 
     # -- placeholders -----------------------------------------------------------------------
 
@@ -96,13 +109,7 @@ class QboSetup:
 
     def _remember(self, key: str, find: Callable[[], str]) -> str:
         if key not in self._setup:
-            record = self.store.get_mapping(self.company, "setup", key)
-            if record is None:
-                qbo_id = find()
-                self.store.put_mappings(self.company, "setup", [MappedRecord(key, qbo_id, None, None, ORIGIN_QUICKBOOKS)])
-                self._setup[key] = qbo_id
-            else:
-                self._setup[key] = record.qbo_id
+            self._setup[key] = str(self._cached(key, find))
         return self._setup[key]
 
     def account(self, spec: AccountSpec) -> str:

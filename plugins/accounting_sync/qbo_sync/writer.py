@@ -20,7 +20,13 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 
 from accounting_sync.common.values import chunked, name_key
 from accounting_sync.quickbooks.client import SMALL_BATCH, QuickBooksClient, escape
-from accounting_sync.quickbooks.faults import BATCH_TOO_LARGE, HINTS, AmbiguousWriteError, QboFault
+from accounting_sync.quickbooks.faults import (
+    BATCH_TOO_LARGE,
+    HINTS,
+    STALE_REFERENCE,
+    AmbiguousWriteError,
+    QboFault,
+)
 from accounting_sync.store.facade import StateStore
 from accounting_sync.store.idmap import ORIGIN_INVOICED, MappedRecord
 
@@ -249,6 +255,11 @@ def record_fault(
     document_number: str | None,
     fault: QboFault,
 ) -> None:
+    """Record why QBO refused a record. A missing or inactive reference (2500, 610) may be a
+    cached account or tax-code id gone stale in QBO: the company's cached reference data
+    is dropped, so the next run finds those again before it retries the record."""
+    if fault.code in STALE_REFERENCE:
+        store.forget_reads(company)
     message = fault.message + (f": {fault.detail}" if fault.detail and fault.detail not in fault.message else "")
     store.record_error(
         company,

@@ -13,6 +13,7 @@ from typing import Any
 import requests
 
 BATCH_TOO_LARGE = "1040"
+STALE_REFERENCE = frozenset({"2500", "610"})  # a referenced account, item or customer is missing or inactive
 RETRYABLE_CODES = {"3001", "10000"}
 ONE_AT_A_TIME = "at a time"  # 6000 "You can only add or edit one name (product) at a time"
 

@@ -3,7 +3,7 @@ one database (SQLite for ``make run``, PostgreSQL in the compose deployment).
 
 A thin facade: each concern is a small repository of its own (``idmap``, ``cursors``,
 ``journal``, ``staging``, ``leases``, ``runs``, ``settings``, ``tokens``, ``bindings``,
-``audit``, ``tieouts``),
+``audit``, ``tieouts``, ``cache``),
 all sharing the engine and the short transactions of ``schema.Repository``. Every method
 is one short transaction."""
 
@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from accounting_sync.config.connections import state_store_url
 from accounting_sync.store.audit import AuditRepository
 from accounting_sync.store.bindings import BindingRepository
+from accounting_sync.store.cache import ReadCacheRepository
 from accounting_sync.store.cursors import CursorRepository
 from accounting_sync.store.idmap import IdMapRepository
 from accounting_sync.store.journal import JournalRepository
@@ -40,6 +41,7 @@ class StateStore(
     BindingRepository,
     AuditRepository,
     TieOutRepository,
+    ReadCacheRepository,
 ):
     """Typed access to the state tables; tables are created on first use."""
 

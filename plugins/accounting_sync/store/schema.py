@@ -32,7 +32,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 
 from accounting_sync.common.values import utcnow
 
-SCHEMA_VERSION = 3  # 2: state bindings (which QBO company and Invoiced account a state belongs to); 3: audit trail, ignored records, tie-outs
+SCHEMA_VERSION = 3  # 2: state bindings (which QBO company and Invoiced account a state belongs to); 3: audit trail, ignored records, tie-outs, read cache
 IN_CHUNK = 500  # ids per "IN (...)" clause
 
 
@@ -128,6 +128,16 @@ class Setting(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ReadCache(Base):
+    """QuickBooks reference data read once and kept for a lifetime (``store.cache``)."""
+
+    __tablename__ = "read_cache"
+    company_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON)
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class OAuthToken(Base):

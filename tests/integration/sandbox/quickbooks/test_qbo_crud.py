@@ -185,7 +185,6 @@ def test_unknown_entity_path_is_unsupported(qbo: Qbo) -> None:
 
 
 @pytest.mark.parametrize(("method", "path"), [
-    ("GET", "cdc?entities=Invoice&changedSince=2030-01-01"),
     ("GET", "invoice/1/pdf"),
     ("POST", "invoice/1/send"),
     ("GET", "reports/ProfitAndLoss"),

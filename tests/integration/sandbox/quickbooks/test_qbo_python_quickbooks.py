@@ -9,6 +9,8 @@ Only the URLs are redirected: intuitlib accepts a discovery-document URL as its
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from intuitlib.client import AuthClient
 from intuitlib.enums import Scopes
@@ -182,5 +184,22 @@ def test_faults_reach_python_quickbooks_as_its_exceptions(qbo: Qbo, client: Quic
         Customer.get("999", qb=client)
     with pytest.raises(UnsupportedException):
         client.download_pdf("Invoice", "1")
-    with pytest.raises(UnsupportedException):
-        change_data_capture([Invoice], "2030-01-01T00:00:00-08:00", qb=client)
+
+
+def test_change_data_capture_reads_changes_and_tombstones(qbo: Qbo, client: QuickBooks) -> None:
+    """python-quickbooks' `change_data_capture` parses the sandbox's answer as Intuit's."""
+    since = qbo.state.clock.now() - timedelta(minutes=1)
+    customer = _customer(client, "PyQB CDC")
+    kept = _invoice(customer, _item(qbo, client, "PyQB CDC Item"), 100).save(qb=client)
+    doomed = _invoice(customer, Item.get(kept.Line[0].SalesItemLineDetail.ItemRef.value, qb=client), 50)
+    doomed = doomed.save(qb=client)
+    doomed.delete(qb=client)
+
+    changes = change_data_capture([Invoice, Customer], since, qb=client)
+
+    assert [found.Id for found in changes.Customer] == [customer.Id]
+    live, tombstone = changes.Invoice
+    assert (live.Id, live.TotalAmt) == (kept.Id, 100)
+    assert (tombstone.Id, tombstone.status) == (doomed.Id, "Deleted")
+    qbo.control("clock", {"advance_seconds": 60})
+    assert not hasattr(change_data_capture([Invoice], qbo.state.clock.now(), qb=client), "Invoice")
