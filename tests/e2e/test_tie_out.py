@@ -71,7 +71,9 @@ def test_intact_books_match_with_the_exact_totals_of_both_sides(synced: Sandboxe
     assert full.full and full.differences == [] and full.checked == count
     assert full.open_invoiced == full.open_qbo == open_total
     assert full.summary().startswith(f"Books match: {count:,} invoices, ${open_total:,.2f} open on both sides")
-    assert full.qbo_reads == 1  # one page of invoices; Invoiced paid for the rest
+    assert full.receivable_invoiced == full.receivable_qbo is not None
+    assert f"accounts receivable ${full.receivable_qbo:,.2f} on Invoiced" in full.summary()
+    assert full.qbo_reads == 2  # a page of invoices and one of customers; Invoiced paid for the rest
     assert not incremental.full and incremental.differences == [] and incremental.qbo_reads <= 2
     run = store.recent_runs("default", limit=1)[0]
     assert "Books match" in str(store.tie_out_of_run("default", run.dag_id, run.run_id).summary)
@@ -162,7 +164,7 @@ def test_an_unexplained_difference_fails_the_report_after_everything_else(synced
         i for i in synced.invoiced_all("/invoices", include="amount_paid")
         if str(i["id"]) in mappings and not i.get("amount_paid") and i["status"] not in {"voided", "bad_debt"}
     ]
-    other = next(i for i in unpaid if i["total"] != unpaid[0]["total"])
+    other = next(i for i in unpaid if i["total"] != unpaid[0]["total"] and i["customer"] != unpaid[0]["customer"])
     first, second = mappings[str(unpaid[0]["id"])], mappings[str(other["id"])]
     store.put_mappings("default", "invoice", [first.__class__(**{**first.__dict__, "qbo_id": second.qbo_id, "sync_token": "99"})])
     job = sync_job(synced, store, "defect")
@@ -173,7 +175,8 @@ def test_an_unexplained_difference_fails_the_report_after_everything_else(synced
 
     with pytest.raises(sync.SyncFailed, match="unexplained difference"):
         sync.report(job)
-    assert [d.explanation for d in result.unexplained] == [compare.UNEXPLAINED]
+    # The invoice, and the balances of both customers it now wrongly moves between.
+    assert [d.number.startswith("customer ") for d in result.unexplained] == [False, True, True]
     assert store.recent_runs("default", limit=1)[0].state == "success"  # every record was synced
 
 
@@ -193,3 +196,16 @@ def test_imported_invoices_tie_out_and_a_payment_in_quickbooks_waits_for_the_nex
     assert diff.explanation == compare.CHANGED and "next import" in diff.detail
     assert paid_in_qbo.open_invoiced - paid_in_qbo.open_qbo == Decimal("1.00")
     assert after_import.differences == []
+
+
+def test_customers_merged_into_one_quickbooks_customer_tie_out_as_one(seeded: Sandboxes, store: StateStore) -> None:
+    store.put_settings("default", {"duplicate_customer_names": "merge"})
+    assert run_sync(sync_job(seeded, store, "first"))[1] is None
+    groups: dict[str, int] = {}
+    for mapping in store.get_mappings("default", "customer").values():
+        groups[mapping.qbo_id] = groups.get(mapping.qbo_id, 0) + 1
+
+    result = synced_with_tie_out(seeded, store, "check", full=True)
+
+    assert max(groups.values()) > 1, "the demo books have customers sharing a name"
+    assert result.differences == [] and result.receivable_invoiced == result.receivable_qbo

@@ -63,3 +63,19 @@ def test_the_summary_says_in_money_whether_the_books_match() -> None:
     differing.differences.append(compare.difference(pair()))
     assert differing.summary().startswith("Books differ on 1 of 3 invoices: $50.00 open on Invoiced, $60.00 in QuickBooks")
     assert "1 unexplained" in differing.summary()
+
+
+def test_a_customer_balance_lists_only_what_its_invoice_lines_do_not() -> None:
+    balance = compare.CustomerBalance("Acme", "7", invoiced_open=D("300.00"), qbo_balance=D("320.00"), linked=D("20.00"))
+    assert balance.difference() is None  # the invoice line with the 20.00 is listed already
+
+    balance.never_written, balance.qbo_balance = D("50.00"), D("370.00")
+    diff = balance.difference()
+    assert diff is not None and diff.explanation == compare.BY_HAND and "50.00" in diff.detail
+
+    balance.qbo_balance = D("371.00")
+    diff = balance.difference()
+    assert diff is not None and diff.explanation == compare.UNEXPLAINED and "1.00" in diff.detail
+
+    credit = compare.CustomerBalance("Globex", "8", invoiced_open=D("100.00"), qbo_balance=D("75.00"), credit=D("25.00"))
+    assert credit.difference() is None  # unapplied credit on both sides

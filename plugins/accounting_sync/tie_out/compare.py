@@ -70,6 +70,48 @@ class Difference:
 
 
 @dataclass
+class CustomerBalance:
+    """One QBO customer (and the Invoiced customers merged into it) in a full tie-out: the
+    parts of the gap between the two balances that are explained, and what is left."""
+
+    name: str
+    qbo_id: str
+    invoiced_open: Decimal  # what Invoiced implies QuickBooks should carry for them
+    qbo_balance: Decimal  # Customer.Balance in QuickBooks
+    linked: Decimal = Decimal("0.00")  # gaps on linked invoices (listed one by one)
+    never_written: Decimal = Decimal("0.00")  # open in QBO on invoices the sync never wrote
+    not_synced: Decimal = Decimal("0.00")  # open on Invoiced on invoices not synced
+    credit: Decimal = Decimal("0.00")  # unapplied credit Invoiced holds for them
+
+    @property
+    def residual(self) -> Decimal:
+        return (
+            self.qbo_balance - self.invoiced_open - self.linked - self.never_written + self.not_synced + self.credit
+        )
+
+    def difference(self) -> Difference | None:
+        """Customer-level gaps the invoice lines do not already show; None when there are none."""
+        parts = [
+            (self.never_written, BY_HAND, "open in QuickBooks on invoices the sync never wrote"),
+            (-self.not_synced, NOT_SYNCED, "open on Invoiced on invoices not synced (before the start date, failing or ignored)"),
+            (self.residual, UNEXPLAINED, "a defect of the sync: please report it"),
+        ]
+        found = [(amount, why, what) for amount, why, what in parts if amount]
+        if not found:
+            return None
+        explanation = next((why for _, why, _ in found if why == UNEXPLAINED), found[0][1])
+        return Difference(
+            number=f"customer {self.name}",
+            invoiced_id="",
+            qbo_id=self.qbo_id,
+            invoiced=f"open {self.invoiced_open - self.credit}",
+            qbo=f"balance {self.qbo_balance}",
+            explanation=explanation,
+            detail="; ".join(f"{what}: {amount}" for amount, _, what in found),
+        )
+
+
+@dataclass
 class TieOut:
     """The result of one tie-out: what was checked, what is open on each side, and every
     difference with its explanation."""
@@ -80,6 +122,8 @@ class TieOut:
     open_qbo: Decimal = Decimal("0.00")
     qbo_reads: int = 0
     differences: list[Difference] = field(default_factory=list)
+    receivable_invoiced: Decimal | None = None  # full tie-outs: Invoiced A/R (open invoices, less credits)
+    receivable_qbo: Decimal | None = None  # full tie-outs: the A/R the synced customers carry in QBO
 
     @property
     def unexplained(self) -> list[Difference]:
@@ -87,16 +131,22 @@ class TieOut:
 
     def summary(self) -> str:
         kind = "full" if self.full else "incremental"
+        receivable = (
+            f"; accounts receivable ${self.receivable_invoiced:,.2f} on Invoiced, ${self.receivable_qbo:,.2f} on the "
+            "synced customers in QuickBooks"
+            if self.receivable_invoiced is not None and self.receivable_qbo is not None
+            else ""
+        )
         if not self.differences:
             return (
-                f"Books match: {self.checked:,} invoices, ${self.open_qbo:,.2f} open on both sides "
+                f"Books match: {self.checked:,} invoices, ${self.open_qbo:,.2f} open on both sides{receivable} "
                 f"({kind} tie-out, {self.qbo_reads} QuickBooks reads)"
             )
         gap = self.open_invoiced - self.open_qbo
         return (
             f"Books differ on {len(self.differences)} of {self.checked:,} invoices: ${self.open_invoiced:,.2f} open "
             f"on Invoiced, ${self.open_qbo:,.2f} in QuickBooks (difference ${gap:,.2f}); "
-            f"{len(self.unexplained)} unexplained ({kind} tie-out, {self.qbo_reads} QuickBooks reads)"
+            f"{len(self.unexplained)} unexplained{receivable} ({kind} tie-out, {self.qbo_reads} QuickBooks reads)"
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -106,6 +156,8 @@ class TieOut:
             "open_invoiced": str(self.open_invoiced),
             "open_qbo": str(self.open_qbo),
             "qbo_reads": self.qbo_reads,
+            "receivable_invoiced": None if self.receivable_invoiced is None else str(self.receivable_invoiced),
+            "receivable_qbo": None if self.receivable_qbo is None else str(self.receivable_qbo),
             "differences": [asdict(d) for d in self.differences],
         }
 

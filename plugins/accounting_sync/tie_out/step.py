@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from accounting_sync.common.flows import IMPORT, SYNC
 from accounting_sync.common.job import SyncJob
 from accounting_sync.common.runtime import sync_job
-from accounting_sync.common.values import aware, utcnow
+from accounting_sync.common.values import aware, money, utcnow
 from accounting_sync.qbo_sync.extract import INVOICE_INCLUDE
 from accounting_sync.quickbooks.client import QuickBooksClient, rows_by_id
 from accounting_sync.store.idmap import ORIGIN_QUICKBOOKS, MappedRecord
 from accounting_sync.tie_out.compare import (
+    CustomerBalance,
     Pair,
     TieOut,
     agrees,
@@ -54,20 +56,20 @@ class Books:
 
     # -- reading ------------------------------------------------------------------------
 
-    def qbo_rows(self, full: bool, since: str | None, touched: set[str]) -> dict[str, dict[str, Any]]:
-        """QBO rows of linked invoices: all of them, or those changed since ``since`` plus
-        the ``touched`` QBO ids that did not change."""
-        if full or since is None:
-            rows = self.qbo.query_rows("Invoice")
-        else:
-            rows = self.qbo.query_rows("Invoice", f"MetaData.LastUpdatedTime >= '{since}'")
+    def qbo_rows(self, since: str | None, touched: set[str]) -> dict[str, dict[str, Any]]:
+        """QBO invoice rows: every one (``since`` None: a full tie-out), or those changed
+        since ``since`` plus the ``touched`` QBO ids that did not change."""
+        if since is None:
+            return {str(row["Id"]): row for row in self.qbo.query_rows("Invoice")}
+        rows = self.qbo.query_rows("Invoice", f"MetaData.LastUpdatedTime >= '{since}'")
         found = {str(row["Id"]): row for row in rows if str(row["Id"]) in self.by_qbo}
-        if not full and since is not None:
-            found.update({str(r["Id"]): r for r in rows_by_id(self.qbo, "Invoice", touched - found.keys())})
+        found.update({str(r["Id"]): r for r in rows_by_id(self.qbo, "Invoice", touched - found.keys())})
         return found
 
-    def invoiced(self, ids: set[str], staged: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        """Invoiced invoices by id: the run's own copies first, then read."""
+    def invoiced(self, ids: set[str] | None, staged: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Invoiced invoices by id (every one with ``None``): the run's own copies first, then read."""
+        if ids is None:
+            return {str(i["id"]): i for i in self.job.invoiced.iter_list("/invoices", {"include": INVOICE_INCLUDE})}
         found = {i: staged[i] for i in ids & staged.keys()}
         missing = ids - found.keys()
         if len(missing) > ONE_BY_ONE:
@@ -160,19 +162,23 @@ def tie_out(job: SyncJob, full: bool = False) -> TieOut:
     books = Books(job)
     staged = _staged_invoices(job)
     touched = {books.mappings[i].qbo_id for i in staged if i in books.mappings}
-    rows = books.qbo_rows(full, since, touched)
-    wanted = {books.by_qbo[q].invoiced_id for q in rows} | (set(books.mappings) if full else set())
-    invoices = books.invoiced(wanted, staged)
+    rows = books.qbo_rows(since, touched)
+    wanted = {books.by_qbo[q].invoiced_id for q in rows if q in books.by_qbo} | (set(books.mappings) if full else set())
+    invoices = books.invoiced(None if full else wanted, staged)
     result = TieOut(full=full)
+    pairs = []
     for invoiced_id in sorted(wanted & invoices.keys(), key=lambda i: (len(i), i)):
         mapping, invoice = books.mappings[invoiced_id], invoices[invoiced_id]
         row = rows.get(mapping.qbo_id)
         pair = books.pair(mapping, invoice, row)
+        pairs.append(pair)
         result.checked += 1
         result.open_invoiced += pair.invoiced.open
         result.open_qbo += pair.qbo.open if pair.qbo else 0
         if not agrees(pair):
             result.differences.append(difference(books.with_payments(pair, invoice, row)))
+    if full:
+        customer_balances(books, result, invoices, rows, pairs)
     result.qbo_reads = _reads(job.qbo) - reads
     summary = result.summary()
     job.store.save_tie_out(
@@ -186,6 +192,64 @@ def tie_out(job: SyncJob, full: bool = False) -> TieOut:
             diff.number, diff.invoiced, diff.qbo, diff.explanation, diff.detail,
         )
     return result
+
+
+def customer_balances(
+    books: Books, result: TieOut, invoices: dict[str, dict[str, Any]], rows: dict[str, dict[str, Any]], pairs: list[Pair]
+) -> None:
+    """Per QBO customer (grouping the Invoiced customers merged into it): Invoiced's open
+    invoices less its credit against QuickBooks' Customer.Balance, and the company's A/R on
+    both sides. Only the part the invoice lines do not explain is listed."""
+    job = books.job
+    customers = job.store.get_mappings(job.company, "customer")
+    group_of = {invoiced_id: mapping.qbo_id for invoiced_id, mapping in customers.items()}
+    qbo_customers = {
+        str(row["Id"]): row
+        for row in rows_by_id(books.qbo, "Customer", set(group_of.values()), "Active IN (true, false)")
+    }
+    invoiced_customers = {str(c["id"]): c for c in job.invoiced.iter_list("/customers", {})}
+    groups = {
+        qbo_id: CustomerBalance(
+            name=str(row.get("DisplayName") or qbo_id), qbo_id=qbo_id, invoiced_open=Decimal("0.00"),
+            qbo_balance=money(row.get("Balance") or 0),
+        )
+        for qbo_id, row in qbo_customers.items()
+    }
+    receivable = _spread_invoiced(groups, group_of, invoices, {pair.invoiced_id for pair in pairs})
+    for pair in pairs:
+        group = groups.get(str((rows.get(pair.qbo_id) or {}).get("CustomerRef", {}).get("value", "")))
+        if group is not None:
+            group.linked += (pair.qbo.open if pair.qbo else Decimal("0.00")) - pair.invoiced.open
+    for qbo_id, row in rows.items():
+        group = groups.get(str(row.get("CustomerRef", {}).get("value", "")))
+        if group is not None and qbo_id not in books.by_qbo:
+            group.never_written += money(row.get("Balance") or 0)
+    for invoiced_id, qbo_id in group_of.items():
+        credit = money((invoiced_customers.get(invoiced_id) or {}).get("credit_balance") or 0)
+        receivable -= credit
+        if qbo_id in groups:
+            groups[qbo_id].credit += credit
+    result.receivable_invoiced = receivable
+    result.receivable_qbo = sum((group.qbo_balance for group in groups.values()), Decimal("0.00"))
+    result.differences.extend(d for group in groups.values() if (d := group.difference()) is not None)
+
+
+def _spread_invoiced(
+    groups: dict[str, CustomerBalance], group_of: dict[str, str], invoices: dict[str, dict[str, Any]], linked: set[str]
+) -> Decimal:
+    """Add each issued Invoiced invoice's open amount to its customer's group; the total is
+    Invoiced's A/R before credits."""
+    receivable = Decimal("0.00")
+    for invoice in invoices.values():
+        if invoice.get("draft"):
+            continue
+        open_amount = expected_in_qbo(invoice).open
+        receivable += open_amount
+        group = groups.get(group_of.get(str(invoice.get("customer")), ""))
+        if group is not None:
+            group.invoiced_open += open_amount
+            group.not_synced += open_amount if str(invoice["id"]) not in linked else Decimal("0.00")
+    return receivable
 
 
 def tie_out_task(company: str, context: dict[str, Any]) -> str:
