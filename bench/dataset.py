@@ -63,7 +63,7 @@ def load(invoiced_url: str, *, customers: int, items: int, invoices: int, paymen
         session.post(f"{invoiced_url}/invoices/{invoice_id}/bad_debt", auth=(_key(invoiced_url), ""),
                      timeout=30).raise_for_status()
     return {"customers": customers, "items": items, "invoices": invoices, "payments": payments, "bad_debts": bad_debts,
-            "invoice_ids": invoice_ids}
+            "invoice_ids": invoice_ids, "unpaid_ids": unpaid}
 
 
 def _poster(invoiced_url: str) -> Any:

@@ -78,6 +78,14 @@ def sync_step(step: str, current: SyncJob) -> Any:
         return {"failed": str(failed)[:2000]}
 
 
+def tie_out_step(current: SyncJob, full: bool) -> dict[str, Any]:
+    from accounting_sync.tie_out.step import tie_out
+
+    books = tie_out(current, full)
+    return {"summary": books.summary(), "qbo_reads": books.qbo_reads, "checked": books.checked,
+            "differences": len(books.differences)}
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     step = sys.argv[1]
@@ -85,7 +93,9 @@ def main() -> None:
     if step == "connect":
         print(json.dumps({"result": connect(config)}))
         return
-    if config.get("dag") == "qbo_import":
+    if step == "tie_out":
+        result = tie_out_step(job(config, dag_id=config.get("dag", "qbo_sync")), bool(config.get("full")))
+    elif config.get("dag") == "qbo_import":
         result = import_step(step, job(config, dag_id="qbo_import"))
     else:
         result = sync_step(step, job(config))

@@ -12,7 +12,7 @@ own stage where it can, else one invoice at a time for a few, else in pages.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +23,7 @@ from accounting_sync.common.values import aware, money, utcnow
 from accounting_sync.qbo_sync.extract import INVOICE_INCLUDE
 from accounting_sync.quickbooks.client import QuickBooksClient, rows_by_id
 from accounting_sync.store.idmap import ORIGIN_QUICKBOOKS, MappedRecord
+from accounting_sync.store.schema import TieOutRecord
 from accounting_sync.tie_out.compare import (
     CustomerBalance,
     Pair,
@@ -53,6 +54,11 @@ class Books:
             (e.flow, e.object_type, e.source_id): e.message for e in job.store.open_errors(job.company)
         }
         self.ignored = set(job.store.ignored_records(job.company))
+        self.qbo_clock: datetime | None = None
+
+    def _clock(self, moment: datetime | None) -> None:
+        """QBO's clock when the read began: where the next incremental tie-out starts."""
+        self.qbo_clock = moment
 
     # -- reading ------------------------------------------------------------------------
 
@@ -60,8 +66,8 @@ class Books:
         """QBO invoice rows: every one (``since`` None: a full tie-out), or those changed
         since ``since`` plus the ``touched`` QBO ids that did not change."""
         if since is None:
-            return {str(row["Id"]): row for row in self.qbo.query_rows("Invoice")}
-        rows = self.qbo.query_rows("Invoice", f"MetaData.LastUpdatedTime >= '{since}'")
+            return {str(row["Id"]): row for row in self.qbo.query_rows("Invoice", began=self._clock)}
+        rows = self.qbo.query_rows("Invoice", f"MetaData.LastUpdatedTime >= '{since}'", began=self._clock)
         found = {str(row["Id"]): row for row in rows if str(row["Id"]) in self.by_qbo}
         found.update({str(r["Id"]): r for r in rows_by_id(self.qbo, "Invoice", touched - found.keys())})
         return found
@@ -157,7 +163,7 @@ def tie_out(job: SyncJob, full: bool = False) -> TieOut:
     full = full or last_full is None or started - (aware(last_full.started_at) or started) >= timedelta(
         hours=job.settings.full_tie_out_every_hours
     )
-    since = None if full or last is None else _iso((aware(last.started_at) or started) - timedelta(seconds=job.settings.cursor_overlap_seconds))
+    since = None if full or last is None else _iso(_next_start(last) - timedelta(seconds=job.settings.cursor_overlap_seconds))
     reads = _reads(job.qbo)
     books = Books(job)
     staged = _staged_invoices(job)
@@ -181,9 +187,8 @@ def tie_out(job: SyncJob, full: bool = False) -> TieOut:
         customer_balances(books, result, invoices, rows, pairs)
     result.qbo_reads = _reads(job.qbo) - reads
     summary = result.summary()
-    job.store.save_tie_out(
-        job.company, job.dag_id, job.run_id, started, full, result.as_json(), summary, len(result.unexplained)
-    )
+    recorded = {**result.as_json(), "qbo_clock": books.qbo_clock.isoformat() if books.qbo_clock else None}
+    job.store.save_tie_out(job.company, job.dag_id, job.run_id, started, full, recorded, summary, len(result.unexplained))
     log.info("%s", summary)
     for diff in result.differences:
         log.warning(
@@ -203,9 +208,11 @@ def customer_balances(
     job = books.job
     customers = job.store.get_mappings(job.company, "customer")
     group_of = {invoiced_id: mapping.qbo_id for invoiced_id, mapping in customers.items()}
-    qbo_customers = {
+    wanted = set(group_of.values())
+    qbo_customers = {  # pages of 1000: fewer reads than 200 ids a query once there are many
         str(row["Id"]): row
-        for row in rows_by_id(books.qbo, "Customer", set(group_of.values()), "Active IN (true, false)")
+        for row in books.qbo.query_rows("Customer", "Active IN (true, false)")
+        if str(row["Id"]) in wanted
     }
     invoiced_customers = {str(c["id"]): c for c in job.invoiced.iter_list("/customers", {})}
     groups = {
@@ -257,6 +264,13 @@ def tie_out_task(company: str, context: dict[str, Any]) -> str:
     return tie_out(sync_job(company, context), full=bool(context["params"].get("full_tie_out"))).summary()
 
 
+def _next_start(last: TieOutRecord) -> datetime:
+    """Where the last tie-out's read began, on QBO's clock (ours when QBO did not say):
+    QuickBooks stamps its changes with its own clock."""
+    stamp = (last.result or {}).get("qbo_clock")
+    return aware(datetime.fromisoformat(stamp)) if stamp else aware(last.started_at)
+
+
 def _staged_invoices(job: SyncJob) -> dict[str, dict[str, Any]]:
     """The Invoiced invoices qbo_sync read this run (qbo_import stages QBO rows instead)."""
     if job.dag_id.split("__")[0] != SYNC.name:
@@ -268,6 +282,6 @@ def _reads(client: QuickBooksClient) -> int:
     return client.calls["query"] + client.calls["read"]
 
 
-def _iso(moment: Any) -> str:
+def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
 
