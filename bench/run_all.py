@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bench import first_sync, incremental, parse_time, read_budget, transform_throughput
+from bench import first_sync, incremental, parse_time, read_budget, tie_out, transform_throughput
 
 
 def main() -> None:
@@ -14,6 +14,7 @@ def main() -> None:
         first_sync.run(scale=1.0, window=6.0),
         incremental.run(100_000),
         read_budget.run(),
+        tie_out.run(100_000),
     ):
         print(json.dumps(result, indent=2), flush=True)
 
