@@ -228,7 +228,7 @@ class BatchWriter:
             (self.outcome.created if op.operation == "create" else self.outcome.updated).append(op.source_id)
         for object_type, records in by_type.items():
             self.store.put_mappings(self.company, object_type, records)
-            self.store.resolve_errors(self.company, self.flow, _error_type(object_type), [r.invoiced_id for r in records])
+            self.store.resolve_errors(self.company, self.flow, error_type(object_type), [r.invoiced_id for r in records])
 
     def _fail(self, op: WriteOp, fault: QboFault) -> None:
         self.outcome.failed.append(op.source_id)
@@ -249,7 +249,7 @@ def record_fault(
     store.record_error(
         company,
         flow,
-        _error_type(object_type),
+        error_type(object_type),
         source_id,
         message=message,
         document_number=document_number,
@@ -259,9 +259,11 @@ def record_fault(
     )
 
 
-def _error_type(object_type: str) -> str:
-    """Bad-debt write-offs are reported on their invoice."""
-    return "invoice" if object_type.startswith("bad_debt") else object_type
+def error_type(object_type: str) -> str:
+    """Bad-debt write-offs are reported on their invoice, a convenience fee on its payment."""
+    if object_type.startswith("bad_debt"):
+        return "invoice"
+    return "payment" if object_type == "fee" else object_type
 
 
 def find_written(client: QuickBooksClient, entity: str, ops: list[WriteOp]) -> dict[str, dict[str, Any]]:
