@@ -442,3 +442,5 @@ def test_refunds_that_are_not_written() -> None:
     off = resolve_settings({"write_payments": False})
     assert plan_refund(refund(), off, None).action == "skip"
     assert plan_refund(refund(customer=None), SETTINGS, None).action == "error"
+    later = resolve_settings({"sync_start_date": "2026-02-01"})
+    assert plan_refund(refund(), later, None).reason == "dated before the sync start date 2026-02-01"

@@ -76,6 +76,12 @@ class Planned:
     def from_dict(cls, data: dict[str, Any]) -> Planned:
         return cls(**data)
 
+    def decided(self, payload: dict[str, Any], mapped_hash: str | None) -> Planned:
+        """Write ``payload``: create it, or update what was written unless it is unchanged."""
+        self.payload, self.hash = payload, content_hash(payload)
+        self.action = "create" if mapped_hash is None else ("update" if mapped_hash != self.hash else "unchanged")
+        return self
+
     def refused(self, rejected: RecordRejected) -> Planned:
         """This plan turned into an error: why, how to fix it, and the code to report."""
         self.action, self.reason, self.hint, self.code = "error", str(rejected), rejected.hint, rejected.code
@@ -288,6 +294,21 @@ def qbo_line(row: Any) -> tuple[dict[str, Any], Decimal]:
     return line, amount
 
 
+def setup_line(item_key: str, amount: Decimal, description: str) -> dict[str, Any]:
+    """One untaxed line of ``amount`` on an item the sync books its own lines on."""
+    return {
+        "DetailType": "SalesItemLineDetail",
+        "Amount": as_float(amount),
+        "Description": description,
+        "SalesItemLineDetail": {
+            "ItemRef": {"$item": item_key},
+            "Qty": 1,
+            "UnitPrice": as_float(amount),
+            "TaxCodeRef": {"value": "NON"},
+        },
+    }
+
+
 # -- invoices -------------------------------------------------------------------------------
 
 
@@ -449,17 +470,7 @@ def _bad_debt_plan(invoice: dict[str, Any]) -> Planned | None:
         "CustomerRef": {"$customer": str(invoice["customer"])},
         "TxnDate": txn_date(invoice.get("date_bad_debt") or invoice.get("updated_at") or invoice["date"]),
         "Line": [
-            {
-                "DetailType": "SalesItemLineDetail",
-                "Amount": as_float(amount),
-                "Description": f"Bad debt write-off of invoice {invoice.get('number') or invoice['id']}",
-                "SalesItemLineDetail": {
-                    "ItemRef": {"$item": "setup:bad_debt"},
-                    "Qty": 1,
-                    "UnitPrice": as_float(amount),
-                    "TaxCodeRef": {"value": "NON"},
-                },
-            }
+            setup_line("setup:bad_debt", amount, f"Bad debt write-off of invoice {invoice.get('number') or invoice['id']}")
         ],
         "PrivateNote": f"Invoiced bad debt of invoice {invoice['id']}",
     }
@@ -558,15 +569,13 @@ def plan_payment(
         payload = payment_payload(payment, splits, settings, credits)
     except RecordRejected as rejected:
         return planned.refused(rejected)
-    planned.payload, planned.hash = payload, content_hash(payload)
     planned.depends_on = [
         f"customer:{payment['customer']}",
         *(f"invoice:{i}" for i in sorted({i for i, _ in splits} | {c.invoice for c in credits})),
         *(f"credit_note:{c}" for c in sorted({c.credit_note for c in credits})),
         *([f"fee:{source_id}"] if split_total(payment, "convenience_fee") else []),
     ]
-    planned.action = "create" if mapped_hash is None else ("update" if mapped_hash != planned.hash else "unchanged")
-    return planned
+    return planned.decided(payload, mapped_hash)
 
 
 def plan_fee(payment: dict[str, Any], paid: Planned, mapped_hash: str | None) -> Planned | None:
@@ -574,7 +583,8 @@ def plan_fee(payment: dict[str, Any], paid: Planned, mapped_hash: str | None) ->
     with it. ``paid`` is the payment's own plan."""
     fee = split_total(payment, "convenience_fee")
     source_id = str(payment["id"])
-    number = short_doc_number(f"FEE-{payment.get('reference') or source_id}", field_limits()["doc_number"])
+    reference = payment.get("reference") or source_id
+    number = short_doc_number(f"FEE-{reference}", field_limits()["doc_number"])
     planned = Planned("fee", source_id, "void", number, currency=paid.currency)
     if payment.get("voided"):
         return planned if mapped_hash is not None else None
@@ -584,25 +594,11 @@ def plan_fee(payment: dict[str, Any], paid: Planned, mapped_hash: str | None) ->
         "CustomerRef": {"$customer": str(payment["customer"])},
         "DocNumber": number,
         "TxnDate": txn_date(payment["date"]),
-        "Line": [
-            {
-                "DetailType": "SalesItemLineDetail",
-                "Amount": as_float(fee),
-                "Description": f"Convenience fee of Invoiced payment {payment.get('reference') or source_id}",
-                "SalesItemLineDetail": {
-                    "ItemRef": {"$item": "setup:convenience_fee"},
-                    "Qty": 1,
-                    "UnitPrice": as_float(fee),
-                    "TaxCodeRef": {"value": "NON"},
-                },
-            }
-        ],
+        "Line": [setup_line("setup:convenience_fee", fee, f"Convenience fee of Invoiced payment {reference}")],
         "PrivateNote": f"Invoiced convenience fee of payment {source_id}",
     }
-    planned.payload, planned.hash = payload, content_hash(payload)
     planned.depends_on = [f"customer:{payment['customer']}", "item:setup:convenience_fee"]
-    planned.action = "create" if mapped_hash is None else ("update" if mapped_hash != planned.hash else "unchanged")
-    return planned
+    return planned.decided(payload, mapped_hash)
 
 
 def _payment_not_written(
@@ -685,9 +681,12 @@ def plan_refund(refund: dict[str, Any], settings: SyncSettings, mapped_hash: str
         planned.reason = f"the refund is {refund.get('status')}"
         return planned
     if refund.get("credit_note") is not None:
-        planned.reason = "refunds of credit notes are not written to QuickBooks yet"
+        planned.reason = "refunds of credit notes are not written to QuickBooks (see README)"
         return planned
     try:
+        if before_start(refund.get("date"), settings):
+            planned.reason = f"dated before the sync start date {settings.sync_start_date}"
+            return planned
         if refund.get("customer") in (None, ""):
             raise RecordRejected("the refund has no customer")
         amount = money(refund.get("amount"))
@@ -699,27 +698,13 @@ def plan_refund(refund: dict[str, Any], settings: SyncSettings, mapped_hash: str
             "CustomerRef": {"$customer": str(refund["customer"])},
             "TxnDate": txn_date(refund["date"]),
             "DepositToAccountRef": {"$deposit": settings.deposit_account_for(method, refund.get("currency"))},
-            "Line": [
-                {
-                    "DetailType": "SalesItemLineDetail",
-                    "Amount": as_float(amount),
-                    "Description": f"Refund{origin}",
-                    "SalesItemLineDetail": {
-                        "ItemRef": {"$item": "setup:refund"},
-                        "Qty": 1,
-                        "UnitPrice": as_float(amount),
-                        "TaxCodeRef": {"value": "NON"},
-                    },
-                }
-            ],
+            "Line": [setup_line("setup:refund", amount, f"Refund{origin}")],
             "PrivateNote": f"Invoiced refund {source_id}{origin} ({method})",
         }
     except RecordRejected as rejected:
         return planned.refused(rejected)
-    planned.payload, planned.hash = payload, content_hash(payload)
     planned.depends_on = [f"customer:{refund['customer']}", "item:setup:refund"]
-    planned.action = "create" if mapped_hash is None else ("update" if mapped_hash != planned.hash else "unchanged")
-    return planned
+    return planned.decided(payload, mapped_hash)
 
 
 # -- the step: plan a run ------------------------------------------------------------------
