@@ -176,3 +176,43 @@ def test_a_convenience_fee_is_an_invoice_of_its_own_and_leaves_no_credit(books: 
     assert money(books.qbo_rows("Customer")[0]["Balance"]) == 0
     later(books)
     assert writes(synced(books, store, "second")) == {}
+
+
+def test_lost_answers_and_transient_faults_write_every_new_document_once(
+    books: Sandboxes, store: StateStore
+) -> None:
+    """Credit memos, their $0 payments, fee invoices and refund receipts go through the
+    journal and requestids like invoices: answers lost after a commit never duplicate."""
+    customer = write(books, "POST", "/customers", {"name": "Faulty Customer"})["id"]
+    notes = []
+    for number in range(4):
+        invoice = document(books, "/invoices", customer, 60 + number)
+        note = document(books, "/credit_notes", customer, 10 + number)
+        apply_credit_note(books, note, invoice, 10 + number)
+        notes.append(note)
+        write(books, "POST", "/payments", {"customer": customer, "amount": 52.5, "method": "credit_card",
+                                           "applied_to": [{"type": "invoice", "invoice": invoice["id"], "amount": 50},
+                                                          {"type": "convenience_fee", "amount": 2.5}]})
+    paid = document(books, "/invoices", customer, 30)
+    payment = write(books, "POST", "/payments", {"customer": customer, "amount": 30, "applied_to": [
+        {"type": "invoice", "invoice": paid["id"], "amount": 30}]})
+    split = books.invoiced(f"/payments/{payment['id']}", include="applied_to")["applied_to"][0]["id"]
+    write(books, "POST", f"/transactions/{split}/refunds", {"amount": 5})
+    books.faults("qbo", probability=0.5, kinds=["drop", "500", "429", "5010"], seed=11)
+    failure: Exception | None = None
+    for attempt in range(6):
+        _, failure = run_sync(sync_job(books, store, f"faulty-{attempt}", throttle_wait_seconds=0.2))
+        if failure is None:
+            break
+    books.faults("qbo", probability=0, kinds=[])
+    assert failure is None, failure
+
+    assert len(books.qbo_rows("CreditMemo")) == 4 and len(books.qbo_rows("RefundReceipt")) == 1
+    fees = [r for r in books.qbo_rows("Invoice") if "convenience fee" in r.get("PrivateNote", "")]
+    assert len(fees) == 4 and all(money(r["Balance"]) == 0 for r in fees)
+    payments = [p.get("PrivateNote") for p in books.qbo_rows("Payment")]
+    assert len(payments) == len(set(payments)) == 9
+    for note in notes:
+        assert money(qbo_row(books, "CreditMemo", f"Invoiced credit note {note['id']}")["RemainingCredit"]) == 0
+    assert money(books.qbo_rows("Customer")[0]["Balance"]) == sum(
+        (money(i["balance"]) for i in books.invoiced_all("/invoices")), Decimal(0))
