@@ -143,6 +143,8 @@ def test_a_refund_of_a_payment_is_a_refund_receipt_and_cash_matches(books: Sandb
     assert receipt["DepositToAccountRef"]["name"] == "Undeposited Funds"
     [item] = books.qbo_rows("Item", "Name = 'Invoiced Refund'")
     assert receipt["Line"][0]["SalesItemLineDetail"]["ItemRef"]["value"] == item["Id"]
+    [income] = books.qbo_rows("Account", f"Id = '{item['IncomeAccountRef']['value']}'")
+    assert income["Name"] == "Invoiced Refunds"
     paid = qbo_row(books, "Payment", f"Invoiced payment {payment['id']}")
     cash_in_qbo = money(paid["TotalAmt"]) - money(receipt["TotalAmt"])
     assert cash_in_qbo == money(payment["amount"]) - money(refund["amount"]) == Decimal("29.55")
