@@ -154,6 +154,35 @@ def test_a_refund_of_a_payment_is_a_refund_receipt_and_cash_matches(books: Sandb
     assert writes(synced(books, store, "third")) == {}
 
 
+def test_a_refund_of_a_credit_note_pays_cash_out_and_spends_its_credit_memo(
+    books: Sandboxes, store: StateStore
+) -> None:
+    customer = write(books, "POST", "/customers", {"name": "Credit Refund Customer"})["id"]
+    invoice = document(books, "/invoices", customer, 90)
+    note = document(books, "/credit_notes", customer, 60, "Returned goods")
+    apply_credit_note(books, note, invoice, 25)
+    synced(books, store, "first")
+    later(books)
+    refund = write(books, "POST", "/transactions", {"type": "refund", "credit_note": note["id"], "amount": 35,
+                                                    "method": "check"})
+
+    counts = synced(books, store, "second")
+
+    assert counts["refund"] == {"created": 1}
+    assert counts["refund_invoice"] == {"created": 1} and counts["refund_payment"] == {"created": 1}
+    receipt = qbo_row(books, "RefundReceipt", f"Invoiced refund {refund['id']}")
+    assert money(receipt["TotalAmt"]) == Decimal("35.00")
+    memo = qbo_row(books, "CreditMemo", f"Invoiced credit note {note['id']}")
+    assert money(memo["RemainingCredit"]) == balance(books, "/credit_notes", note) == 0
+    carried = qbo_row(books, "Invoice", f"Invoiced refund {refund['id']} of credit note")
+    assert (money(carried["TotalAmt"]), money(carried["Balance"])) == (Decimal("35.00"), 0)
+    assert money(qbo_row(books, "Invoice", f"Invoiced invoice {invoice['id']}")["Balance"]) == balance(
+        books, "/invoices", invoice) == Decimal("65.00")
+    assert money(books.qbo_rows("Customer")[0]["Balance"]) == Decimal("65.00")
+    later(books)
+    assert writes(synced(books, store, "third")) == {}
+
+
 def test_a_convenience_fee_is_an_invoice_of_its_own_and_leaves_no_credit(books: Sandboxes, store: StateStore) -> None:
     customer = write(books, "POST", "/customers", {"name": "Fee Customer"})["id"]
     invoice = document(books, "/invoices", customer, 120.10)

@@ -19,6 +19,7 @@ from accounting_sync.qbo_sync.transform import (
     lines_frame,
     plan_bad_debt,
     plan_credit_note,
+    plan_credit_refund,
     plan_fee,
     plan_invoice,
     plan_payment,
@@ -438,9 +439,29 @@ def test_a_refund_of_a_payment_is_a_refund_receipt_from_the_deposit_account() ->
 
 def test_refunds_that_are_not_written() -> None:
     assert plan_refund(refund(status="failed"), SETTINGS, None).action == "skip"
-    assert plan_refund(refund(credit_note=51, payment=None), SETTINGS, None).action == "skip"
     off = resolve_settings({"write_payments": False})
     assert plan_refund(refund(), off, None).action == "skip"
     assert plan_refund(refund(customer=None), SETTINGS, None).action == "error"
     later = resolve_settings({"sync_start_date": "2026-02-01"})
     assert plan_refund(refund(), later, None).reason == "dated before the sync start date 2026-02-01"
+    assert plan_credit_refund(refund(), plan_refund(refund(), SETTINGS, None), {}) == []
+
+
+def test_a_refund_of_a_credit_note_pays_cash_out_and_spends_the_credit_memo() -> None:
+    of_note = refund(credit_note=51, payment=None, parent_transaction=None)
+    receipt = plan_refund(of_note, SETTINGS, None)
+    assert receipt.action == "create" and receipt.payload["PrivateNote"] == "Invoiced refund 81 of credit note 51 (check)"
+    carried, applied = plan_credit_refund(of_note, receipt, {})
+    assert (carried.kind, carried.action, carried.payload["DocNumber"]) == ("refund_invoice", "create", "REFUND-81")
+    (line,) = carried.payload["Line"]
+    assert line["Amount"] == 40.25 and line["SalesItemLineDetail"]["ItemRef"] == {"$item": "setup:refund"}
+    assert (applied.kind, applied.payload["TotalAmt"]) == ("refund_payment", 0)
+    assert [(line["Amount"], line["LinkedTxn"][0]) for line in applied.payload["Line"]] == [
+        (40.25, {"TxnId": {"$refund_invoice": "81"}, "TxnType": "Invoice"}),
+        (40.25, {"TxnId": {"$credit_note": "51"}, "TxnType": "CreditMemo"}),
+    ]
+    assert applied.depends_on == ["customer:7", "credit_note:51", "refund_invoice:81"]
+    again = plan_credit_refund(of_note, receipt, {"refund_invoice": carried.hash, "refund_payment": applied.hash})
+    assert [p.action for p in again] == ["unchanged", "unchanged"]
+    skipped = plan_refund(of_note, resolve_settings({"write_payments": False}), None)
+    assert plan_credit_refund(of_note, skipped, {}) == []

@@ -36,9 +36,9 @@ log = logging.getLogger(__name__)
 FLOW = SYNC.name
 WRITES = frozenset({"create", "update"})
 ENTITIES = {"invoice": "Invoice", "credit_note": "CreditMemo", "fee": "Invoice", "payment": "Payment",
-            "refund": "RefundReceipt"}
+            "refund": "RefundReceipt", "refund_invoice": "Invoice", "refund_payment": "Payment"}
 """The QBO entity each plan kind is written as (a convenience fee as an invoice of its own)."""
-WAITED_FOR = frozenset({"invoice", "credit_note", "fee"})
+WAITED_FOR = frozenset({"invoice", "credit_note", "fee", "refund_invoice"})
 """Documents a payment links: missing, the payment waits for them to reach QBO."""
 ROWS_BY_ID = 500  # ids per "Id IN (...)" query
 NAMES_PER_QUERY = 40
@@ -79,7 +79,8 @@ class Loader:
         for kind in ("payment", "fee", "credit_note", "invoice"):
             self._voids(kind)
         self._bad_debts()
-        self._documents("refund", ENTITIES["refund"])
+        for kind in ("refund", "refund_invoice", "refund_payment"):
+            self._documents(kind, ENTITIES[kind])
 
     def plans(self, kind: str | None = None, actions: frozenset[str] = WRITES) -> Iterator[Planned]:
         """Planned records of one kind (all kinds when None), streamed from the state store."""

@@ -28,8 +28,9 @@ PLACEHOLDERS = {
     "$invoice": "invoice",
     "$credit_note": "credit_note",
     "$fee": "fee",
+    "$refund_invoice": "refund_invoice",
 }
-TXN_IDS = frozenset({"$invoice", "$credit_note", "$fee"})
+TXN_IDS = frozenset({"$invoice", "$credit_note", "$fee", "$refund_invoice"})
 """Placeholders that stand for a LinkedTxn's TxnId (a bare id), not a reference."""
 SETUP_ITEMS = {
     "setup:bad_debt": ("bad_debt_item_name", "bad_debt_account"),

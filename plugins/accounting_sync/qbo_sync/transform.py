@@ -50,6 +50,9 @@ from accounting_sync.store.idmap import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS
 log = logging.getLogger(__name__)
 
 UNIT_PRICE_STEP = Decimal("0.0000001")  # QBO keeps up to 7 decimals of a unit price
+REFUND_KINDS = ("refund", "refund_invoice", "refund_payment")
+"""What a refund is written as: a refund receipt, and for a credit note's refund the
+invoice and $0 payment that spend its credit memo."""
 LINE_COLUMNS = ["invoice_id", "position", "name", "description", "quantity", "unit_cost", "catalog_item", "taxable"]
 
 
@@ -669,23 +672,14 @@ def _credit_splits(
 
 
 def plan_refund(refund: dict[str, Any], settings: SyncSettings, mapped_hash: str | None) -> Planned:
-    """A refund of a payment becomes a refund receipt out of the account the payment was
-    deposited to, on the refund product, so cash in QBO matches the bank."""
+    """A refund becomes a refund receipt out of the deposit account of its method, on the
+    refund product, so cash in QBO matches the bank."""
     source_id = str(refund["id"])
     planned = Planned("refund", source_id, "skip", document_number=source_id)
     planned.currency = str(refund.get("currency") or "").upper() or None
-    if not settings.write_payments:
-        planned.reason = "writing payments to QuickBooks is turned off"
-        return planned
-    if refund.get("status") not in (None, "succeeded"):
-        planned.reason = f"the refund is {refund.get('status')}"
-        return planned
-    if refund.get("credit_note") is not None:
-        planned.reason = "refunds of credit notes are not written to QuickBooks (see README)"
-        return planned
     try:
-        if before_start(refund.get("date"), settings):
-            planned.reason = f"dated before the sync start date {settings.sync_start_date}"
+        planned.reason = _refund_skipped(refund, settings)
+        if planned.reason is not None:
             return planned
         if refund.get("customer") in (None, ""):
             raise RecordRejected("the refund has no customer")
@@ -693,18 +687,67 @@ def plan_refund(refund: dict[str, Any], settings: SyncSettings, mapped_hash: str
         if amount <= 0:
             raise RecordRejected("the refund amount is zero or negative")
         method = str(refund.get("method") or "other")
-        origin = f" of payment {refund['payment']}" if refund.get("payment") is not None else ""
         payload = {
             "CustomerRef": {"$customer": str(refund["customer"])},
             "TxnDate": txn_date(refund["date"]),
             "DepositToAccountRef": {"$deposit": settings.deposit_account_for(method, refund.get("currency"))},
-            "Line": [setup_line("setup:refund", amount, f"Refund{origin}")],
-            "PrivateNote": f"Invoiced refund {source_id}{origin} ({method})",
+            "Line": [setup_line("setup:refund", amount, f"Refund{refunded_of(refund)}")],
+            "PrivateNote": f"Invoiced refund {source_id}{refunded_of(refund)} ({method})",
         }
     except RecordRejected as rejected:
         return planned.refused(rejected)
     planned.depends_on = [f"customer:{refund['customer']}", "item:setup:refund"]
     return planned.decided(payload, mapped_hash)
+
+
+def _refund_skipped(refund: dict[str, Any], settings: SyncSettings) -> str | None:
+    if not settings.write_payments:
+        return "writing payments to QuickBooks is turned off"
+    if refund.get("status") not in (None, "succeeded"):
+        return f"the refund is {refund.get('status')}"
+    if before_start(refund.get("date"), settings):
+        return f"dated before the sync start date {settings.sync_start_date}"
+    return None
+
+
+def refunded_of(refund: dict[str, Any]) -> str:
+    """What was refunded, as the memo says it."""
+    if refund.get("credit_note") is not None:
+        return f" of credit note {refund['credit_note']}"
+    return f" of payment {refund['payment']}" if refund.get("payment") is not None else ""
+
+
+def plan_credit_refund(refund: dict[str, Any], receipt: Planned, hashes: dict[str, str | None]) -> list[Planned]:
+    """A credit note's refund also spends its credit memo. A refund receipt takes no credit,
+    so the refunded amount is carried to the customer by a refund invoice (on the refund
+    product, so the receipt and the invoice cancel out in income) and a $0 payment applies
+    the credit memo to it: cash goes out, the memo's remaining credit matches Invoiced's
+    balance. ``hashes`` holds the mapped hash of the ``refund_invoice`` and ``refund_payment``."""
+    if refund.get("credit_note") is None or receipt.action not in {"create", "update", "unchanged"}:
+        return []
+    source_id, note = receipt.source_id, str(refund["credit_note"])
+    amount, customer = money(refund["amount"]), {"$customer": str(refund["customer"])}
+    number = short_doc_number(f"REFUND-{source_id}", field_limits()["doc_number"])
+    invoice = Planned("refund_invoice", source_id, "create", number, currency=receipt.currency)
+    invoice.depends_on = [f"customer:{refund['customer']}", "item:setup:refund"]
+    invoice.decided({
+        "CustomerRef": customer,
+        "DocNumber": number,
+        "TxnDate": receipt.payload["TxnDate"],
+        "Line": [setup_line("setup:refund", amount, f"Refund of credit note {note}")],
+        "PrivateNote": f"Invoiced refund {source_id} of credit note {note}: carries it to the credit memo",
+    }, hashes.get("refund_invoice"))
+    applied = Planned("refund_payment", source_id, "create", number, currency=receipt.currency)
+    applied.depends_on = [f"customer:{refund['customer']}", f"credit_note:{note}", f"refund_invoice:{source_id}"]
+    applied.decided({
+        "CustomerRef": customer,
+        "TotalAmt": 0,
+        "TxnDate": receipt.payload["TxnDate"],
+        "Line": [_linked(amount, "$refund_invoice", source_id, "Invoice"),
+                 _linked(amount, "$credit_note", note, "CreditMemo")],
+        "PrivateNote": f"Invoiced refund {source_id}: applies credit note {note}",
+    }, hashes.get("refund_payment"))
+    return [invoice, applied]
 
 
 # -- the step: plan a run ------------------------------------------------------------------
@@ -727,9 +770,7 @@ def plan_run(job: SyncJob) -> dict[str, int]:
     for chunk in chunked((payload for _, payload in job.staged("extract", "payment")), CHUNK):
         _stage_plans(job, _plan_payments(job, chunk, briefs, frozenset(write_offs)), summary)
     for chunk in chunked((payload for _, payload in job.staged("extract", "refund")), CHUNK):
-        refunds = job.store.get_mappings(job.company, "refund", [str(r["id"]) for r in chunk])
-        plans = [plan_refund(r, job.settings, _hash(refunds.get(str(r["id"])))) for r in chunk]
-        _stage_plans(job, plans, summary)
+        _stage_plans(job, _plan_refunds(job, chunk), summary)
     job.stage("transform", "items", [("names", item_names)])
     log.info("Planned: %s", dict(sorted(summary.items())))
     return dict(summary)
@@ -788,6 +829,17 @@ def _plan_credit_notes(job: SyncJob, credit_notes: list[dict[str, Any]], item_na
         )
         for c in credit_notes
     ]
+
+
+def _plan_refunds(job: SyncJob, refunds: list[dict[str, Any]]) -> list[Planned]:
+    ids = [str(r["id"]) for r in refunds]
+    mapped = {kind: job.store.get_mappings(job.company, kind, ids) for kind in REFUND_KINDS}
+    plans: list[Planned] = []
+    for refund in refunds:
+        hashes = {kind: _hash(mapped[kind].get(str(refund["id"]))) for kind in REFUND_KINDS}
+        receipt = plan_refund(refund, job.settings, hashes["refund"])
+        plans.extend([receipt, *plan_credit_refund(refund, receipt, hashes)])
+    return plans
 
 
 def _plan_payments(

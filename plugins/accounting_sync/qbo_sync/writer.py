@@ -259,11 +259,15 @@ def record_fault(
     )
 
 
+REPORTED_ON = {"fee": "payment", "refund_invoice": "refund", "refund_payment": "refund"}
+
+
 def error_type(object_type: str) -> str:
-    """Bad-debt write-offs are reported on their invoice, a convenience fee on its payment."""
+    """Bad-debt write-offs are reported on their invoice, a convenience fee on its payment,
+    what spends a refunded credit note on its refund."""
     if object_type.startswith("bad_debt"):
         return "invoice"
-    return "payment" if object_type == "fee" else object_type
+    return REPORTED_ON.get(object_type, object_type)
 
 
 def find_written(client: QuickBooksClient, entity: str, ops: list[WriteOp]) -> dict[str, dict[str, Any]]:
