@@ -24,7 +24,7 @@ from accounting_sync.qbo_sync.transform import (
     customer_payload,
     disambiguated,
     display_names,
-    label,
+    kind_label,
 )
 from accounting_sync.qbo_sync.writer import BatchWriter, WriteOp, error_type, record_fault, replay_journal
 from accounting_sync.quickbooks.client import escape, live_name, rows_by_id
@@ -313,9 +313,9 @@ class Loader:
         except LookupError as missing:
             kind, key = missing.args[0]
             if kind in WAITED_FOR:
-                what = "the convenience fee invoice" if kind == "fee" else f"{label(kind)} {key}"
+                what = "the convenience fee invoice" if kind == "fee" else f"{kind_label(kind)} {key}"
                 message = f"waiting for {what} to reach QuickBooks; retried on the next sync"
-                self._fail_plan(plan, f"waiting_for_{kind}", message, f"Fix the {label(kind)}'s own error first.")
+                self._fail_plan(plan, f"waiting_for_{kind}", message, f"Fix the {kind_label(kind)}'s own error first.")
             elif kind == "customer" and key in self.missing_customers:
                 self._fail_plan(plan, "missing_customer", f"customer {key} does not exist on Invoiced", None)
             else:

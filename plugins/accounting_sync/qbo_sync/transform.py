@@ -410,8 +410,8 @@ def plan_invoice(
             planned.reason = f"dated before the sync start date {settings.sync_start_date}"
             return planned
         if invoice.get("customer") in (None, ""):
-            raise RecordRejected(f"the {label(kind)} has no customer", "Assign a customer on Invoiced.")
-        payload = invoice_payload(invoice, lines, label(kind))
+            raise RecordRejected(f"the {kind_label(kind)} has no customer", "Assign a customer on Invoiced.")
+        payload = invoice_payload(invoice, lines, kind_label(kind))
     except RecordRejected as rejected:
         return planned.refused(rejected)
     planned.payload, planned.hash = payload, content_hash(payload)
@@ -425,7 +425,7 @@ def plan_invoice(
     return planned
 
 
-def label(kind: str) -> str:
+def kind_label(kind: str) -> str:
     """How a plan kind reads in messages and notes: ``credit_note`` -> "credit note"."""
     return kind.replace("_", " ")
 
