@@ -114,6 +114,8 @@ def test_a_voided_credit_note_is_unapplied_and_deleted_in_qbo(books: Sandboxes, 
     write(books, "DELETE", f"/payments/{application['id']}")
     write(books, "POST", f"/credit_notes/{applied['id']}/void")
     write(books, "POST", f"/credit_notes/{unapplied['id']}/void")
+    gone = qbo_row(books, "CreditMemo", f"Invoiced credit note {unapplied['id']}")  # as if a run stopped after
+    books.qbo("creditmemo", "POST", {"Id": gone["Id"], "SyncToken": gone["SyncToken"]}, operation="delete")
     counts = synced(books, store, "second")
 
     assert counts["payment"]["voided"] == 1 and counts["credit_note"]["deleted"] == 2

@@ -392,27 +392,36 @@ class Loader:
                 self.job.count(kind, "unchanged")
                 continue
             try:
-                current = self.qbo.read(entity, mapped.qbo_id)
-                body = {"Id": mapped.qbo_id, "SyncToken": current["SyncToken"]}
-                still_applied = [link["TxnId"] for link in current.get("LinkedTxn") or [] if link.get("TxnType") == "Payment"]
-                if entity != "Payment" and still_applied:
-                    raise QboFault(400, "payments_applied", f"QuickBooks {entity} {mapped.qbo_id} still has payments "
-                                   f"applied ({', '.join(still_applied)}); voiding it would leave them as unapplied "
-                                   "customer credit")
-                params = {"operation": operation}
-                rid = f"{operation}-{kind}-{mapped.qbo_id}-{current['SyncToken']}"
-                result = self.qbo.write(entity, body, rid, params)
+                token = self._reverse(kind, entity, operation, mapped)
             except QboFault as fault:
                 self.job.count(kind, "failed")
                 record_fault(self.job.store, self.job.company, FLOW, self.job.run_id, kind, plan.source_id,
                              plan.document_number, fault)
                 continue
             self.job.store.put_mappings(self.job.company, kind, [
-                MappedRecord(plan.source_id, mapped.qbo_id, str(result.get("SyncToken", current["SyncToken"])),
-                             "voided", mapped.origin)
+                MappedRecord(plan.source_id, mapped.qbo_id, token, "voided", mapped.origin)
             ])
             self.job.store.resolve_errors(self.job.company, FLOW, error_type(kind), [plan.source_id])
             self.job.count(kind, "deleted" if operation == "delete" else "voided")
+
+    def _reverse(self, kind: str, entity: str, operation: str, mapped: MappedRecord) -> str | None:
+        """Void (or delete) one QBO record; returns its SyncToken after. A record to delete
+        that is gone already (a run that stopped before recording the delete) is done."""
+        try:
+            current = self.qbo.read(entity, mapped.qbo_id)
+        except QboFault as fault:
+            if operation == "delete" and fault.code == "610":
+                return mapped.sync_token
+            raise
+        still_applied = [link["TxnId"] for link in current.get("LinkedTxn") or [] if link.get("TxnType") == "Payment"]
+        if entity != "Payment" and still_applied:
+            raise QboFault(400, "payments_applied", f"QuickBooks {entity} {mapped.qbo_id} still has payments "
+                           f"applied ({', '.join(still_applied)}); voiding it would leave them as unapplied "
+                           "customer credit")
+        body = {"Id": mapped.qbo_id, "SyncToken": current["SyncToken"]}
+        rid = f"{operation}-{kind}-{mapped.qbo_id}-{current['SyncToken']}"
+        result = self.qbo.write(entity, body, rid, {"operation": operation})
+        return str(result.get("SyncToken", current["SyncToken"]))
 
     # -- bad debt ---------------------------------------------------------------------------
 
