@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from accounting_sync.store.facade import StateStore
+from tests.e2e.import_harness import Pipelines
 from tests.support.books import money
 from tests.support.sandboxes import Sandboxes, run_sync, sync_job
 
@@ -249,3 +250,24 @@ def test_lost_answers_and_transient_faults_write_every_new_document_once(
         assert money(qbo_row(books, "CreditMemo", f"Invoiced credit note {note['id']}")["RemainingCredit"]) == 0
     assert money(books.qbo_rows("Customer")[0]["Balance"]) == sum(
         (money(i["balance"]) for i in books.invoiced_all("/invoices")), Decimal(0))
+
+
+def test_an_open_fee_invoice_is_never_imported_back(books: Sandboxes, store: StateStore) -> None:
+    """A fee invoice whose payment could not be written stays open in QBO: qbo_import,
+    which imports open QBO invoices, must know it as written by qbo_sync."""
+    customer = write(books, "POST", "/customers", {"name": "Open Fee Customer"})["id"]
+    invoice = document(books, "/invoices", customer, 100)
+    synced(books, store, "first")
+    in_qbo = qbo_row(books, "Invoice", f"Invoiced invoice {invoice['id']}")
+    books.qbo("payment", "POST", {"CustomerRef": in_qbo["CustomerRef"], "TotalAmt": 100, "Line": [
+        {"Amount": 100, "LinkedTxn": [{"TxnId": in_qbo["Id"], "TxnType": "Invoice"}]}]})  # paid in QBO too
+    later(books)
+    write(books, "POST", "/payments", {"customer": customer, "amount": 103, "applied_to": [
+        {"type": "invoice", "invoice": invoice["id"], "amount": 100}, {"type": "convenience_fee", "amount": 3}]})
+    counts, failure = run_sync(sync_job(books, store, "second"))
+    assert failure is not None and counts["payment"] == {"failed": 1} and counts["fee"] == {"created": 1}
+    assert money(qbo_row(books, "Invoice", "Invoiced convenience fee of payment")["Balance"]) == 3
+
+    Pipelines(books, store).run_import()
+
+    assert [i["id"] for i in books.invoiced_all("/invoices")] == [invoice["id"]]
