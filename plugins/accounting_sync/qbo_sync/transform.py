@@ -4,8 +4,8 @@ what to do with each (create / update / void / skip).
 Invoices become QBO invoices and credit notes credit memos, line for line by the same
 rules. A payment becomes a QBO payment of the cash received: it applies that cash to
 invoices, applies credit memos where a credit note was applied on Invoiced, and applies
-its convenience fee to a fee invoice of its own. Refunds of payments become refund
-receipts.
+its convenience fee to a fee invoice of its own. Refunds become refund receipts; a credit
+note's refund also spends its credit memo.
 
 ``plan_run`` plans a run a chunk of staged records at a time and stages the plan for the
 load step; everything it calls below it is a pure function, without I/O.
