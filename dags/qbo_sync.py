@@ -4,10 +4,12 @@
 Every hour, writes the invoices issued on **Invoiced** into **QuickBooks Online** and
 records the payments received on Invoiced against them, exactly once and to the cent.
 
-**What is synced**: non-draft invoices changed since the last successful sync (the first
-sync takes them all), their customers and line items (as Products/Services), payments,
-voids, and bad-debt write-offs (a credit memo applied to the invoice). Invoices imported
-from QuickBooks are never written back; payments on them are.
+**What is synced**: non-draft invoices and credit notes changed since the last successful
+sync (the first sync takes them all), their customers and line items (as
+Products/Services), payments (with the credit notes they apply, and convenience fees as
+invoices of their own), refunds of payments (as refund receipts), voids, and bad-debt
+write-offs (a credit memo applied to the invoice). Invoices imported from QuickBooks are
+never written back; payments on them are.
 
 **How to use it**
 - *Enable auto-sync*: switch this DAG on. *Sync now*: trigger it (▶).
@@ -58,7 +60,7 @@ def build_sync_dag(company: Company) -> Any:
 
         @task(pool=company.pool)
         def load(**context: Any) -> dict[str, dict[str, int]]:
-            """Write customers, items, invoices, payments and write-offs to QBO."""
+            """Write customers, items, invoices, credit memos, payments, write-offs and refunds to QBO."""
             from accounting_sync.qbo_sync import pipeline
 
             return pipeline.load_task(company.key, context)

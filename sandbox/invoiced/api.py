@@ -27,6 +27,7 @@ from sandbox.invoiced.documents import CREDIT_NOTES, INVOICES, void_document
 from sandbox.invoiced.errors import ApiError, InvoicedJSONResponse
 from sandbox.invoiced.listing import Listing, link_header, paginate, parse_list_query, query_signature, select
 from sandbox.invoiced.options import check_query
+from sandbox.invoiced.refunds import refund_transaction
 from sandbox.invoiced.resources import CONTACT_FIELDS, Resource, RouteQuery, build_resources
 from sandbox.invoiced.serialize import Renderer, Rendering
 from sandbox.invoiced.state import SandboxState
@@ -214,7 +215,13 @@ class InvoicedApi:
 
         self._route("/invoices/{invoice_id}/void", "POST", void_invoice)
         self._route("/credit_notes/{credit_note_id}/void", "POST", void_credit_note)
+        def refund(request: Request, transaction_id: str, body: JsonBody) -> Response:
+            with session():
+                transaction = parse_id(request, transaction_id, True)
+                return self.one(request, refund_transaction(self.store, transaction, body), 201)
+
         self._route("/invoices/{invoice_id}/bad_debt", "POST", bad_debt)
+        self._route("/transactions/{transaction_id}/refunds", "POST", refund)
 
 
 def build_api_router(state: SandboxState) -> APIRouter:

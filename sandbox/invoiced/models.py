@@ -272,6 +272,18 @@ class PaymentInput(AccountingMark):
     metadata: MetadataField = Field(default_factory=dict)
 
 
+class TransactionInput(InputModel):
+    """``POST /transactions`` (legacy) and ``POST /transactions/:id/refunds``."""
+
+    type: str | None = None
+    amount: Decimal | None = None
+    credit_note: Relation | None = None
+    date: int | None = None
+    method: str | None = None
+    notes: str | None = None
+    metadata: MetadataField = Field(default_factory=dict)
+
+
 Model = TypeVar("Model", bound=InputModel)
 
 

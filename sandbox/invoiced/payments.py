@@ -536,6 +536,8 @@ def void_payment(store: Store, payment_id: int) -> Payment:
     payment = get_payment(store, payment_id)
     if payment.voided:
         raise invalid("This payment has already been voided.")
+    if any(refund.payment_id == payment.id for refund in store.refunds.values()):
+        raise invalid("This payment cannot be voided because it has been refunded.")
     reapply(store, payment, [], payment.amount, payment.customer_id)
     payment.voided = True
     payment.date_voided = store.now()

@@ -242,6 +242,27 @@ class Payment:
 
 
 @dataclass(slots=True, eq=False)
+class Refund:
+    """Money paid back to a customer: a legacy Transaction of type ``refund``, of one
+    application of a payment (``parent_transaction``) or of a credit note."""
+
+    id: int
+    customer_id: int
+    currency: str
+    amount: Decimal
+    date: int
+    created_at: int
+    updated_at: int
+    method: str = "other"
+    parent_transaction: int | None = None
+    payment_id: int | None = None
+    invoice_id: int | None = None
+    credit_note_id: int | None = None
+    notes: str | None = None
+    metadata: Metadata = field(default_factory=dict)
+
+
+@dataclass(slots=True, eq=False)
 class Mapping:
     """An "imported from" mark: kept apart from the record, as the service does."""
 

@@ -42,6 +42,7 @@ from sandbox.invoiced.options import (
 )
 from sandbox.invoiced.payments import create_payment, get_payment, update_payment, void_payment
 from sandbox.invoiced.records import Invoice
+from sandbox.invoiced.refunds import create_transaction, delete_transaction, get_refund, update_transaction
 from sandbox.invoiced.store import Store
 
 
@@ -157,6 +158,21 @@ PAYMENT_FIELDS = field_specs(
     money=("amount", "balance"),
     timestamps=(*STAMPS, "date", "date_voided"),
     computed={**_customer_relation(), "applied": ("boolean", lambda payment: payment.balance == 0)},
+)
+
+TRANSACTION_FIELDS = field_specs(
+    strings=("currency", "method"),
+    integers=("id", "parent_transaction"),
+    money=("amount",),
+    timestamps=(*STAMPS, "date"),
+    computed={
+        **_customer_relation(),
+        "type": ("string", lambda refund: "refund"),
+        "status": ("string", lambda refund: "succeeded"),
+        "invoice": ("integer", attr("invoice_id")),
+        "credit_note": ("integer", attr("credit_note_id")),
+        "payment": ("integer", attr("payment_id")),
+    },
 )
 
 
@@ -281,5 +297,14 @@ def build_resources(store: Store) -> list[Resource]:
             delete=partial(void_payment, store),
             sync_object="payment",
             queries=PAYMENT_QUERIES,
+        ),
+        Resource(
+            path="/transactions",
+            listing=Listing(TRANSACTION_FIELDS, dated=True),
+            records=lambda: store.refunds.values(),
+            get=partial(get_refund, store),
+            create=partial(create_transaction, store),
+            update=partial(update_transaction, store),
+            delete=partial(delete_transaction, store),
         ),
     ]

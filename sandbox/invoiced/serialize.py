@@ -23,6 +23,7 @@ from sandbox.invoiced.records import (
     Item,
     LineItem,
     Payment,
+    Refund,
     Split,
     TaxRate,
 )
@@ -72,6 +73,7 @@ class Renderer:
             Invoice: self._invoice,
             CreditNote: self._credit_note,
             Payment: self._payment,
+            Refund: self._refund,
         }
 
     def render(self, record: Any) -> dict[str, Any]:
@@ -302,6 +304,36 @@ class Renderer:
             "date_voided": p.date_voided,
         }
         return visible, hidden
+
+
+    def _refund(self, r: Refund) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The legacy Transaction object (DOCS `_payments.md.erb` at 82fa67c^); ``payment``
+        names the payment whose application was refunded (the code's ``payment_id``)."""
+        visible = {
+            "id": r.id,
+            "object": "transaction",
+            "type": "refund",
+            "customer": self._customer_ref(r.customer_id),
+            "invoice": r.invoice_id,
+            "credit_note": r.credit_note_id,
+            "payment": r.payment_id,
+            "parent_transaction": r.parent_transaction,
+            "date": r.date,
+            "method": r.method,
+            "status": "succeeded",
+            "gateway": None,
+            "gateway_id": None,
+            "payment_source": None,
+            "currency": r.currency,
+            "amount": money_json(r.amount),
+            "notes": r.notes,
+            "failure_reason": None,
+            "pdf_url": f"{PORTAL_URL}/payments/{r.id}/pdf",
+            "created_at": r.created_at,
+            "updated_at": r.updated_at,
+            "metadata": dict(r.metadata),
+        }
+        return visible, {}
 
 
 def tax_rate_json(t: TaxRate) -> dict[str, Any]:

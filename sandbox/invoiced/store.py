@@ -32,6 +32,7 @@ from sandbox.invoiced.records import (
     Item,
     Mapping,
     Payment,
+    Refund,
     TaxRate,
 )
 
@@ -74,6 +75,7 @@ class Store:
             self.invoices: dict[int, Invoice] = {}
             self.credit_notes: dict[int, CreditNote] = {}
             self.payments: dict[int, Payment] = {}
+            self.refunds: dict[int, Refund] = {}
             self.mappings: dict[tuple[str, int], Mapping] = {}
             self.invoice_payments: defaultdict[int, set[int]] = defaultdict(set)
             self._numbers: dict[str, dict[str, int]] = {kind: {} for kind in NUMBER_PREFIXES}
@@ -169,5 +171,6 @@ class Store:
                 "invoices": len(self.invoices),
                 "credit_notes": len(self.credit_notes),
                 "payments": len(self.payments),
+                "refunds": len(self.refunds),
                 "accounting_mappings": len(self.mappings),
             }

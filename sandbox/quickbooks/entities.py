@@ -13,7 +13,7 @@ from sandbox.quickbooks.names import AccountRules, ItemRules, PersonRules
 from sandbox.quickbooks.rules import EntityRules, WriteContext, revise, stamp_new
 from sandbox.quickbooks.schema import SYSTEM_FIELDS, EntitySpec
 from sandbox.quickbooks.store import Obj
-from sandbox.quickbooks.transactions import PaymentRules, SalesFormRules
+from sandbox.quickbooks.transactions import PaymentRules, RefundReceiptRules, SalesFormRules
 
 RULES: dict[str, EntityRules] = {
     "Customer": PersonRules("Customer"),
@@ -24,6 +24,7 @@ RULES: dict[str, EntityRules] = {
     "Invoice": SalesFormRules("Invoice"),
     "CreditMemo": SalesFormRules("CreditMemo"),
     "Payment": PaymentRules(),
+    "RefundReceipt": RefundReceiptRules(),
 }
 READ_ONLY_RULES = EntityRules()
 SALES_FORMS = frozenset({"Invoice", "CreditMemo"})

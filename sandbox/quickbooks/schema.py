@@ -126,6 +126,12 @@ ENTITIES: dict[str, EntitySpec] = {
         ),
         _spec("CreditMemo", "txn", _SALES_FORM, {"TotalAmt", "Balance", "RemainingCredit", "HomeTotalAmt", "LinkedTxn"}),
         _spec(
+            "RefundReceipt",
+            "txn",
+            _SALES_FORM | {"PaymentRefNum", "CheckPayment", "CreditCardPayment"},
+            {"TotalAmt", "Balance", "HomeTotalAmt", "HomeBalance", "LinkedTxn"},
+        ),
+        _spec(
             "Payment",
             "txn",
             {

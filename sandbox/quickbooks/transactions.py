@@ -1,8 +1,11 @@
-"""Transactions: Invoice, CreditMemo and Payment, with QBO's totals and balance links.
+"""Transactions: Invoice, CreditMemo, Payment and RefundReceipt, with QBO's totals and
+balance links.
 
 A Payment line linked to an Invoice lowers its Balance and adds a `LinkedTxn` back to
 the payment; a line linked to a CreditMemo consumes its RemainingCredit. A $0 payment
-with one of each therefore applies a credit memo to an invoice (the bad-debt write-off).
+with one of each therefore applies a credit memo to an invoice (a bad-debt write-off, or
+an Invoiced credit note applied to an invoice). A RefundReceipt pays money out of an
+account on sales lines and touches no receivable.
 """
 
 from __future__ import annotations
@@ -282,6 +285,40 @@ class SalesFormRules(EntityRules):
             raise errors.business_validation(
                 "This transaction has payments applied to it. Delete or void the payments first."
             )
+
+
+REFUND_FROM_TYPES = frozenset({"Bank", "Other Current Asset", "Credit Card"})
+
+
+class RefundReceiptRules(EntityRules):
+    """Money paid back to a customer: sales lines (and tax) like a sales form, paid out of
+    ``DepositToAccountRef``, which Intuit's reference marks required; no balance stays open."""
+
+    entity = "RefundReceipt"
+
+    def build(self, ctx: WriteContext, data: Obj, existing: Obj | None) -> Obj:
+        obj = _header(ctx, data, existing)
+        account = ctx.reference("Account", require(obj, "DepositToAccountRef"), "DepositToAccountRef")
+        if account.get("AccountType") not in REFUND_FROM_TYPES:
+            raise errors.business_validation(
+                f"A refund must be paid from a bank, credit card or other current asset account, "
+                f"not {account.get('Name')} ({account.get('AccountType')})."
+            )
+        obj["DepositToAccountRef"] = {"value": account["Id"], "name": account.get("Name", "")}
+        lines = _Lines(ctx, obj.get("Line"))
+        tax, total_tax = salestax.tax_detail(ctx, obj, lines)
+        obj.update({
+            "Line": lines.rendered(),
+            "TxnTaxDetail": tax,
+            "TotalAmt": amount(cents(lines.subtotal - lines.discount + total_tax)),
+            "Balance": 0.0,
+        })
+        obj.setdefault("ApplyTaxAfterDiscount", False)
+        obj.setdefault("PrintStatus", "NotSet")
+        return obj
+
+    def before_delete(self, ctx: WriteContext, obj: Obj) -> None:
+        _check_open_period(ctx, obj, None)
 
 
 class PaymentRules(EntityRules):

@@ -127,11 +127,12 @@ def test_a_payment_beyond_the_qbo_open_balance_is_reported_not_turned_into_credi
     assert_books_match(seeded, seeded.realm_id)
 
 
-def test_a_convenience_fee_reaches_qbo_in_the_cash_received_and_is_reported(
+def test_a_convenience_fee_reaches_qbo_in_the_cash_received_on_a_fee_invoice(
     seeded: Sandboxes, store: StateStore
 ) -> None:
     """Invoiced splits a card payment into the invoice part and a convenience_fee part; the
-    QBO payment must carry what the bank received, not only what paid the invoice."""
+    QBO payment must carry what the bank received, not only what paid the invoice, and
+    leave no credit: the fee is an invoice of its own that the payment pays."""
     advance_invoiced_clock(seeded)
     assert run_sync(sync_job(seeded, store, "first"))[1] is None
     invoice = open_invoice(seeded)
@@ -146,10 +147,10 @@ def test_a_convenience_fee_reaches_qbo_in_the_cash_received_and_is_reported(
     counts, failure = run_sync(sync_job(seeded, store, "second"))
 
     assert failure is None, failure
-    assert counts["payment"] == {"created": 1, "with_fee_unapplied": 1}
+    assert counts["payment"] == {"created": 1} and counts["fee"] == {"created": 1}
     [written] = [p for p in seeded.qbo_rows("Payment")
                  if f"Invoiced payment {payment['id']} " in p.get("PrivateNote", "")]
-    assert (money(written["TotalAmt"]), money(written["UnappliedAmt"])) == (balance + fee, fee)
+    assert (money(written["TotalAmt"]), money(written["UnappliedAmt"])) == (balance + fee, 0)
     assert money(qbo_invoice(seeded, str(invoice["id"]))["Balance"]) == 0
     assert_books_match(seeded, seeded.realm_id)
 

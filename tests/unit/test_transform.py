@@ -15,10 +15,15 @@ from accounting_sync.qbo_sync.transform import (
     clean_name,
     display_names,
     group_lines,
+    is_write_off,
     lines_frame,
     plan_bad_debt,
+    plan_credit_note,
+    plan_credit_refund,
+    plan_fee,
     plan_invoice,
     plan_payment,
+    plan_refund,
     qbo_line,
     short_doc_number,
 )
@@ -327,16 +332,136 @@ def test_a_payment_recorded_from_quickbooks_is_known_by_its_marker_not_by_source
     assert recorded_from_quickbooks(payment(**fields)) is expected
 
 
-def test_a_convenience_fee_reaches_quickbooks_as_part_of_the_cash_received_and_is_reported() -> None:
+def test_a_convenience_fee_becomes_an_invoice_of_its_own_that_the_payment_pays() -> None:
     paid = payment(amount=103, applied_to=[{"type": "invoice", "invoice": 11, "amount": 100},
                                            {"type": "convenience_fee", "amount": 3}])
     planned = plan_payment(paid, {"11": invoice()}, SETTINGS, None)
     assert planned.action == "create"
     assert planned.payload["TotalAmt"] == 103  # what the bank received, not only what paid the invoice
-    assert [line["Amount"] for line in planned.payload["Line"]] == [100.0]
-    assert "convenience fee 3" in planned.payload["PrivateNote"]
-    assert planned.fee_notice is not None and "3.00" in planned.fee_notice and "103.00" in planned.fee_notice
+    assert [(line["Amount"], line["LinkedTxn"][0]["TxnId"]) for line in planned.payload["Line"]] == [
+        (100.0, {"$invoice": "11"}), (3.0, {"$fee": "31"})]
+    assert "fee:31" in planned.depends_on
+    fee = plan_fee(paid, planned, None)
+    assert fee is not None and (fee.kind, fee.source_id, fee.action) == ("fee", "31", "create")
+    (line,) = fee.payload["Line"]
+    assert line["Amount"] == 3.0 and line["SalesItemLineDetail"]["ItemRef"] == {"$item": "setup:convenience_fee"}
+    assert fee.payload["CustomerRef"] == {"$customer": "7"} and fee.payload["DocNumber"] == "FEE-CHK-1001"
+    assert "item:setup:convenience_fee" in fee.depends_on
+    assert plan_fee(paid, planned, fee.hash).action == "unchanged"
 
 
-def test_a_payment_without_a_fee_has_no_notice() -> None:
-    assert plan_payment(payment(), {"11": invoice()}, SETTINGS, None).fee_notice is None
+def test_a_payment_without_a_fee_has_no_fee_invoice_and_a_voided_one_voids_it() -> None:
+    plain = payment()
+    assert plan_fee(plain, plan_payment(plain, {"11": invoice()}, SETTINGS, None), None) is None
+    voided = payment(voided=True, applied_to=[{"type": "convenience_fee", "amount": 3}])
+    paid = plan_payment(voided, {}, SETTINGS, "h")
+    assert paid.action == "void"
+    assert plan_fee(voided, paid, "h").action == "void"
+    assert plan_fee(voided, paid, None) is None
+
+
+def test_a_credit_note_becomes_a_credit_memo_line_for_line() -> None:
+    note = invoice(id=51, number="CN-0051", items=[
+        {"name": "Returned widget", "quantity": 2, "unit_cost": 25, "taxable": True, "discounts": [{"amount": 5}]},
+    ], total=45)
+    lines = group_lines(lines_frame([note], SETTINGS)).get("51", [])
+    planned = plan_credit_note(note, lines, SETTINGS, None, None)
+    assert (planned.kind, planned.action, planned.document_number) == ("credit_note", "create", "CN-0051")
+    assert [line["DetailType"] for line in planned.payload["Line"]] == ["SalesItemLineDetail", "DiscountLineDetail"]
+    assert planned.payload["DocNumber"] == "CN-0051"
+    assert planned.payload["PrivateNote"] == "Invoiced credit note 51"
+    assert plan_credit_note(note, lines, SETTINGS, planned.hash, None).action == "unchanged"
+    assert plan_credit_note({**note, "draft": True}, lines, SETTINGS, None, None).reason == "draft"
+    assert plan_credit_note({**note, "status": "voided"}, lines, SETTINGS, planned.hash, None).action == "void"
+    broken = plan_credit_note({**note, "total": 50}, lines, SETTINGS, None, None)
+    assert broken.action == "error" and "credit note total" in (broken.reason or "")
+
+
+def test_the_credit_note_of_a_write_off_is_not_a_credit_memo() -> None:
+    write_off = invoice(id=52, items=[{"name": "Bad Debt", "catalog_item": "bad_debt", "quantity": 1, "unit_cost": 40}],
+                        total=40)
+    assert is_write_off(write_off) and not is_write_off(invoice())
+    planned = plan_credit_note(write_off, [], SETTINGS, None, None)
+    assert planned.action == "skip" and "write-off" in (planned.reason or "")
+
+
+def test_a_credit_note_applied_to_an_invoice_is_a_zero_payment_linking_both() -> None:
+    applied = payment(amount=0, applied_to=[
+        {"type": "credit_note", "credit_note": 51, "invoice": 11, "document_type": "invoice", "amount": 30}])
+    planned = plan_payment(applied, {"11": invoice()}, SETTINGS, None)
+    assert planned.action == "create" and planned.payload["TotalAmt"] == 0
+    assert [(line["Amount"], line["LinkedTxn"]) for line in planned.payload["Line"]] == [
+        (30.0, [{"TxnId": {"$invoice": "11"}, "TxnType": "Invoice"}]),
+        (30.0, [{"TxnId": {"$credit_note": "51"}, "TxnType": "CreditMemo"}]),
+    ]
+    assert planned.depends_on == ["customer:7", "invoice:11", "credit_note:51"]
+
+
+def test_credit_applications_that_are_write_offs_or_customer_credit_write_nothing() -> None:
+    write_off = payment(amount=0, applied_to=[
+        {"type": "credit_note", "credit_note": 52, "invoice": 11, "document_type": "invoice", "amount": 40}])
+    planned = plan_payment(write_off, {"11": invoice()}, SETTINGS, None, write_offs=frozenset({"52"}))
+    assert planned.action == "skip"
+    to_balance = payment(amount=0, applied_to=[{"type": "credit_note", "credit_note": 51, "amount": 30}])
+    assert plan_payment(to_balance, {}, SETTINGS, None).action == "skip"
+
+
+def test_cash_and_credit_in_one_payment_pay_the_invoice_together() -> None:
+    mixed = payment(amount=70, applied_to=[
+        {"type": "invoice", "invoice": 11, "amount": 70},
+        {"type": "credit_note", "credit_note": 51, "invoice": 11, "document_type": "invoice", "amount": 30}])
+    payload = plan_payment(mixed, {"11": invoice()}, SETTINGS, None).payload
+    assert payload["TotalAmt"] == 70
+    invoiced = sum(line["Amount"] for line in payload["Line"] if line["LinkedTxn"][0]["TxnType"] == "Invoice")
+    credited = sum(line["Amount"] for line in payload["Line"] if line["LinkedTxn"][0]["TxnType"] == "CreditMemo")
+    assert (invoiced, credited) == (100.0, 30.0)
+
+
+def refund(**overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {"id": 81, "object": "transaction", "type": "refund", "customer": 7, "date": JAN_2026,
+                            "currency": "usd", "amount": 40.25, "method": "check", "status": "succeeded",
+                            "payment": 31, "parent_transaction": 301, "credit_note": None}
+    base.update(overrides)
+    return base
+
+
+def test_a_refund_of_a_payment_is_a_refund_receipt_from_the_deposit_account() -> None:
+    planned = plan_refund(refund(), SETTINGS, None)
+    assert (planned.kind, planned.action) == ("refund", "create")
+    payload = planned.payload
+    assert payload["DepositToAccountRef"] == {"$deposit": "Undeposited Funds"}
+    (line,) = payload["Line"]
+    assert line["Amount"] == 40.25 and line["SalesItemLineDetail"]["ItemRef"] == {"$item": "setup:refund"}
+    assert payload["PrivateNote"] == "Invoiced refund 81 of payment 31 (check)"
+    assert planned.depends_on == ["customer:7", "item:setup:refund"]
+    assert plan_refund(refund(), SETTINGS, planned.hash).action == "unchanged"
+
+
+def test_refunds_that_are_not_written() -> None:
+    assert plan_refund(refund(status="failed"), SETTINGS, None).action == "skip"
+    off = resolve_settings({"write_payments": False})
+    assert plan_refund(refund(), off, None).action == "skip"
+    assert plan_refund(refund(customer=None), SETTINGS, None).action == "error"
+    later = resolve_settings({"sync_start_date": "2026-02-01"})
+    assert plan_refund(refund(), later, None).reason == "dated before the sync start date 2026-02-01"
+    assert plan_credit_refund(refund(), plan_refund(refund(), SETTINGS, None), {}) == []
+
+
+def test_a_refund_of_a_credit_note_pays_cash_out_and_spends_the_credit_memo() -> None:
+    of_note = refund(credit_note=51, payment=None, parent_transaction=None)
+    receipt = plan_refund(of_note, SETTINGS, None)
+    assert receipt.action == "create" and receipt.payload["PrivateNote"] == "Invoiced refund 81 of credit note 51 (check)"
+    carried, applied = plan_credit_refund(of_note, receipt, {})
+    assert (carried.kind, carried.action, carried.payload["DocNumber"]) == ("refund_invoice", "create", "REFUND-81")
+    (line,) = carried.payload["Line"]
+    assert line["Amount"] == 40.25 and line["SalesItemLineDetail"]["ItemRef"] == {"$item": "setup:refund"}
+    assert (applied.kind, applied.payload["TotalAmt"]) == ("refund_payment", 0)
+    assert [(line["Amount"], line["LinkedTxn"][0]) for line in applied.payload["Line"]] == [
+        (40.25, {"TxnId": {"$refund_invoice": "81"}, "TxnType": "Invoice"}),
+        (40.25, {"TxnId": {"$credit_note": "51"}, "TxnType": "CreditMemo"}),
+    ]
+    assert applied.depends_on == ["customer:7", "credit_note:51", "refund_invoice:81"]
+    again = plan_credit_refund(of_note, receipt, {"refund_invoice": carried.hash, "refund_payment": applied.hash})
+    assert [p.action for p in again] == ["unchanged", "unchanged"]
+    skipped = plan_refund(of_note, resolve_settings({"write_payments": False}), None)
+    assert plan_credit_refund(of_note, skipped, {}) == []

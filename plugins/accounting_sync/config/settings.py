@@ -72,11 +72,15 @@ class SyncSettings(BaseModel):
     income_account: AccountSpec
     discount_account: AccountSpec
     bad_debt_account: AccountSpec
+    convenience_fee_account: AccountSpec
+    refund_account: AccountSpec
     deposit_account: AccountSpec
     tax_code: TaxCodeSpec
     generic_item_name: str = Field(min_length=1, max_length=100)
     bad_debt_item_name: str = Field(min_length=1, max_length=100)
     discount_item_name: str = Field(min_length=1, max_length=100)
+    convenience_fee_item_name: str = Field(min_length=1, max_length=100)
+    refund_item_name: str = Field(min_length=1, max_length=100)
     item_type: Literal["Service", "NonInventory"] = "Service"
     deposit_rules: list[DepositRule] = []
     sync_start_date: date | None = None
@@ -119,11 +123,15 @@ def default_settings_dict() -> dict[str, Any]:
         "income_account": accounts["income"],
         "discount_account": accounts["discount"],
         "bad_debt_account": accounts["bad_debt"],
+        "convenience_fee_account": accounts["convenience_fee"],
+        "refund_account": accounts["refund"],
         "deposit_account": accounts["deposit"],
         "tax_code": raw["tax_code"],
         "generic_item_name": raw["items"]["generic_name"],
         "bad_debt_item_name": raw["items"]["bad_debt_name"],
         "discount_item_name": raw["items"]["discount_name"],
+        "convenience_fee_item_name": raw["items"]["convenience_fee_name"],
+        "refund_item_name": raw["items"]["refund_name"],
         "item_type": raw["items"].get("type", "Service"),
         "deposit_rules": raw.get("deposit_rules") or [],
         **raw["sync"],
@@ -140,6 +148,11 @@ def resolve_settings(*overrides: dict[str, Any] | None) -> SyncSettings:
 
 def field_limits() -> dict[str, int]:
     return dict(load_yaml("mappings/fields.yaml")["limits"])
+
+
+def write_off_item() -> str:
+    """The Invoiced item of the credit note a bad-debt write-off issues."""
+    return str(load_yaml("mappings/defaults.yaml")["invoiced"]["write_off_item"])
 
 
 def name_replacements() -> dict[str, str]:

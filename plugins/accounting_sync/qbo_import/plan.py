@@ -18,7 +18,7 @@ from accounting_sync.common.flows import IMPORT, SYNC
 from accounting_sync.common.job import SyncJob
 from accounting_sync.common.values import content_hash, money
 from accounting_sync.qbo_import.transform import VOIDED, customer_body, is_voided
-from accounting_sync.store.idmap import ORIGIN_INVOICED, MappedRecord
+from accounting_sync.store.idmap import INVOICE_TYPES, ORIGIN_INVOICED, MappedRecord
 
 FLOW = IMPORT.name
 
@@ -50,7 +50,11 @@ class ImportPlan:
         mappings = {
             "customer": job.store.find_by_qbo_id(job.company, "customer", people),
             "contact": job.store.find_by_qbo_id(job.company, "contact", people),
-            "invoice": job.store.find_by_qbo_id(job.company, "invoice", {*invoices, *deleted}),
+            "invoice": {
+                qbo_id: record
+                for kind in INVOICE_TYPES
+                for qbo_id, record in job.store.find_by_qbo_id(job.company, kind, {*invoices, *deleted}).items()
+            },
         }
         return cls(
             customers=customers,

@@ -1,8 +1,9 @@
 """The extract step of qbo_sync: every Invoiced record this run has to look at, staged.
 
-Invoices, payments and customers changed since their cursors (with overlap) are streamed
-page by page into the state store, with the records that failed last time and the few
-that others refer to (read one by one). Only ids and references are kept in memory.
+Invoices, credit notes, payments, refunds and customers changed since their cursors (with
+overlap) are streamed page by page into the state store, with the records that failed
+last time and the few that others refer to (read one by one). Only ids and references
+are kept in memory.
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ log = logging.getLogger(__name__)
 
 FLOW = SYNC.name
 INVOICE_INCLUDE = "voided,date_voided,date_bad_debt,amount_written_off,amount_paid,amount_credited"
-CURSORS = ("invoices", "payments", "customers")
+CREDIT_NOTE_INCLUDE = "voided,date_voided,amount_credited,amount_applied_to_invoice,amount_refunded"
+REFUNDS = {"filter[type]": "refund"}
+"""Refunds are legacy transactions of type ``refund`` (the list holds other types too)."""
+CURSORS = ("invoices", "credit_notes", "payments", "refunds", "customers")
 FETCH_ONE_BY_ONE = 50
 
 
@@ -35,14 +39,17 @@ class Seen:
     ids: set[str] = field(default_factory=set)
     customers: set[str] = field(default_factory=set)
     applied: set[str] = field(default_factory=set)
+    credit_notes: set[str] = field(default_factory=set)
 
     def note(self, record: dict[str, Any]) -> None:
         self.ids.add(str(record["id"]))
         if record.get("customer") not in (None, ""):
             self.customers.add(str(record["customer"]))
         for split in record.get("applied_to") or []:
-            if split.get("type") == "invoice" and split.get("invoice") is not None:
+            if split.get("type") in ("invoice", "credit_note") and split.get("invoice") is not None:
                 self.applied.add(str(split["invoice"]))
+            if split.get("type") == "credit_note" and split.get("credit_note") is not None:
+                self.credit_notes.add(str(split["credit_note"]))
 
 
 def stage_changes(job: SyncJob, full_resync: bool = False, since: str | None = None) -> dict[str, int]:
@@ -56,35 +63,57 @@ def stage_changes(job: SyncJob, full_resync: bool = False, since: str | None = N
     # A flow turned off on the Configure page is not read, and its cursor stays where it
     # is, so turning it back on later picks up everything that changed meanwhile.
     if not job.settings.write_invoices:
-        del cursors["invoices"]
+        del cursors["invoices"], cursors["credit_notes"]
     if not job.settings.write_payments:
-        del cursors["payments"]
+        del cursors["payments"], cursors["refunds"]
 
-    invoices, payments, customers = Seen(), Seen(), Seen()
-    if "invoices" in cursors:
-        _stage(job, "invoice", _listed(job, "/invoices", cursors["invoices"], INVOICE_INCLUDE), invoices)
-    retry = job.store.unresolved_source_ids(job.company, FLOW, "invoice") - invoices.ids
-    _stage(job, "invoice", _fetched(job, "/invoices", retry, INVOICE_INCLUDE), invoices)
+    invoices, credit_notes, payments, refunds, customers = Seen(), Seen(), Seen(), Seen(), Seen()
+    _stage_kind(job, "invoice", "/invoices", cursors.get("invoices"), INVOICE_INCLUDE, invoices)
+    _stage_kind(job, "credit_note", "/credit_notes", cursors.get("credit_notes"), CREDIT_NOTE_INCLUDE, credit_notes)
+    _stage_kind(job, "payment", "/payments", cursors.get("payments"), "applied_to", payments)
+    _stage_kind(job, "refund", "/transactions", cursors.get("refunds"), "", refunds, REFUNDS)
 
-    if "payments" in cursors:
-        _stage(job, "payment", _listed(job, "/payments", cursors["payments"], "applied_to"), payments)
-    retry = job.store.unresolved_source_ids(job.company, FLOW, "payment") - payments.ids
-    _stage(job, "payment", _fetched(job, "/payments", retry, "applied_to"), payments)
-
-    # Invoices that payments apply to and that this run has not seen: their date decides
-    # whether the payment is before the sync start date.
+    # Documents that payments apply and that this run has not seen: an invoice's date
+    # decides whether the payment is before the sync start date; a credit note tells
+    # whether it is a bad-debt write-off.
     unseen = payments.applied - invoices.ids
     unseen -= set(job.store.get_mappings(job.company, "invoice", unseen))
     unseen -= job.store.ignored_ids(job.company, FLOW, "invoice")
     _stage(job, "invoice", _fetched(job, "/invoices", unseen, INVOICE_INCLUDE), invoices)
+    unseen = payments.credit_notes - credit_notes.ids
+    unseen -= set(job.store.get_mappings(job.company, "credit_note", unseen))
+    _stage(job, "credit_note", _fetched(job, "/credit_notes", unseen, CREDIT_NOTE_INCLUDE), credit_notes)
 
-    _extract_customers(job, invoices.customers | payments.customers, cursors["customers"], customers)
+    referenced = invoices.customers | credit_notes.customers | payments.customers | refunds.customers
+    _extract_customers(job, referenced, cursors["customers"], customers)
 
-    counts = {"invoices": len(invoices.ids), "payments": len(payments.ids), "customers": len(customers.ids)}
+    counts = {
+        "invoices": len(invoices.ids),
+        "credit_notes": len(credit_notes.ids),
+        "payments": len(payments.ids),
+        "refunds": len(refunds.ids),
+        "customers": len(customers.ids),
+    }
     positions = {name: cursor.next_position() for name, cursor in cursors.items()}
     job.stage("extract", "meta", [("cursors", {name: value for name, value in positions.items() if value is not None})])
     log.info("Extracted from Invoiced: %s", counts)
     return counts
+
+
+def _stage_kind(
+    job: SyncJob,
+    kind: str,
+    path: str,
+    cursor: Cursor | None,
+    include: str,
+    seen: Seen,
+    filters: dict[str, str] | None = None,
+) -> None:
+    """What changed since the cursor (none when the flow is off), then what failed last time."""
+    if cursor is not None:
+        _stage(job, kind, _listed(job, path, cursor, include, filters=filters), seen)
+    retry = job.store.unresolved_source_ids(job.company, FLOW, kind) - seen.ids
+    _stage(job, kind, _fetched(job, path, retry, include), seen)
 
 
 def _stage(job: SyncJob, kind: str, records: Iterator[dict[str, Any]], seen: Seen) -> None:
@@ -97,11 +126,17 @@ def _stage(job: SyncJob, kind: str, records: Iterator[dict[str, Any]], seen: See
 
 
 def _listed(
-    job: SyncJob, path: str, cursor: Cursor, include: str, everything: bool = False
+    job: SyncJob,
+    path: str,
+    cursor: Cursor,
+    include: str,
+    everything: bool = False,
+    filters: dict[str, str] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Records changed after the cursor (every record with ``everything``), streamed page
     by page; the cursor learns the server's clock from the listing."""
-    since = {} if everything or cursor.start is None else {"updated_after": cursor.start_epoch}
+    since: dict[str, Any] = {} if everything or cursor.start is None else {"updated_after": cursor.start_epoch}
+    since.update(filters or {})
     listing = job.invoiced.iter_list(path, {"include": include, **since} if include else since)
     ignores = Ignores(job.store, job.company, FLOW, path.strip("/").removesuffix("s"))
     for record in listing:

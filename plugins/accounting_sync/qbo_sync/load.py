@@ -1,7 +1,8 @@
-"""The load step of qbo_sync: customers, items, invoices, payments and bad-debt
-write-offs go to QBO in dependency order, each phase in batches through ``BatchWriter``,
-under the company's write lease (qbo_import's load takes the same one). Batches an
-interrupted run left in the journal are settled first."""
+"""The load step of qbo_sync: customers, items, invoices, credit memos, fee invoices,
+payments, voids, bad-debt write-offs and refund receipts go to QBO in dependency order,
+each phase in batches through ``BatchWriter``, under the company's write lease
+(qbo_import's load takes the same one). Batches an interrupted run left in the journal
+are settled first."""
 
 from __future__ import annotations
 
@@ -29,8 +30,9 @@ from accounting_sync.qbo_sync.transform import (
     customer_payload,
     disambiguated,
     display_names,
+    kind_label,
 )
-from accounting_sync.qbo_sync.writer import BatchWriter, WriteOp, record_fault, replay_journal
+from accounting_sync.qbo_sync.writer import BatchWriter, WriteOp, error_type, record_fault, replay_journal
 from accounting_sync.quickbooks.client import escape, live_name, rows_by_id
 from accounting_sync.quickbooks.faults import QboFault
 from accounting_sync.store.idmap import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord
@@ -39,6 +41,11 @@ log = logging.getLogger(__name__)
 
 FLOW = SYNC.name
 WRITES = frozenset({"create", "update"})
+ENTITIES = {"invoice": "Invoice", "credit_note": "CreditMemo", "fee": "Invoice", "payment": "Payment",
+            "refund": "RefundReceipt", "refund_invoice": "Invoice", "refund_payment": "Payment"}
+"""The QBO entity each plan kind is written as (a convenience fee as an invoice of its own)."""
+WAITED_FOR = frozenset({"invoice", "credit_note", "fee", "refund_invoice"})
+"""Documents a payment links: missing, the payment waits for them to reach QBO."""
 ROWS_BY_ID = 500  # ids per "Id IN (...)" query
 NAMES_PER_QUERY = 40
 
@@ -66,16 +73,20 @@ class Loader:
         self.missing_customers: set[str] = set()
 
     def run(self) -> None:
-        """Payments are voided before invoices: an invoice voided in QBO with a payment
-        still applied keeps that payment as unapplied customer credit, silently."""
+        """Documents before the payments that link them. Payments are voided before the
+        documents they applied: an invoice voided in QBO with a payment still applied keeps
+        that payment as unapplied customer credit, silently, and a credit memo still applied
+        cannot be deleted."""
         needs = self._survey()
         self._customers(needs.customers)
         self._items(needs.items)
-        self._documents("invoice", "Invoice")
-        self._documents("payment", "Payment")
-        self._voids("payment")
-        self._voids("invoice")
+        for kind in ("invoice", "credit_note", "fee", "payment"):
+            self._documents(kind, ENTITIES[kind])
+        for kind in ("payment", "fee", "credit_note", "invoice"):
+            self._voids(kind)
         self._bad_debts()
+        for kind in ("refund", "refund_invoice", "refund_payment"):
+            self._documents(kind, ENTITIES[kind])
 
     def plans(self, kind: str | None = None, actions: frozenset[str] = WRITES) -> Iterator[Planned]:
         """Planned records of one kind (all kinds when None), streamed from the state store."""
@@ -114,7 +125,7 @@ class Loader:
         self.job.store.record_error(
             self.job.company,
             FLOW,
-            "invoice" if plan.kind == "bad_debt" else plan.kind,
+            error_type(plan.kind),
             plan.source_id,
             message=message,
             document_number=plan.document_number,
@@ -296,8 +307,7 @@ class Loader:
     def _item_names(self, keys: set[str]) -> dict[str, str]:
         """The QBO item name for each key, as the transform step derived it."""
         names = dict(dict(self.job.staged("transform", "items")).get("names", {}))
-        names["setup:bad_debt"] = self.job.settings.bad_debt_item_name
-        names[DISCOUNT_ITEM] = self.job.settings.discount_item_name
+        names.update(self.setup.setup_item_names())
         return {key: names.get(key, key.split(":", 1)[1]) for key in keys}
 
     # -- invoices and payments --------------------------------------------------------------
@@ -326,9 +336,10 @@ class Loader:
             payload = self.setup.resolve(planned)
         except LookupError as missing:
             kind, key = missing.args[0]
-            if kind == "invoice":
-                message = f"waiting for invoice {key} to reach QuickBooks; retried on the next sync"
-                self._fail_plan(plan, "waiting_for_invoice", message, "Fix the invoice's own error first.")
+            if kind in WAITED_FOR:
+                what = "the convenience fee invoice" if kind == "fee" else f"{kind_label(kind)} {key}"
+                message = f"waiting for {what} to reach QuickBooks; retried on the next sync"
+                self._fail_plan(plan, f"waiting_for_{kind}", message, f"Fix the {kind_label(kind)}'s own error first.")
             elif kind == "customer" and key in self.missing_customers:
                 self._fail_plan(plan, "missing_customer", f"customer {key} does not exist on Invoiced", None)
             else:
@@ -341,9 +352,6 @@ class Loader:
             mapped = self.job.store.get_mapping(self.job.company, object_type, plan.source_id)
             assert mapped is not None
             payload = {**payload, "Id": mapped.qbo_id, "SyncToken": mapped.sync_token}
-        if plan.fee_notice:
-            log.warning("%s %s: %s", plan.kind, plan.document_number or plan.source_id, plan.fee_notice)
-            self.job.count(plan.kind, "with_fee_unapplied")
         return WriteOp(object_type, plan.source_id, plan.action, payload, plan.hash, plan.document_number)
 
     def _report_automated_tax(self, op: WriteOp, written: dict[str, Any]) -> None:
@@ -405,33 +413,46 @@ class Loader:
         return refresh
 
     def _voids(self, kind: str) -> None:
-        entity = "Invoice" if kind == "invoice" else "Payment"
+        """Invoices and payments are voided as Intuit documents it; a credit memo cannot be
+        voided, so it is deleted, once no payment applies it any more."""
+        entity = ENTITIES[kind]
+        operation = "delete" if entity == "CreditMemo" else "void"
         for plan in self.plans(kind, frozenset({"void"})):
             mapped = self.job.store.get_mapping(self.job.company, kind, plan.source_id)
             if mapped is None or mapped.content_hash == "voided":
                 self.job.count(kind, "unchanged")
                 continue
             try:
-                current = self.qbo.read(entity, mapped.qbo_id)
-                body = {"Id": mapped.qbo_id, "SyncToken": current["SyncToken"]}
-                still_applied = [link["TxnId"] for link in current.get("LinkedTxn") or [] if link.get("TxnType") == "Payment"]
-                if kind == "invoice" and still_applied:
-                    raise QboFault(400, "payments_applied", f"QuickBooks invoice {mapped.qbo_id} still has payments "
-                                   f"applied ({', '.join(still_applied)}); voiding it would leave them as unapplied "
-                                   "customer credit")
-                params = {"operation": "void"}  # invoices, and payments as Intuit documents it
-                result = self.qbo.write(entity, body, f"void-{kind}-{mapped.qbo_id}-{current['SyncToken']}", params)
+                token = self._reverse(kind, entity, operation, mapped)
             except QboFault as fault:
                 self.job.count(kind, "failed")
                 record_fault(self.job.store, self.job.company, FLOW, self.job.run_id, kind, plan.source_id,
                              plan.document_number, fault)
                 continue
             self.job.store.put_mappings(self.job.company, kind, [
-                MappedRecord(plan.source_id, mapped.qbo_id, str(result.get("SyncToken", current["SyncToken"])),
-                             "voided", mapped.origin)
+                MappedRecord(plan.source_id, mapped.qbo_id, token, "voided", mapped.origin)
             ])
-            self.job.store.resolve_errors(self.job.company, FLOW, kind, [plan.source_id])
-            self.job.count(kind, "voided")
+            self.job.store.resolve_errors(self.job.company, FLOW, error_type(kind), [plan.source_id])
+            self.job.count(kind, "deleted" if operation == "delete" else "voided")
+
+    def _reverse(self, kind: str, entity: str, operation: str, mapped: MappedRecord) -> str | None:
+        """Void (or delete) one QBO record; returns its SyncToken after. A record to delete
+        that is gone already (a run that stopped before recording the delete) is done."""
+        try:
+            current = self.qbo.read(entity, mapped.qbo_id)
+        except QboFault as fault:
+            if operation == "delete" and fault.code == "610":
+                return mapped.sync_token
+            raise
+        still_applied = [link["TxnId"] for link in current.get("LinkedTxn") or [] if link.get("TxnType") == "Payment"]
+        if entity != "Payment" and still_applied:
+            raise QboFault(400, "payments_applied", f"QuickBooks {entity} {mapped.qbo_id} still has payments "
+                           f"applied ({', '.join(still_applied)}); voiding it would leave them as unapplied "
+                           "customer credit")
+        body = {"Id": mapped.qbo_id, "SyncToken": current["SyncToken"]}
+        rid = f"{operation}-{kind}-{mapped.qbo_id}-{current['SyncToken']}"
+        result = self.qbo.write(entity, body, rid, {"operation": operation})
+        return str(result.get("SyncToken", current["SyncToken"]))
 
     # -- bad debt ---------------------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 extract   streams changed Invoiced records (cursor with overlap) into the state store;
 transform turns them into QBO payloads and decides create / update / void / skip;
-load      writes them to QBO (customers, items, invoices, payments, bad debts) exactly once;
+load      writes them to QBO (customers, items, invoices, credit memos, fee invoices,
+          payments, voids, bad debts, refund receipts) exactly once;
 report    records the run and fails it, after everything was tried, if a record failed.
 
 Each step takes the run's job and keeps the run's record (started by extract, finished

@@ -26,7 +26,23 @@ from accounting_sync.store.idmap import ORIGIN_INVOICED, MappedRecord
 
 log = logging.getLogger(__name__)
 
-PLACEHOLDERS = {"$customer": "customer", "$item": "item", "$invoice": "invoice"}
+PLACEHOLDERS = {
+    "$customer": "customer",
+    "$item": "item",
+    "$invoice": "invoice",
+    "$credit_note": "credit_note",
+    "$fee": "fee",
+    "$refund_invoice": "refund_invoice",
+}
+TXN_IDS = frozenset({"$invoice", "$credit_note", "$fee", "$refund_invoice"})
+"""Placeholders that stand for a LinkedTxn's TxnId (a bare id), not a reference."""
+SETUP_ITEMS = {
+    "setup:bad_debt": ("bad_debt_item_name", "bad_debt_account"),
+    "setup:convenience_fee": ("convenience_fee_item_name", "convenience_fee_account"),
+    "setup:refund": ("refund_item_name", "refund_account"),
+    DISCOUNT_ITEM: ("discount_item_name", "discount_account"),
+}
+"""The items the sync books its own lines on: setting of the name, setting of the account."""
 
 
 class QboSetup:
@@ -87,7 +103,7 @@ class QboSetup:
             (key, ref), = value.items()
             if key in PLACEHOLDERS:
                 qbo_id = self._lookup(PLACEHOLDERS[key], str(ref))
-                return qbo_id if key == "$invoice" else {"value": qbo_id}
+                return qbo_id if key in TXN_IDS else {"value": qbo_id}
             if key == "$account":
                 return {"value": self.account(getattr(self.settings, f"{ref}_account"))}
             if key == "$deposit":
@@ -228,8 +244,7 @@ class QboSetup:
             suffix = f" ({sku})"
             name = clean_name(name[: limit - len(suffix)] + suffix, limit)
         used.add(name_key(name))
-        account = {"setup:bad_debt": self.settings.bad_debt_account, DISCOUNT_ITEM: self.settings.discount_account}.get(
-            key, self.settings.income_account)
+        account = getattr(self.settings, SETUP_ITEMS[key][1]) if key in SETUP_ITEMS else self.settings.income_account
         payload: dict[str, Any] = {
             "Name": name,
             "Type": self.settings.item_type,
@@ -238,6 +253,10 @@ class QboSetup:
         if sku:
             payload["Sku"] = sku[: field_limits()["sku"]]
         return payload
+
+    def setup_item_names(self) -> dict[str, str]:
+        """The QBO name of each item the sync books its own lines on."""
+        return {key: getattr(self.settings, name) for key, (name, _) in SETUP_ITEMS.items()}
 
     def _items_by_name(self, names: set[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}

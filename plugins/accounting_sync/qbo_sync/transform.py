@@ -1,6 +1,12 @@
 """The transform step of qbo_sync: Invoiced records -> QuickBooks Online payloads, and
 what to do with each (create / update / void / skip).
 
+Invoices become QBO invoices and credit notes credit memos, line for line by the same
+rules. A payment becomes a QBO payment of the cash received: it applies that cash to
+invoices, applies credit memos where a credit note was applied on Invoiced, and applies
+its convenience fee to a fee invoice of its own. Refunds become refund receipts; a credit
+note's refund also spends its credit memo.
+
 ``plan_run`` plans a run a chunk of staged records at a time and stages the plan for the
 load step; everything it calls below it is a pure function, without I/O.
 
@@ -37,13 +43,16 @@ from accounting_sync.common.values import (
     name_key,
     number,
 )
-from accounting_sync.config.settings import SyncSettings, field_limits, name_replacements
+from accounting_sync.config.settings import SyncSettings, field_limits, name_replacements, write_off_item
 from accounting_sync.qbo_import.transform import recorded_from_quickbooks
 from accounting_sync.store.idmap import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS
 
 log = logging.getLogger(__name__)
 
 UNIT_PRICE_STEP = Decimal("0.0000001")  # QBO keeps up to 7 decimals of a unit price
+REFUND_KINDS = ("refund", "refund_invoice", "refund_payment")
+"""What a refund is written as: a refund receipt, and for a credit note's refund the
+invoice and $0 payment that spend its credit memo."""
 LINE_COLUMNS = ["invoice_id", "position", "name", "description", "quantity", "unit_cost", "catalog_item", "taxable"]
 
 
@@ -62,7 +71,6 @@ class Planned:
     code: str | None = None
     currency: str | None = None
     depends_on: list[str] = field(default_factory=list)
-    fee_notice: str | None = None  # a convenience fee left unapplied: written, counted and logged
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -70,6 +78,12 @@ class Planned:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Planned:
         return cls(**data)
+
+    def decided(self, payload: dict[str, Any], mapped_hash: str | None) -> Planned:
+        """Write ``payload``: create it, or update what was written unless it is unchanged."""
+        self.payload, self.hash = payload, content_hash(payload)
+        self.action = "create" if mapped_hash is None else ("update" if mapped_hash != self.hash else "unchanged")
+        return self
 
     def refused(self, rejected: RecordRejected) -> Planned:
         """This plan turned into an error: why, how to fix it, and the code to report."""
@@ -283,6 +297,21 @@ def qbo_line(row: Any) -> tuple[dict[str, Any], Decimal]:
     return line, amount
 
 
+def setup_line(item_key: str, amount: Decimal, description: str) -> dict[str, Any]:
+    """One untaxed line of ``amount`` on an item the sync books its own lines on."""
+    return {
+        "DetailType": "SalesItemLineDetail",
+        "Amount": as_float(amount),
+        "Description": description,
+        "SalesItemLineDetail": {
+            "ItemRef": {"$item": item_key},
+            "Qty": 1,
+            "UnitPrice": as_float(amount),
+            "TaxCodeRef": {"value": "NON"},
+        },
+    }
+
+
 # -- invoices -------------------------------------------------------------------------------
 
 
@@ -299,10 +328,11 @@ def written_off_amount(invoice: dict[str, Any]) -> Decimal:
     return money(invoice.get("balance") or 0)
 
 
-def invoice_payload(invoice: dict[str, Any], lines: list[dict[str, Any]]) -> dict[str, Any]:
+def invoice_payload(invoice: dict[str, Any], lines: list[dict[str, Any]], label: str = "invoice") -> dict[str, Any]:
+    """A QBO invoice, or (``label`` "credit note") a credit memo: they share their lines."""
     limits = field_limits()
     if not lines:
-        raise RecordRejected("the invoice has no line items", "Add at least one line item on Invoiced.")
+        raise RecordRejected(f"the {label} has no line items", "Add at least one line item on Invoiced.")
     broken = next((line["error"] for line in lines if line["error"]), None)
     if broken:
         raise RecordRejected(broken, "Correct the line item on Invoiced.")
@@ -326,12 +356,12 @@ def invoice_payload(invoice: dict[str, Any], lines: list[dict[str, Any]]) -> dic
     total = money(invoice.get("total"))
     if subtotal - discount + tax != total:
         raise RecordRejected(
-            f"lines, discounts and taxes add up to {subtotal - discount + tax} but the invoice total is {total}",
-            "Check the invoice's line amounts, discounts and taxes on Invoiced.",
+            f"lines, discounts and taxes add up to {subtotal - discount + tax} but the {label} total is {total}",
+            f"Check the {label}'s line amounts, discounts and taxes on Invoiced.",
         )
     number = str(invoice.get("number") or invoice["id"])
     doc_number = short_doc_number(number, limits["doc_number"])
-    note = f"Invoiced invoice {invoice['id']}" + (f", number {number}" if doc_number != number else "")
+    note = f"Invoiced {label} {invoice['id']}" + (f", number {number}" if doc_number != number else "")
     payload: dict[str, Any] = {
         "CustomerRef": {"$customer": str(invoice["customer"])},
         "DocNumber": doc_number,
@@ -355,11 +385,12 @@ def plan_invoice(
     settings: SyncSettings,
     mapped_hash: str | None,
     mapped_origin: str | None,
+    kind: str = "invoice",
 ) -> Planned:
-    """Decide what to do with one Invoiced invoice."""
+    """Decide what to do with one Invoiced invoice (or, with ``kind``, credit note)."""
     source_id = str(invoice["id"])
     number = str(invoice.get("number") or source_id)
-    planned = Planned("invoice", source_id, "skip", document_number=number)
+    planned = Planned(kind, source_id, "skip", document_number=number)
     planned.currency = str(invoice.get("currency") or "").upper() or None
     if mapped_origin == "quickbooks" or (invoice.get("metadata") or {}).get("quickbooks_invoice_id"):
         planned.reason = "imported from QuickBooks: QuickBooks is the master of this invoice"
@@ -379,8 +410,8 @@ def plan_invoice(
             planned.reason = f"dated before the sync start date {settings.sync_start_date}"
             return planned
         if invoice.get("customer") in (None, ""):
-            raise RecordRejected("the invoice has no customer", "Assign a customer on Invoiced.")
-        payload = invoice_payload(invoice, lines)
+            raise RecordRejected(f"the {kind_label(kind)} has no customer", "Assign a customer on Invoiced.")
+        payload = invoice_payload(invoice, lines, kind_label(kind))
     except RecordRejected as rejected:
         return planned.refused(rejected)
     planned.payload, planned.hash = payload, content_hash(payload)
@@ -392,6 +423,36 @@ def plan_invoice(
     else:
         planned.action = "unchanged"
     return planned
+
+
+def kind_label(kind: str) -> str:
+    """How a plan kind reads in messages and notes: ``credit_note`` -> "credit note"."""
+    return kind.replace("_", " ")
+
+
+# -- credit notes ---------------------------------------------------------------------------
+
+
+def is_write_off(credit_note: dict[str, Any]) -> bool:
+    """The credit note Invoiced issues for a bad-debt write-off (every line on its write-off
+    item): it reaches QBO as the write-off of its invoice, never as a credit memo too."""
+    items = credit_note.get("items") or []
+    return bool(items) and all(line.get("catalog_item") == write_off_item() for line in items)
+
+
+def plan_credit_note(
+    credit_note: dict[str, Any],
+    lines: list[dict[str, Any]],
+    settings: SyncSettings,
+    mapped_hash: str | None,
+    mapped_origin: str | None,
+) -> Planned:
+    """An issued credit note becomes a credit memo, by the rules of invoices."""
+    if is_write_off(credit_note):
+        number = str(credit_note.get("number") or credit_note["id"])
+        return Planned("credit_note", str(credit_note["id"]), "skip", number,
+                       reason="a bad-debt write-off: written to QuickBooks with its invoice")
+    return plan_invoice(credit_note, lines, settings, mapped_hash, mapped_origin, kind="credit_note")
 
 
 def plan_bad_debt(invoice: dict[str, Any]) -> Planned | None:
@@ -412,17 +473,7 @@ def _bad_debt_plan(invoice: dict[str, Any]) -> Planned | None:
         "CustomerRef": {"$customer": str(invoice["customer"])},
         "TxnDate": txn_date(invoice.get("date_bad_debt") or invoice.get("updated_at") or invoice["date"]),
         "Line": [
-            {
-                "DetailType": "SalesItemLineDetail",
-                "Amount": as_float(amount),
-                "Description": f"Bad debt write-off of invoice {invoice.get('number') or invoice['id']}",
-                "SalesItemLineDetail": {
-                    "ItemRef": {"$item": "setup:bad_debt"},
-                    "Qty": 1,
-                    "UnitPrice": as_float(amount),
-                    "TaxCodeRef": {"value": "NON"},
-                },
-            }
+            setup_line("setup:bad_debt", amount, f"Bad debt write-off of invoice {invoice.get('number') or invoice['id']}")
         ],
         "PrivateNote": f"Invoiced bad debt of invoice {invoice['id']}",
     }
@@ -446,30 +497,47 @@ def split_total(payment: dict[str, Any], split_type: str) -> Decimal:
     return sum((money(s.get("amount", 0)) for s in splits), Decimal(0))
 
 
+@dataclass(frozen=True)
+class CreditApplied:
+    """A credit note applied to an invoice by a payment's ``credit_note`` split."""
+
+    credit_note: str
+    invoice: str
+    amount: Decimal
+
+
+def _linked(amount: Decimal, placeholder: str, key: str, txn_type: str) -> dict[str, Any]:
+    return {"Amount": as_float(amount), "LinkedTxn": [{"TxnId": {placeholder: key}, "TxnType": txn_type}]}
+
+
 def payment_payload(
-    payment: dict[str, Any], invoice_amounts: list[tuple[str, Decimal]], settings: SyncSettings
+    payment: dict[str, Any],
+    invoice_amounts: list[tuple[str, Decimal]],
+    settings: SyncSettings,
+    credits: list[CreditApplied] | None = None,
 ) -> dict[str, Any]:
-    """A QBO Payment for the cash actually received: invoice lines, plus what stays
-    unapplied (credit and, until fees have a mapping of their own, a convenience fee)."""
+    """A QBO Payment for the cash actually received: invoice lines, a credit memo line and
+    an invoice line per credit note applied (they cancel out, as QBO applies credit), a line
+    paying the fee invoice of a convenience fee; customer credit stays unapplied."""
     limits = field_limits()
     applied = sum((amount for _, amount in invoice_amounts), Decimal(0))
     unapplied = split_total(payment, "credit")
     fee = split_total(payment, "convenience_fee")
     total = applied + unapplied + fee
     method = str(payment.get("method") or "other")
+    lines = [_linked(amount, "$invoice", invoice_id, "Invoice") for invoice_id, amount in invoice_amounts]
+    for credit in credits or []:
+        lines.append(_linked(credit.amount, "$invoice", credit.invoice, "Invoice"))
+        lines.append(_linked(credit.amount, "$credit_note", credit.credit_note, "CreditMemo"))
+    if fee:
+        lines.append(_linked(fee, "$fee", str(payment["id"]), "Invoice"))
     payload: dict[str, Any] = {
         "CustomerRef": {"$customer": str(payment["customer"])},
         "TotalAmt": as_float(total),
         "TxnDate": txn_date(payment["date"]),
-        "Line": [
-            {"Amount": as_float(amount), "LinkedTxn": [{"TxnId": {"$invoice": invoice_id}, "TxnType": "Invoice"}]}
-            for invoice_id, amount in invoice_amounts
-        ],
+        "Line": lines,
         "DepositToAccountRef": {"$deposit": settings.deposit_account_for(method, payment.get("currency"))},
-        "PrivateNote": truncate(
-            f"Invoiced payment {payment['id']} ({method})" + (f", convenience fee {fee} unapplied" if fee else ""),
-            limits["private_note"],
-        ),
+        "PrivateNote": truncate(f"Invoiced payment {payment['id']} ({method})", limits["private_note"]),
     }
     if payment.get("reference"):
         payload["PaymentRefNum"] = truncate(str(payment["reference"]), limits["payment_ref_num"])
@@ -483,10 +551,12 @@ def plan_payment(
     mapped_hash: str | None,
     *,
     from_quickbooks: bool = False,
+    write_offs: frozenset[str] = frozenset(),
 ) -> Planned:
     """Decide what to do with one Invoiced payment. ``invoices`` holds what is known of
     each invoice the payment was applied to (None when unknown); ``from_quickbooks`` says
-    the payment was recorded from QBO (the id map or our marker), so writing it would echo."""
+    the payment was recorded from QBO (the id map or our marker), so writing it would echo;
+    ``write_offs`` are credit notes of bad-debt write-offs, applied by their own path."""
     source_id = str(payment["id"])
     planned = Planned("payment", source_id, "skip", document_number=str(payment.get("reference") or source_id))
     planned.currency = str(payment.get("currency") or "").upper() or None
@@ -494,23 +564,44 @@ def plan_payment(
         return planned
     try:
         splits = _invoice_splits(payment, invoices, settings)
+        credits = _credit_splits(payment, invoices, settings, write_offs)
         kept = {"credit", "convenience_fee"}
-        if not splits and not any(s.get("type") in kept for s in payment.get("applied_to") or []):
-            planned.reason = "nothing to write: no cash applied to a synced invoice"
+        if not splits and not credits and not any(s.get("type") in kept for s in payment.get("applied_to") or []):
+            planned.reason = "nothing to write: no cash or credit note applied to a synced invoice"
             return planned
-        payload = payment_payload(payment, splits, settings)
-        fee = split_total(payment, "convenience_fee")
+        payload = payment_payload(payment, splits, settings, credits)
     except RecordRejected as rejected:
         return planned.refused(rejected)
-    if fee:
-        planned.fee_notice = (
-            f"its convenience fee of {fee} is part of the {payload['TotalAmt']:.2f} received and stays unapplied "
-            "on the QuickBooks payment (customer credit): record it as income in QuickBooks"
-        )
-    planned.payload, planned.hash = payload, content_hash(payload)
-    planned.depends_on = [f"customer:{payment['customer']}", *(f"invoice:{i}" for i, _ in splits)]
-    planned.action = "create" if mapped_hash is None else ("update" if mapped_hash != planned.hash else "unchanged")
-    return planned
+    planned.depends_on = [
+        f"customer:{payment['customer']}",
+        *(f"invoice:{i}" for i in sorted({i for i, _ in splits} | {c.invoice for c in credits})),
+        *(f"credit_note:{c}" for c in sorted({c.credit_note for c in credits})),
+        *([f"fee:{source_id}"] if split_total(payment, "convenience_fee") else []),
+    ]
+    return planned.decided(payload, mapped_hash)
+
+
+def plan_fee(payment: dict[str, Any], paid: Planned, mapped_hash: str | None) -> Planned | None:
+    """The fee invoice of a payment's convenience fee: written when its payment is, voided
+    with it. ``paid`` is the payment's own plan."""
+    fee = split_total(payment, "convenience_fee")
+    source_id = str(payment["id"])
+    reference = payment.get("reference") or source_id
+    number = short_doc_number(f"FEE-{reference}", field_limits()["doc_number"])
+    planned = Planned("fee", source_id, "void", number, currency=paid.currency)
+    if payment.get("voided"):
+        return planned if mapped_hash is not None else None
+    if not fee or paid.action not in {"create", "update", "unchanged"}:
+        return None
+    payload = {
+        "CustomerRef": {"$customer": str(payment["customer"])},
+        "DocNumber": number,
+        "TxnDate": txn_date(payment["date"]),
+        "Line": [setup_line("setup:convenience_fee", fee, f"Convenience fee of Invoiced payment {reference}")],
+        "PrivateNote": f"Invoiced convenience fee of payment {source_id}",
+    }
+    planned.depends_on = [f"customer:{payment['customer']}", "item:setup:convenience_fee"]
+    return planned.decided(payload, mapped_hash)
 
 
 def _payment_not_written(
@@ -555,20 +646,131 @@ def _invoice_splits(
     return splits
 
 
+def _credit_splits(
+    payment: dict[str, Any],
+    invoices: dict[str, dict[str, Any] | None],
+    settings: SyncSettings,
+    write_offs: frozenset[str],
+) -> list[CreditApplied]:
+    """The credit notes the payment applies to invoices written from the sync start date
+    on; a credit note applied to the customer's credit balance stays unapplied credit."""
+    credits = []
+    for split in payment.get("applied_to") or []:
+        if split.get("type") != "credit_note" or split.get("document_type") != "invoice":
+            continue
+        credit_note, invoice_id = str(split.get("credit_note")), str(split.get("invoice"))
+        invoice = invoices.get(invoice_id)
+        if credit_note in write_offs or (invoice is not None and before_start(invoice.get("date"), settings)):
+            continue
+        credits.append(CreditApplied(credit_note, invoice_id, money(split.get("amount"))))
+    if any(credit.amount <= 0 for credit in credits):
+        raise RecordRejected("the payment applies a zero or negative credit note amount to an invoice")
+    return credits
+
+
+# -- refunds --------------------------------------------------------------------------------
+
+
+def plan_refund(refund: dict[str, Any], settings: SyncSettings, mapped_hash: str | None) -> Planned:
+    """A refund becomes a refund receipt out of the deposit account of its method, on the
+    refund product, so cash in QBO matches the bank."""
+    source_id = str(refund["id"])
+    planned = Planned("refund", source_id, "skip", document_number=source_id)
+    planned.currency = str(refund.get("currency") or "").upper() or None
+    try:
+        planned.reason = _refund_skipped(refund, settings)
+        if planned.reason is not None:
+            return planned
+        if refund.get("customer") in (None, ""):
+            raise RecordRejected("the refund has no customer")
+        amount = money(refund.get("amount"))
+        if amount <= 0:
+            raise RecordRejected("the refund amount is zero or negative")
+        method = str(refund.get("method") or "other")
+        payload = {
+            "CustomerRef": {"$customer": str(refund["customer"])},
+            "TxnDate": txn_date(refund["date"]),
+            "DepositToAccountRef": {"$deposit": settings.deposit_account_for(method, refund.get("currency"))},
+            "Line": [setup_line("setup:refund", amount, f"Refund{refunded_of(refund)}")],
+            "PrivateNote": f"Invoiced refund {source_id}{refunded_of(refund)} ({method})",
+        }
+    except RecordRejected as rejected:
+        return planned.refused(rejected)
+    planned.depends_on = [f"customer:{refund['customer']}", "item:setup:refund"]
+    return planned.decided(payload, mapped_hash)
+
+
+def _refund_skipped(refund: dict[str, Any], settings: SyncSettings) -> str | None:
+    if not settings.write_payments:
+        return "writing payments to QuickBooks is turned off"
+    if refund.get("status") not in (None, "succeeded"):
+        return f"the refund is {refund.get('status')}"
+    if before_start(refund.get("date"), settings):
+        return f"dated before the sync start date {settings.sync_start_date}"
+    return None
+
+
+def refunded_of(refund: dict[str, Any]) -> str:
+    """What was refunded, as the memo says it."""
+    if refund.get("credit_note") is not None:
+        return f" of credit note {refund['credit_note']}"
+    return f" of payment {refund['payment']}" if refund.get("payment") is not None else ""
+
+
+def plan_credit_refund(refund: dict[str, Any], receipt: Planned, hashes: dict[str, str | None]) -> list[Planned]:
+    """A credit note's refund also spends its credit memo. A refund receipt takes no credit,
+    so the refunded amount is carried to the customer by a refund invoice (on the refund
+    product, so the receipt and the invoice cancel out in income) and a $0 payment applies
+    the credit memo to it: cash goes out, the memo's remaining credit matches Invoiced's
+    balance. ``hashes`` holds the mapped hash of the ``refund_invoice`` and ``refund_payment``."""
+    if refund.get("credit_note") is None or receipt.action not in {"create", "update", "unchanged"}:
+        return []
+    source_id, note = receipt.source_id, str(refund["credit_note"])
+    amount, customer = money(refund["amount"]), {"$customer": str(refund["customer"])}
+    number = short_doc_number(f"REFUND-{source_id}", field_limits()["doc_number"])
+    invoice = Planned("refund_invoice", source_id, "create", number, currency=receipt.currency)
+    invoice.depends_on = [f"customer:{refund['customer']}", "item:setup:refund"]
+    invoice.decided({
+        "CustomerRef": customer,
+        "DocNumber": number,
+        "TxnDate": receipt.payload["TxnDate"],
+        "Line": [setup_line("setup:refund", amount, f"Refund of credit note {note}")],
+        "PrivateNote": f"Invoiced refund {source_id} of credit note {note}: carries it to the credit memo",
+    }, hashes.get("refund_invoice"))
+    applied = Planned("refund_payment", source_id, "create", number, currency=receipt.currency)
+    applied.depends_on = [f"customer:{refund['customer']}", f"credit_note:{note}", f"refund_invoice:{source_id}"]
+    applied.decided({
+        "CustomerRef": customer,
+        "TotalAmt": 0,
+        "TxnDate": receipt.payload["TxnDate"],
+        "Line": [_linked(amount, "$refund_invoice", source_id, "Invoice"),
+                 _linked(amount, "$credit_note", note, "CreditMemo")],
+        "PrivateNote": f"Invoiced refund {source_id}: applies credit note {note}",
+    }, hashes.get("refund_payment"))
+    return [invoice, applied]
+
+
 # -- the step: plan a run ------------------------------------------------------------------
 
 
 def plan_run(job: SyncJob) -> dict[str, int]:
     """Plan every write, a chunk of staged records at a time; the plan is staged for the
-    load step. Only a small brief of each invoice is kept for the payments that follow."""
+    load step. Only a small brief of each invoice, and the ids of write-off credit notes,
+    are kept for the payments that follow."""
     summary: Counter[str] = Counter()
     item_names: dict[str, str] = {}
     briefs: dict[str, dict[str, Any]] = {}
+    write_offs: set[str] = set()
     for chunk in chunked((payload for _, payload in job.staged("extract", "invoice")), CHUNK):
         _stage_plans(job, _plan_invoices(job, chunk, item_names), summary)
         briefs.update({str(i["id"]): {k: i.get(k) for k in ("id", "number", "date", "status")} for i in chunk})
+    for chunk in chunked((payload for _, payload in job.staged("extract", "credit_note")), CHUNK):
+        _stage_plans(job, _plan_credit_notes(job, chunk, item_names), summary)
+        write_offs.update(str(c["id"]) for c in chunk if is_write_off(c))
     for chunk in chunked((payload for _, payload in job.staged("extract", "payment")), CHUNK):
-        _stage_plans(job, _plan_payments(job, chunk, briefs), summary)
+        _stage_plans(job, _plan_payments(job, chunk, briefs, frozenset(write_offs)), summary)
+    for chunk in chunked((payload for _, payload in job.staged("extract", "refund")), CHUNK):
+        _stage_plans(job, _plan_refunds(job, chunk), summary)
     job.stage("transform", "items", [("names", item_names)])
     log.info("Planned: %s", dict(sorted(summary.items())))
     return dict(summary)
@@ -607,22 +809,60 @@ def _plan_invoices(job: SyncJob, invoices: list[dict[str, Any]], item_names: dic
     return plans
 
 
-def _plan_payments(job: SyncJob, payments: list[dict[str, Any]], briefs: dict[str, dict[str, Any]]) -> list[Planned]:
-    payment_map = job.store.get_mappings(job.company, "payment", [str(p["id"]) for p in payments])
+def _hash(mapped: Any) -> str | None:
+    return mapped.content_hash if mapped else None
+
+
+def _plan_credit_notes(job: SyncJob, credit_notes: list[dict[str, Any]], item_names: dict[str, str]) -> list[Planned]:
+    mapped = job.store.get_mappings(job.company, "credit_note", [str(c["id"]) for c in credit_notes])
+    frame = lines_frame(credit_notes, job.settings)
+    lines = group_lines(frame)
+    if not frame.empty:
+        item_names.update(zip(frame["item_key"], frame["item_name"], strict=True))
+    return [
+        plan_credit_note(
+            c,
+            lines.get(str(c["id"]), []),
+            job.settings,
+            _hash(mapped.get(str(c["id"]))),
+            mapped[str(c["id"])].origin if str(c["id"]) in mapped else None,
+        )
+        for c in credit_notes
+    ]
+
+
+def _plan_refunds(job: SyncJob, refunds: list[dict[str, Any]]) -> list[Planned]:
+    ids = [str(r["id"]) for r in refunds]
+    mapped = {kind: job.store.get_mappings(job.company, kind, ids) for kind in REFUND_KINDS}
+    plans: list[Planned] = []
+    for refund in refunds:
+        hashes = {kind: _hash(mapped[kind].get(str(refund["id"]))) for kind in REFUND_KINDS}
+        receipt = plan_refund(refund, job.settings, hashes["refund"])
+        plans.extend([receipt, *plan_credit_refund(refund, receipt, hashes)])
+    return plans
+
+
+def _plan_payments(
+    job: SyncJob, payments: list[dict[str, Any]], briefs: dict[str, dict[str, Any]], write_offs: frozenset[str]
+) -> list[Planned]:
+    ids = [str(p["id"]) for p in payments]
+    payment_map = job.store.get_mappings(job.company, "payment", ids)
+    fee_map = job.store.get_mappings(job.company, "fee", ids)
     plans = []
     for payment in payments:
         mapped = payment_map.get(str(payment["id"]))
-        applied = {str(s.get("invoice")) for s in payment.get("applied_to") or [] if s.get("type") == "invoice"}
+        applied = {str(s.get("invoice")) for s in payment.get("applied_to") or [] if s.get("invoice") is not None}
         from_quickbooks = (mapped is not None and mapped.origin == ORIGIN_QUICKBOOKS) or recorded_from_quickbooks(
             payment
         )
-        plans.append(
-            plan_payment(
-                payment,
-                {i: briefs.get(i) for i in applied},
-                job.settings,
-                mapped.content_hash if mapped else None,
-                from_quickbooks=from_quickbooks,
-            )
+        paid = plan_payment(
+            payment,
+            {i: briefs.get(i) for i in applied},
+            job.settings,
+            _hash(mapped),
+            from_quickbooks=from_quickbooks,
+            write_offs=write_offs,
         )
+        fee = plan_fee(payment, paid, _hash(fee_map.get(str(payment["id"]))))
+        plans.extend([paid] if fee is None else [fee, paid])
     return plans

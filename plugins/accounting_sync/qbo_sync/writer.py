@@ -238,7 +238,7 @@ class BatchWriter:
                 self.on_written(op, entity)
         for object_type, records in by_type.items():
             self.store.put_mappings(self.company, object_type, records)
-            self.store.resolve_errors(self.company, self.flow, _error_type(object_type), [r.invoiced_id for r in records])
+            self.store.resolve_errors(self.company, self.flow, error_type(object_type), [r.invoiced_id for r in records])
 
     def _fail(self, op: WriteOp, fault: QboFault) -> None:
         self.outcome.failed.append(op.source_id)
@@ -264,7 +264,7 @@ def record_fault(
     store.record_error(
         company,
         flow,
-        _error_type(object_type),
+        error_type(object_type),
         source_id,
         message=message,
         document_number=document_number,
@@ -274,9 +274,15 @@ def record_fault(
     )
 
 
-def _error_type(object_type: str) -> str:
-    """Bad-debt write-offs are reported on their invoice."""
-    return "invoice" if object_type.startswith("bad_debt") else object_type
+REPORTED_ON = {"fee": "payment", "refund_invoice": "refund", "refund_payment": "refund"}
+
+
+def error_type(object_type: str) -> str:
+    """Bad-debt write-offs are reported on their invoice, a convenience fee on its payment,
+    what spends a refunded credit note on its refund."""
+    if object_type.startswith("bad_debt"):
+        return "invoice"
+    return REPORTED_ON.get(object_type, object_type)
 
 
 def find_written(client: QuickBooksClient, entity: str, ops: list[WriteOp]) -> dict[str, dict[str, Any]]:

@@ -36,7 +36,7 @@ HINTS = {
     "inactive_customer": "Reactivate the customer in QuickBooks to have the sync use it, or rename the customer "
     "on Invoiced so a new QuickBooks customer is created.",
     "payments_applied": "Void or delete those payments in QuickBooks (on Invoiced, if they came from there); "
-    "the next sync then voids the invoice.",
+    "the next sync then voids the invoice (deletes the credit memo).",
     "overpayment": "QuickBooks already holds a payment on this invoice that Invoiced does not (one was recorded "
     "in QuickBooks directly). Delete or void the extra payment in QuickBooks, or record it on Invoiced and "
     "change this one; QuickBooks would otherwise keep the excess as unapplied customer credit.",

@@ -12,6 +12,10 @@ from accounting_sync.store.schema import IN_CHUNK, IdMap, Repository
 
 ORIGIN_INVOICED = "invoiced"
 ORIGIN_QUICKBOOKS = "quickbooks"
+INVOICE_TYPES = ("invoice", "fee", "refund_invoice")
+"""Id-map types whose QuickBooks record is an Invoice: an Invoiced invoice, and the fee
+and refund invoices qbo_sync writes for a payment's convenience fee or a credit note's
+refund. qbo_import must know them all, or it would import an open one as a new invoice."""
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from accounting_sync.common.runtime import sync_job
 from accounting_sync.common.values import aware, money, utcnow
 from accounting_sync.qbo_sync.extract import INVOICE_INCLUDE
 from accounting_sync.quickbooks.client import QuickBooksClient, rows_by_id
-from accounting_sync.store.idmap import ORIGIN_QUICKBOOKS, MappedRecord
+from accounting_sync.store.idmap import INVOICE_TYPES, ORIGIN_QUICKBOOKS, MappedRecord
 from accounting_sync.store.schema import TieOutRecord
 from accounting_sync.tie_out.compare import (
     CustomerBalance,
@@ -227,18 +227,31 @@ def customer_balances(
         group = groups.get(str((rows.get(pair.qbo_id) or {}).get("CustomerRef", {}).get("value", "")))
         if group is not None:
             group.linked += (pair.qbo.open if pair.qbo else Decimal("0.00")) - pair.invoiced.open
+    written = {m.qbo_id for kind in INVOICE_TYPES for m in job.store.get_mappings(job.company, kind).values()}
     for qbo_id, row in rows.items():
         group = groups.get(str(row.get("CustomerRef", {}).get("value", "")))
-        if group is not None and qbo_id not in books.by_qbo:
+        if group is not None and qbo_id not in written:
             group.never_written += money(row.get("Balance") or 0)
+    credit = _open_credit(job, invoiced_customers)
     for invoiced_id, qbo_id in group_of.items():
-        credit = money((invoiced_customers.get(invoiced_id) or {}).get("credit_balance") or 0)
-        receivable -= credit
+        receivable -= credit.get(invoiced_id, Decimal("0.00"))
         if qbo_id in groups:
-            groups[qbo_id].credit += credit
+            groups[qbo_id].credit += credit.get(invoiced_id, Decimal("0.00"))
     result.receivable_invoiced = receivable
     result.receivable_qbo = sum((group.qbo_balance for group in groups.values()), Decimal("0.00"))
     result.differences.extend(d for group in groups.values() if (d := group.difference()) is not None)
+
+
+def _open_credit(job: SyncJob, customers: dict[str, dict[str, Any]]) -> dict[str, Decimal]:
+    """Unapplied credit per Invoiced customer: its credit balance and its issued credit
+    notes' open balances (in QuickBooks, unapplied credit memos and payments lower the
+    customer's balance the same way)."""
+    credit = {cid: money(c.get("credit_balance") or 0) for cid, c in customers.items()}
+    for note in job.invoiced.iter_list("/credit_notes", {}):
+        if not note.get("draft") and note.get("status") != "voided" and money(note.get("balance") or 0):
+            key = str(note.get("customer"))
+            credit[key] = credit.get(key, Decimal("0.00")) + money(note["balance"])
+    return credit
 
 
 def _spread_invoiced(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qbo_support import Qbo, customer, fault, invoice, invoice_body, item, payment, sales_line
+from qbo_support import Qbo, customer, fault, income_account, invoice, invoice_body, item, payment, sales_line
 
 
 def _tax_code(qbo: Qbo, rate: float) -> str:
@@ -182,3 +182,52 @@ def test_seeded_company_has_partly_and_fully_paid_invoices(seeded: Qbo) -> None:
     assert all(row["LinkedTxn"] for row in partly + paid)
     assert any(line["DetailType"] == "DiscountLineDetail" for row in invoices for line in row["Line"])
     assert any(row["TxnTaxDetail"].get("TotalTax", 0) > 0 for row in invoices)
+
+
+def _account_id(qbo: Qbo, name: str) -> str:
+    return str(qbo.query(f"SELECT * FROM Account WHERE Name = '{name}'")["Account"][0]["Id"])
+
+
+def test_refund_receipt_pays_out_of_an_account_and_leaves_receivables_alone(qbo: Qbo) -> None:
+    acme = customer(qbo)["Id"]
+    consulting = item(qbo)["Id"]
+    inv = invoice(qbo, acme, consulting, 300)
+    payment(qbo, acme, 300, [("Invoice", inv["Id"], 300)])
+    body = {"CustomerRef": {"value": acme}, "DepositToAccountRef": {"value": _account_id(qbo, "Undeposited Funds")},
+            "Line": [sales_line(consulting, 40.25)], "PrivateNote": "refund"}
+    refund = qbo.create("RefundReceipt", body)
+    assert refund["TotalAmt"] == 40.25 and refund["Balance"] == 0
+    assert refund["DepositToAccountRef"]["name"] == "Undeposited Funds"
+    assert qbo.read("Invoice", inv["Id"])["Balance"] == 0
+    assert qbo.read("Customer", acme)["Balance"] == 0
+    rows = qbo.query(f"SELECT * FROM RefundReceipt WHERE CustomerRef = '{acme}'")["RefundReceipt"]
+    assert [row["Id"] for row in rows] == [refund["Id"]]
+
+
+def test_refund_receipt_needs_an_account_to_pay_from(qbo: Qbo) -> None:
+    acme, consulting = customer(qbo)["Id"], item(qbo)["Id"]
+    body = {"CustomerRef": {"value": acme}, "Line": [sales_line(consulting, 10)]}
+    assert fault(qbo.post("refundreceipt", body))["code"] == "2020"
+    income = {"value": income_account(qbo)}
+    assert fault(qbo.post("refundreceipt", {**body, "DepositToAccountRef": income}))["code"] == "6000"
+
+
+def test_credit_memo_cannot_be_voided_and_is_deleted_only_once_unapplied(qbo: Qbo) -> None:
+    """Credit memos have no void (fault 500); one applied by a payment cannot be deleted
+    until that payment is voided, which gives its credit back."""
+    acme, consulting = customer(qbo)["Id"], item(qbo)["Id"]
+    inv = invoice(qbo, acme, consulting, 300)
+    memo = qbo.create("CreditMemo", invoice_body(acme, consulting, 100))
+    zero = payment(qbo, acme, 0, [("Invoice", inv["Id"], 100), ("CreditMemo", memo["Id"], 100)])
+    assert qbo.read("CreditMemo", memo["Id"])["Balance"] == 0
+    current = qbo.read("CreditMemo", memo["Id"])
+    ref = {"Id": memo["Id"], "SyncToken": current["SyncToken"]}
+    assert fault(qbo.post("creditmemo", ref, operation="void"))["code"] == "500"
+    assert fault(qbo.post("creditmemo", ref, operation="delete"))["code"] == "6000"
+    assert qbo.post("payment", {"Id": zero["Id"], "SyncToken": zero["SyncToken"]}, operation="void").status_code == 200
+    current = qbo.read("CreditMemo", memo["Id"])
+    assert current["RemainingCredit"] == 100 and current["LinkedTxn"] == []
+    assert qbo.read("Invoice", inv["Id"])["Balance"] == 300
+    assert qbo.post("creditmemo", {"Id": memo["Id"], "SyncToken": current["SyncToken"]},
+                    operation="delete").status_code == 200
+    assert qbo.read("Customer", acme)["Balance"] == 300
