@@ -77,6 +77,9 @@ class SyncSettings(BaseModel):
     generic_item_name: str = Field(min_length=1, max_length=100)
     bad_debt_item_name: str = Field(min_length=1, max_length=100)
     discount_item_name: str = Field(min_length=1, max_length=100)
+    tax_rounding_item_name: str = Field(min_length=1, max_length=100)
+    tax_code_map: dict[str, str] = {}
+    untaxed_tax_code: str | None = None
     item_type: Literal["Service", "NonInventory"] = "Service"
     deposit_rules: list[DepositRule] = []
     sync_start_date: date | None = None
@@ -122,6 +125,9 @@ def default_settings_dict() -> dict[str, Any]:
         "generic_item_name": raw["items"]["generic_name"],
         "bad_debt_item_name": raw["items"]["bad_debt_name"],
         "discount_item_name": raw["items"]["discount_name"],
+        "tax_rounding_item_name": raw["items"]["tax_rounding_name"],
+        "tax_code_map": raw["global_tax"].get("tax_code_map") or {},
+        "untaxed_tax_code": raw["global_tax"].get("untaxed_tax_code"),
         "item_type": raw["items"].get("type", "Service"),
         "deposit_rules": raw.get("deposit_rules") or [],
         **raw["sync"],

@@ -88,7 +88,9 @@ def fit_invoice(payload: dict[str, Any], kind: CompanyKind, number: str | None) 
 
 
 def needs_discount_item(payload: dict[str, Any], kind: CompanyKind) -> bool:
-    return not kind.allow_discounts and any(line.get("DetailType") == "DiscountLineDetail" for line in payload["Line"])
+    """Discounts off, or a VAT/GST company (globaltax): discounts are lines on the discount item."""
+    off = not kind.allow_discounts or kind.global_tax
+    return off and any(line.get("DetailType") == "DiscountLineDetail" for line in payload["Line"])
 
 
 def _discount_as_line(line: dict[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from accounting_sync.common.flows import SYNC
 from accounting_sync.common.job import CHUNK, LEASE_TTL, SyncJob
-from accounting_sync.common.values import chunked, content_hash, money, name_key
+from accounting_sync.common.values import RecordRejected, chunked, content_hash, money, name_key
 from accounting_sync.config.settings import field_limits
 from accounting_sync.qbo_sync.company import (
     DISCOUNT_ITEM,
@@ -22,6 +22,7 @@ from accounting_sync.qbo_sync.company import (
     fit_invoice,
     needs_discount_item,
 )
+from accounting_sync.qbo_sync.globaltax import ROUNDING_ITEM, fit_global, is_inclusive, untaxed_lines
 from accounting_sync.qbo_sync.setup import QboSetup
 from accounting_sync.qbo_sync.transform import (
     Planned,
@@ -64,6 +65,7 @@ class Loader:
         self.failed: set[tuple[str, str]] = set()
         self.failed_items: dict[str, QboFault] = {}
         self.missing_customers: set[str] = set()
+        self.totals: dict[str, Decimal] = {}  # Invoiced's totals of invoices for a VAT/GST company
 
     def run(self) -> None:
         """Payments are voided before invoices: an invoice voided in QBO with a payment
@@ -95,17 +97,23 @@ class Loader:
             elif plan.action == "error":
                 self._fail_plan(plan, plan.code or "invalid_record", plan.reason or "invalid", plan.hint)
             elif self._tax_model_ok(plan) and self._currency_ok(plan):
-                for dep in plan.depends_on:
-                    kind, _, key = dep.partition(":")
-                    if kind == "customer":
-                        needs.customers.add(key)
-                    elif kind == "item":
-                        needs.items.add(key)
-                if plan.kind == "bad_debt":
-                    needs.items.add("setup:bad_debt")
-                if plan.kind == "invoice" and needs_discount_item(plan.payload, self.setup.kind()):
-                    needs.items.add(DISCOUNT_ITEM)
+                self._needs(plan, needs)
         return needs
+
+    def _needs(self, plan: Planned, needs: Needs) -> None:
+        """The customers and items a document to write depends on, setup items included."""
+        for dep in plan.depends_on:
+            kind, _, key = dep.partition(":")
+            if kind == "customer":
+                needs.customers.add(key)
+            elif kind == "item":
+                needs.items.add(key)
+        if plan.kind == "bad_debt":
+            needs.items.add("setup:bad_debt")
+        if plan.kind == "invoice" and needs_discount_item(plan.payload, self.setup.kind()):
+            needs.items.add(DISCOUNT_ITEM)
+        if plan.kind == "invoice" and self.setup.kind().global_tax:
+            needs.items.add(ROUNDING_ITEM)
 
     # -- shared helpers ---------------------------------------------------------------------
 
@@ -134,16 +142,14 @@ class Loader:
         self.job.store.acquire_lease(self.job.company, "writes", self.job.run_key, LEASE_TTL)
 
     def _tax_model_ok(self, plan: Planned) -> bool:
-        """Invoices for a VAT/GST company would need its tax codes on every line: not mapped yet."""
-        kind = self.setup.kind()
-        if not kind.global_tax or plan.kind not in ("invoice", "bad_debt"):
+        """Tax-inclusive rates need a VAT/GST company: a US company's tax always comes on top."""
+        if self.setup.kind().global_tax or not plan.tax_plan or not is_inclusive(plan.tax_plan):
             return True
         self._fail_plan(
             plan,
-            "global_tax_unsupported",
-            f"the QuickBooks company is a {kind.country} company, whose lines need its own VAT/GST tax codes; "
-            "mapping Invoiced tax rates to them is not supported yet",
-            "Connect a US QuickBooks company, or write this invoice in QuickBooks by hand.",
+            "tax_inclusive_unsupported",
+            "the invoice has tax-inclusive rates, which a US QuickBooks company cannot hold (its tax is added on top)",
+            "Use tax-exclusive rates for invoices synced to this company.",
         )
         return False
 
@@ -298,12 +304,16 @@ class Loader:
         names = dict(dict(self.job.staged("transform", "items")).get("names", {}))
         names["setup:bad_debt"] = self.job.settings.bad_debt_item_name
         names[DISCOUNT_ITEM] = self.job.settings.discount_item_name
+        names[ROUNDING_ITEM] = self.job.settings.tax_rounding_item_name
         return {key: names.get(key, key.split(":", 1)[1]) for key in keys}
 
     # -- invoices and payments --------------------------------------------------------------
 
     def _documents(self, kind: str, entity: str) -> None:
-        on_written = self._report_automated_tax if entity == "Invoice" and self.setup.kind().automated_sales_tax else None
+        company = self.setup.kind()
+        on_written = self._report_automated_tax if company.automated_sales_tax else (
+            self._report_total if company.global_tax else None)
+        on_written = on_written if entity == "Invoice" else None
         writer = self._writer(entity, refresh_tokens=self._refreshed(entity), on_written=on_written)
         for chunk in chunked(self.plans(kind), CHUNK):
             self.setup.prefetch(chunk)
@@ -321,9 +331,11 @@ class Loader:
             fault = self.failed_items[broken_item]
             self._fail_plan(plan, fault.code, f"item {broken_item}: {fault.message}", fault.hint)
             return None
-        planned = fit_invoice(plan.payload, self.setup.kind(), plan.document_number) if plan.kind == "invoice" else plan.payload
         try:
-            payload = self.setup.resolve(planned)
+            payload = self.setup.resolve(self._fitted(plan))
+        except RecordRejected as rejected:
+            self._fail_plan(plan, rejected.code, str(rejected), rejected.hint)
+            return None
         except LookupError as missing:
             kind, key = missing.args[0]
             if kind == "invoice":
@@ -346,12 +358,32 @@ class Loader:
             self.job.count(plan.kind, "with_fee_unapplied")
         return WriteOp(object_type, plan.source_id, plan.action, payload, plan.hash, plan.document_number)
 
+    def _fitted(self, plan: Planned) -> dict[str, Any]:
+        """The planned document as this kind of company needs it (``RecordRejected`` if it cannot be)."""
+        kind = self.setup.kind()
+        if plan.kind == "invoice" and kind.global_tax and plan.tax_plan is not None:
+            self.totals[plan.source_id] = money(plan.tax_plan["total"])
+            return fit_invoice(fit_global(plan.payload, plan.tax_plan, self.setup.tax_codes()), kind, plan.document_number)
+        if plan.kind == "invoice":
+            return fit_invoice(plan.payload, kind, plan.document_number)
+        if plan.kind == "bad_debt" and kind.global_tax:
+            return untaxed_lines(plan.payload, self.setup.tax_codes())
+        return plan.payload
+
     def _report_automated_tax(self, op: WriteOp, written: dict[str, Any]) -> None:
         """An accountant wants to know where QBO's own tax would have differed from Invoiced's."""
         difference = computed_tax_differs(written)
         if difference:
             log.warning("invoice %s: %s", op.document_number or op.source_id, difference)
             self.job.count("invoice", "tax_differs_from_automated")
+
+    def _report_total(self, op: WriteOp, written: dict[str, Any]) -> None:
+        """In a VAT/GST company the total is predicted; say so if QBO still totals otherwise."""
+        expected = self.totals.get(op.source_id)
+        if expected is not None and money(written.get("TotalAmt", 0)) != expected:
+            log.warning("invoice %s: QuickBooks totals it %s, Invoiced %s (tax rounded otherwise than predicted)",
+                        op.document_number or op.source_id, written.get("TotalAmt"), expected)
+            self.job.count("invoice", "total_differs")
 
     def _within_open_balances(self, ops: list[WriteOp]) -> list[WriteOp]:
         """QBO accepts a payment line larger than the invoice's open balance and silently

@@ -14,6 +14,7 @@ from typing import Any
 from accounting_sync.common.values import chunked, name_key
 from accounting_sync.config.settings import AccountSpec, SyncSettings, field_limits
 from accounting_sync.qbo_sync.company import DISCOUNT_ITEM, CompanyKind
+from accounting_sync.qbo_sync.globaltax import TaxCodes, company_codes
 from accounting_sync.qbo_sync.transform import Planned, clean_name
 from accounting_sync.qbo_sync.writer import BatchWriter, WriteOp
 from accounting_sync.quickbooks.client import QuickBooksClient, escape
@@ -33,6 +34,7 @@ class QboSetup:
         self._setup: dict[str, str] = {}
         self._preferences: dict[str, Any] | None = None
         self._kind: CompanyKind | None = None
+        self._tax_codes: TaxCodes | None = None
 
     # -- preferences ----------------------------------------------------------------------
 
@@ -48,6 +50,13 @@ class QboSetup:
 
     def home_currency(self) -> str | None:
         return self.kind().home_currency
+
+    def tax_codes(self) -> TaxCodes:
+        """A VAT/GST company's own tax codes and rates, read once per run."""
+        if self._tax_codes is None:
+            codes = company_codes(list(self.qbo.query_rows("TaxCode")), list(self.qbo.query_rows("TaxRate")))
+            self._tax_codes = TaxCodes(codes, self.settings.tax_code_map, self.settings.untaxed_tax_code)
+        return self._tax_codes
 
     # -- placeholders -----------------------------------------------------------------------
 

@@ -39,6 +39,7 @@ from accounting_sync.common.values import (
 )
 from accounting_sync.config.settings import SyncSettings, field_limits, name_replacements
 from accounting_sync.qbo_import.transform import recorded_from_quickbooks
+from accounting_sync.qbo_sync.globaltax import tax_plan
 from accounting_sync.store.idmap import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class Planned:
     currency: str | None = None
     depends_on: list[str] = field(default_factory=list)
     fee_notice: str | None = None  # a convenience fee left unapplied: written, counted and logged
+    tax_plan: dict[str, Any] | None = None  # what a VAT/GST company needs: globaltax.tax_plan
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -310,11 +312,11 @@ def invoice_payload(invoice: dict[str, Any], lines: list[dict[str, Any]]) -> dic
     subtotal = sum((line["amount"] for line in lines), Decimal(0))
     line_discounts = sum((line["discount"] for line in lines), Decimal(0))
     discount = line_discounts + sum((money(d.get("amount", 0)) for d in invoice.get("discounts") or []), Decimal(0))
-    tax = sum((money(t.get("amount", 0)) for t in invoice.get("taxes") or []), Decimal(0))
-    tax += sum(
-        (money(t.get("amount", 0)) for line in invoice.get("items") or [] for t in line.get("taxes") or []),
-        Decimal(0),
-    )
+    applied = [*(invoice.get("taxes") or []), *(t for line in invoice.get("items") or [] for t in line.get("taxes") or [])]
+    tax = sum((money(t.get("amount", 0)) for t in applied), Decimal(0))
+    # An inclusive rate's tax is already in the line amounts (Invoiced marks the lines down by it).
+    added = tax - sum((money(t.get("amount", 0)) for t in applied if (t.get("tax_rate") or {}).get("inclusive")),
+                      Decimal(0))
     if discount:
         qbo_lines.append(
             {
@@ -324,9 +326,9 @@ def invoice_payload(invoice: dict[str, Any], lines: list[dict[str, Any]]) -> dic
             }
         )
     total = money(invoice.get("total"))
-    if subtotal - discount + tax != total:
+    if subtotal - discount + added != total:
         raise RecordRejected(
-            f"lines, discounts and taxes add up to {subtotal - discount + tax} but the invoice total is {total}",
+            f"lines, discounts and taxes add up to {subtotal - discount + added} but the invoice total is {total}",
             "Check the invoice's line amounts, discounts and taxes on Invoiced.",
         )
     number = str(invoice.get("number") or invoice["id"])
@@ -384,6 +386,7 @@ def plan_invoice(
     except RecordRejected as rejected:
         return planned.refused(rejected)
     planned.payload, planned.hash = payload, content_hash(payload)
+    planned.tax_plan = tax_plan(invoice)
     planned.depends_on = [f"customer:{invoice['customer']}", *sorted({f"item:{line['item_key']}" for line in lines})]
     if mapped_hash is None:
         planned.action = "create"
