@@ -298,7 +298,7 @@ def seed_demo(store: Store, locale_name: str = "us") -> None:
         for index, scenario in enumerate(scenarios):
             customer = customers[index % len(customers)]
             payload = _invoice_payload(rng, index, customer.id, scenario, now, locale)
-            if locale.foreign_invoices and index % 9 == 0 and customer.currency == locale.currency:
+            if locale.foreign_invoices and index % 9 == 0 and customer.currency in (None, locale.currency):
                 payload["currency"] = locale.foreign_invoices
             invoice = create_document(store, INVOICES, payload)
             _settle_scenario(store, rng, invoice, scenario)

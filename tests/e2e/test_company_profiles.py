@@ -4,7 +4,7 @@ agree to the cent on both sides; a second run writes nothing."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
@@ -21,8 +21,10 @@ PROFILES: dict[str, tuple[dict[str, Any], str]] = {
     "gb": ({"country": "GB", "home_currency": "GBP"}, "gb"),
     "ca": ({"country": "CA", "home_currency": "CAD"}, "ca"),
     "au": ({"country": "AU", "home_currency": "AUD"}, "au"),
+    "us-multicurrency": ({"multicurrency": True}, "us-multicurrency"),
 }
 ROUNDING_NOTE = "Tax rounding"
+CENT = Decimal("0.01")
 
 
 def invoiced_tax(invoice: dict[str, Any]) -> Decimal:
@@ -72,6 +74,16 @@ def test_demo_account_agrees_to_the_cent_in_each_kind_of_company(
         assert modes == ({"TaxInclusive", "TaxExcluded"} if profile == "au" else {"TaxExcluded"})
         rounded = [row for row in in_qbo.values() if qbo_tax(row) != money(row["TxnTaxDetail"].get("TotalTax", 0))]
         assert rounded or profile == "au"  # QBO rounds per line: the sync added rounding lines
+    elif profile == "us-multicurrency":
+        assert {row["CurrencyRef"]["value"] for row in in_qbo.values()} == {"USD", "EUR", "CAD"}
+        customers = {row["Id"]: row for row in boxes.qbo_rows("Customer")}
+        twins = [row for row in customers.values() if row["DisplayName"].endswith(" (EUR)")]
+        assert twins and all(row["CurrencyRef"]["value"] == "EUR" for row in twins)
+        for row in in_qbo.values():  # every document on the customer of its currency
+            assert customers[row["CustomerRef"]["value"]]["CurrencyRef"] == row["CurrencyRef"]
+        for row in in_qbo.values():  # QBO's rate, half-up to the cent
+            home = (money(row["TotalAmt"]) * Decimal(str(row["ExchangeRate"]))).quantize(CENT, ROUND_HALF_UP)
+            assert money(row["HomeTotalAmt"]) == home, row["DocNumber"]
     elif profile == "us-ast":
         assert counts["invoice"]["tax_differs_from_automated"] > 0
         assert all(row["TxnTaxDetail"]["TxnTaxCodeRef"]["value"] not in ("TAX", "NON") for row in in_qbo.values())
@@ -121,3 +133,24 @@ def assert_customer_balances(
 def eligible_number(eligible: dict[str, dict[str, Any]], row: dict[str, Any]) -> str:
     invoice_id = row["PrivateNote"].split("Invoiced invoice ", 1)[1].split(",", 1)[0]
     return str(eligible[invoice_id]["number"])
+
+
+@pytest.mark.parametrize(
+    ("profile", "refused", "code"),
+    [({}, {"EUR", "CAD"}, "currency_mismatch"),
+     ({"multicurrency": True, "currencies": ["USD", "EUR"]}, {"CAD"}, "currency_not_enabled")],
+)
+def test_documents_in_a_currency_the_company_lacks_are_refused_with_a_hint(
+    boxes: Sandboxes, store: StateStore, profile: dict[str, Any], refused: set[str], code: str
+) -> None:
+    boxes.reset(seed_invoiced=False)
+    requests.post(f"{boxes.invoiced_url}/_sandbox/seed", json={"locale": "us-multicurrency"}, timeout=30).raise_for_status()
+    requests.post(f"{boxes.qbo_url}/_sandbox/company", json=profile, timeout=30).raise_for_status()
+    boxes.connect(store)
+    counts, failure = run_sync(sync_job(boxes, store, "refused"))
+    assert failure is not None and code in str(failure)
+    errors = [error for error in store.open_errors("default") if error.code == code]
+    written = {row["CurrencyRef"]["value"] for row in qbo_invoices_by_invoiced_id(boxes).values()}
+    assert written and not written & refused
+    assert errors and all(error.hint for error in errors)
+    assert counts["invoice"]["created"] > 0

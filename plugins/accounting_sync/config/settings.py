@@ -80,6 +80,7 @@ class SyncSettings(BaseModel):
     tax_rounding_item_name: str = Field(min_length=1, max_length=100)
     tax_code_map: dict[str, str] = {}
     untaxed_tax_code: str | None = None
+    exchange_rates: dict[str, float] = {}
     item_type: Literal["Service", "NonInventory"] = "Service"
     deposit_rules: list[DepositRule] = []
     sync_start_date: date | None = None
@@ -128,6 +129,7 @@ def default_settings_dict() -> dict[str, Any]:
         "tax_rounding_item_name": raw["items"]["tax_rounding_name"],
         "tax_code_map": raw["global_tax"].get("tax_code_map") or {},
         "untaxed_tax_code": raw["global_tax"].get("untaxed_tax_code"),
+        "exchange_rates": {str(k).upper(): v for k, v in (raw["multicurrency"].get("exchange_rates") or {}).items()},
         "item_type": raw["items"].get("type", "Service"),
         "deposit_rules": raw.get("deposit_rules") or [],
         **raw["sync"],

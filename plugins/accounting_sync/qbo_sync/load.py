@@ -22,6 +22,7 @@ from accounting_sync.qbo_sync.company import (
     fit_invoice,
     needs_discount_item,
 )
+from accounting_sync.qbo_sync.currencies import CustomerCurrencies, in_currency
 from accounting_sync.qbo_sync.globaltax import ROUNDING_ITEM, fit_global, is_inclusive, untaxed_lines
 from accounting_sync.qbo_sync.setup import QboSetup
 from accounting_sync.qbo_sync.transform import (
@@ -66,6 +67,8 @@ class Loader:
         self.failed_items: dict[str, QboFault] = {}
         self.missing_customers: set[str] = set()
         self.totals: dict[str, Decimal] = {}  # Invoiced's totals of invoices for a VAT/GST company
+        self.staged_customers = {str(c["id"]): c for _, c in job.staged("extract", "customer")}
+        self.currencies: CustomerCurrencies | None = None  # in a multicurrency company
 
     def run(self) -> None:
         """Payments are voided before invoices: an invoice voided in QBO with a payment
@@ -91,6 +94,9 @@ class Loader:
     def _survey(self) -> Needs:
         """Count what needs no write, fail what cannot be written, collect dependencies."""
         needs = Needs()
+        kind = self.setup.kind()
+        if kind.multicurrency:
+            self.currencies = CustomerCurrencies(self.job, kind.home_currency or "", self.staged_customers)
         for plan in self.plans(actions=frozenset({"skip", "unchanged", "error", "create", "update"})):
             if plan.action in {"skip", "unchanged"}:
                 self.job.count(plan.kind, "skipped" if plan.action == "skip" else "unchanged")
@@ -105,7 +111,7 @@ class Loader:
         for dep in plan.depends_on:
             kind, _, key = dep.partition(":")
             if kind == "customer":
-                needs.customers.add(key)
+                needs.customers.add(self.currencies.key(key, plan.currency) if self.currencies else key)
             elif kind == "item":
                 needs.items.add(key)
         if plan.kind == "bad_debt":
@@ -154,10 +160,18 @@ class Loader:
         return False
 
     def _currency_ok(self, plan: Planned) -> bool:
-        """QBO without multicurrency would book foreign amounts in its home currency."""
+        """QBO without multicurrency would book foreign amounts in its home currency; with it,
+        the currency must be one the company has added."""
         home = self.setup.home_currency()
         if not plan.currency or not home or plan.currency == home.upper():
             return True
+        if self.currencies is not None:
+            if plan.currency in self.setup.currencies():
+                return True
+            self._fail_plan(plan, "currency_not_enabled",
+                            f"{plan.kind} currency {plan.currency} is not one of the QuickBooks company's currencies",
+                            f"Add {plan.currency} to the currency list in QuickBooks (Settings > Currencies).")
+            return False
         self._fail_plan(
             plan,
             "currency_mismatch",
@@ -169,12 +183,18 @@ class Loader:
     # -- customers --------------------------------------------------------------------------
 
     def _customers(self, needed: set[str]) -> None:
-        staged = {str(c["id"]): c for _, c in self.job.staged("extract", "customer")}
+        staged = self.staged_customers
         mappings = self.job.store.get_mappings(self.job.company, "customer", set(staged) | needed)
         self.missing_customers = needed - mappings.keys() - staged.keys()
         new = [staged[i] for i in sorted(needed & staged.keys()) if i not in mappings]
         self._create_customers(new)
         self._update_customers([c for i, c in staged.items() if i in mappings], mappings)
+        if self.currencies is not None and self.missing_customers:
+            # one QBO customer per further currency (currencies.py), created after the plain ones
+            twins = self.currencies.twins({key for key in self.missing_customers if ":" in key},
+                                          field_limits()["display_name"])
+            self.missing_customers -= {str(c["id"]) for c in twins}
+            self._create_customers(twins)
 
     def _create_customers(self, customers: list[dict[str, Any]]) -> None:
         if not customers:
@@ -192,6 +212,8 @@ class Loader:
         for customer in customers:
             cid = str(customer["id"])
             payload = customer_payload(customer, names[cid])
+            if self.currencies is not None:
+                payload["CurrencyRef"] = {"value": self.currencies.currency_of(customer)}
             match = existing.get(name_key(names[cid]))
             if match is not None and match.get("Active") is False and taken.get(name_key(names[cid])) is None:
                 self._inactive_namesake(customer, match)
@@ -209,6 +231,9 @@ class Loader:
         self.job.store.put_mappings(self.job.company, "customer", links)
         self.job.count("customer", "linked", len(links))
         outcome = self._writer("Customer", on_fault=self._customer_name_taken).write(creates)
+        if self.currencies is not None:
+            self.currencies.record({op.source_id: op.payload["CurrencyRef"]["value"] for op in creates
+                                    if op.source_id in outcome.created})
         self.job.count("customer", "created", len(outcome.created))
         self.job.count("customer", "failed", len(outcome.failed))
         twins = [c for c in customers if name_key(names[str(c["id"])]) in created_names
@@ -361,14 +386,22 @@ class Loader:
     def _fitted(self, plan: Planned) -> dict[str, Any]:
         """The planned document as this kind of company needs it (``RecordRejected`` if it cannot be)."""
         kind = self.setup.kind()
+        payload = plan.payload
         if plan.kind == "invoice" and kind.global_tax and plan.tax_plan is not None:
             self.totals[plan.source_id] = money(plan.tax_plan["total"])
-            return fit_invoice(fit_global(plan.payload, plan.tax_plan, self.setup.tax_codes()), kind, plan.document_number)
+            payload = fit_global(payload, plan.tax_plan, self.setup.tax_codes())
         if plan.kind == "invoice":
-            return fit_invoice(plan.payload, kind, plan.document_number)
+            payload = fit_invoice(payload, kind, plan.document_number)
         if plan.kind == "bad_debt" and kind.global_tax:
-            return untaxed_lines(plan.payload, self.setup.tax_codes())
-        return plan.payload
+            payload = untaxed_lines(payload, self.setup.tax_codes())
+        return self._in_currency(plan, payload)
+
+    def _in_currency(self, plan: Planned, payload: dict[str, Any]) -> dict[str, Any]:
+        """In a multicurrency company: on the customer of the document's currency, in it."""
+        if self.currencies is None or not plan.currency:
+            return payload
+        key = self.currencies.key(str(plan.payload["CustomerRef"]["$customer"]), plan.currency)
+        return in_currency(payload, key, plan.currency, self.job.settings.exchange_rates.get(plan.currency))
 
     def _report_automated_tax(self, op: WriteOp, written: dict[str, Any]) -> None:
         """An accountant wants to know where QBO's own tax would have differed from Invoiced's."""
@@ -486,7 +519,7 @@ class Loader:
                 continue
             amount = plan.payload["Line"][0]["Amount"]
             payload = {
-                "CustomerRef": self.setup.resolve(plan.payload["CustomerRef"]),
+                "CustomerRef": self.setup.resolve(self._in_currency(plan, plan.payload)["CustomerRef"]),
                 "TotalAmt": 0,
                 "TxnDate": plan.payload["TxnDate"],
                 "Line": [
@@ -502,8 +535,9 @@ class Loader:
 
 
 def customer_hash(payload: dict[str, Any]) -> str:
-    """Changes worth an update: everything but the name, which stays as first synced."""
-    return content_hash({key: value for key, value in payload.items() if key != "DisplayName"})
+    """Changes worth an update: everything but the name, which stays as first synced, and the
+    currency, which QBO fixes."""
+    return content_hash({key: value for key, value in payload.items() if key not in ("DisplayName", "CurrencyRef")})
 
 
 def applied_amounts(payment: dict[str, Any]) -> dict[str, Decimal]:

@@ -35,6 +35,7 @@ class QboSetup:
         self._preferences: dict[str, Any] | None = None
         self._kind: CompanyKind | None = None
         self._tax_codes: TaxCodes | None = None
+        self._currencies: set[str] | None = None
 
     # -- preferences ----------------------------------------------------------------------
 
@@ -50,6 +51,14 @@ class QboSetup:
 
     def home_currency(self) -> str | None:
         return self.kind().home_currency
+
+    def currencies(self) -> set[str]:
+        """The currencies a multicurrency company has added, home included."""
+        if self._currencies is None:
+            rows = self.qbo.query_rows("CompanyCurrency")
+            self._currencies = {str(row["Code"]).upper() for row in rows if row.get("Active", True)}
+            self._currencies.add(str(self.home_currency()))
+        return self._currencies
 
     def tax_codes(self) -> TaxCodes:
         """A VAT/GST company's own tax codes and rates, read once per run."""

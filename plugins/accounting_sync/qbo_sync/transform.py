@@ -436,6 +436,7 @@ def _bad_debt_plan(invoice: dict[str, Any]) -> Planned | None:
         document_number=str(invoice.get("number") or invoice["id"]),
         payload=payload,
         hash=content_hash(payload),
+        currency=str(invoice.get("currency") or "").upper() or None,
         depends_on=[f"invoice:{invoice['id']}"],
     )
 
