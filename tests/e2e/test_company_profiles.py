@@ -4,12 +4,14 @@ agree to the cent on both sides; a second run writes nothing."""
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
 import requests
 
+from accounting_sync.qbo_import import pipeline as importer
 from accounting_sync.store.facade import StateStore
 from tests.e2e.test_sync_e2e import expected_balance, money, qbo_invoices_by_invoiced_id, writes
 from tests.support.sandboxes import Sandboxes, run_sync, sync_job
@@ -98,6 +100,13 @@ def test_demo_account_agrees_to_the_cent_in_each_kind_of_company(
     counts, failure = run_sync(sync_job(boxes, store, "second"))
     assert failure is None and writes(boxes) == 0
     assert len(qbo_invoices_by_invoiced_id(boxes)) == len(eligible)
+
+    # qbo_import in the same company brings nothing back: every QBO invoice came from Invoiced
+    job = dataclasses.replace(sync_job(boxes, store, "import"), dag_id="qbo_import")
+    importer.extract(job)
+    importer.load(job)
+    importer.report(job)
+    assert len(boxes.invoiced_all("/invoices")) == len(invoices)
 
 
 def qbo_tax(row: dict[str, Any]) -> Decimal:
