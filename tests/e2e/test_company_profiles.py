@@ -103,11 +103,25 @@ def test_demo_account_agrees_to_the_cent_in_each_kind_of_company(
     assert len(qbo_invoices_by_invoiced_id(boxes)) == len(eligible)
 
     # qbo_import in the same company brings nothing back: every QBO invoice came from Invoiced
+    twin = add_invoice_on_a_twin(boxes) if profile == "us-multicurrency" else None
     job = dataclasses.replace(sync_job(boxes, store, "import"), dag_id="qbo_import")
     importer.extract(job)
     importer.load(job)
     importer.report(job)
-    assert len(boxes.invoiced_all("/invoices")) == len(invoices)
+    imported = [i for i in boxes.invoiced_all("/invoices") if str(i["id"]) not in {str(j["id"]) for j in invoices}]
+    assert [(i["number"], i["currency"], str(i["customer"])) for i in imported] == ([twin] if twin else [])
+
+
+def add_invoice_on_a_twin(boxes: Sandboxes) -> tuple[str, str, str]:
+    """An invoice entered in QBO on a per-currency customer qbo_sync created: it belongs to
+    the Invoiced customer the twin stands for, in the twin's currency."""
+    customer = next(row for row in boxes.qbo_rows("Customer") if row["DisplayName"].endswith(" (EUR)"))
+    item = boxes.qbo_rows("Item")[0]
+    boxes.qbo("invoice", "POST", {"CustomerRef": {"value": customer["Id"]}, "DocNumber": "QBO-EUR-1", "Line": [
+        {"DetailType": "SalesItemLineDetail", "Amount": 10,
+         "SalesItemLineDetail": {"ItemRef": {"value": item["Id"]}, "Qty": 1, "UnitPrice": 10}}]})
+    invoiced_id = customer["Notes"].split("Invoiced customer ", 1)[1].split(":", 1)[0]
+    return "QBO-EUR-1", "eur", invoiced_id
 
 
 def qbo_tax(row: dict[str, Any]) -> Decimal:
