@@ -207,6 +207,7 @@ class Loader:
         taken = {key: owners[q["Id"]].invoiced_id for key, q in existing.items() if q["Id"] in owners}
         names = display_names(customers, taken, policy)
         links: list[MappedRecord] = []
+        linked_currencies: dict[str, str] = {}
         creates: list[WriteOp] = []
         created_names: dict[str, str] = {}
         for customer in customers:
@@ -220,6 +221,7 @@ class Loader:
                 continue
             if match is not None and (taken.get(name_key(names[cid])) in (None, cid) or policy == "merge"):
                 links.append(MappedRecord(cid, match["Id"], match.get("SyncToken"), customer_hash(payload), ORIGIN_INVOICED))
+                linked_currencies[cid] = str((match.get("CurrencyRef") or {}).get("value") or "")
                 taken[name_key(names[cid])] = taken.get(name_key(names[cid])) or cid
             elif name_key(names[cid]) in created_names and policy == "merge":
                 continue  # linked after its twin is created
@@ -231,9 +233,9 @@ class Loader:
         self.job.store.put_mappings(self.job.company, "customer", links)
         self.job.count("customer", "linked", len(links))
         outcome = self._writer("Customer", on_fault=self._customer_name_taken).write(creates)
-        if self.currencies is not None:
-            self.currencies.record({op.source_id: op.payload["CurrencyRef"]["value"] for op in creates
-                                    if op.source_id in outcome.created})
+        if self.currencies is not None:  # the currency each QBO customer is in, linked ones as QBO has them
+            created = {op.source_id: op.payload["CurrencyRef"]["value"] for op in creates if op.source_id in outcome.created}
+            self.currencies.record({**created, **{k: v for k, v in linked_currencies.items() if v}})
         self.job.count("customer", "created", len(outcome.created))
         self.job.count("customer", "failed", len(outcome.failed))
         twins = [c for c in customers if name_key(names[str(c["id"])]) in created_names
