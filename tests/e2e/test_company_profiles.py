@@ -5,6 +5,7 @@ agree to the cent on both sides; a second run writes nothing."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -13,8 +14,9 @@ import requests
 
 from accounting_sync.qbo_import import pipeline as importer
 from accounting_sync.store.facade import StateStore
+from sandbox.quickbooks.config import SandboxConfig
 from tests.e2e.test_sync_e2e import expected_balance, money, qbo_invoices_by_invoiced_id, writes
-from tests.support.sandboxes import Sandboxes, run_sync, sync_job
+from tests.support.sandboxes import API_REFERENCE_BATCH, Sandboxes, run_sync, sandboxes, sync_job
 
 PROFILES: dict[str, tuple[dict[str, Any], str]] = {
     "us": ({}, "us"),
@@ -122,6 +124,33 @@ def add_invoice_on_a_twin(boxes: Sandboxes) -> tuple[str, str, str]:
          "SalesItemLineDetail": {"ItemRef": {"value": item["Id"]}, "Qty": 1, "UnitPrice": 10}}]})
     invoiced_id = customer["Notes"].split("Invoiced customer ", 1)[1].split(":", 1)[0]
     return "QBO-EUR-1", "eur", invoiced_id
+
+
+@pytest.fixture(scope="module")
+def rate_boxes() -> Iterator[Sandboxes]:
+    """A QBO sandbox that rounds VAT/GST once per rate, the other reading of QBO."""
+    with sandboxes(SandboxConfig(batch_max_items=API_REFERENCE_BATCH, global_tax_rounding="rate")) as started:
+        yield started
+
+
+@pytest.mark.parametrize("profile", ["ca", "gb"])
+def test_totals_agree_when_quickbooks_rounds_once_per_rate(rate_boxes: Sandboxes, store: StateStore, profile: str) -> None:
+    company, locale = PROFILES[profile]
+    rate_boxes.reset(seed_invoiced=False)
+    requests.post(f"{rate_boxes.invoiced_url}/_sandbox/seed", json={"locale": locale}, timeout=30).raise_for_status()
+    requests.post(f"{rate_boxes.qbo_url}/_sandbox/company", json=company, timeout=30).raise_for_status()
+    rate_boxes.connect(store)
+    counts, failure = run_sync(sync_job(rate_boxes, store, "first"))
+    assert failure is None, failure
+    assert counts["invoice"]["total_evened"] > 0  # the predicted rounding line was moved after the write
+    in_qbo = qbo_invoices_by_invoiced_id(rate_boxes)
+    for invoice in rate_boxes.invoiced_all("/invoices"):
+        if str(invoice["id"]) in in_qbo:
+            row = in_qbo[str(invoice["id"])]
+            assert money(row["TotalAmt"]) == money(invoice["total"]), invoice["number"]
+            assert qbo_tax(row) == invoiced_tax(invoice), invoice["number"]
+    rate_boxes.reset_stats()
+    assert run_sync(sync_job(rate_boxes, store, "second"))[1] is None and writes(rate_boxes) == 0
 
 
 def qbo_tax(row: dict[str, Any]) -> Decimal:

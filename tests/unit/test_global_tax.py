@@ -11,10 +11,12 @@ from accounting_sync.common.values import RecordRejected
 from accounting_sync.qbo_sync.company import DISCOUNT_ITEM
 from accounting_sync.qbo_sync.globaltax import (
     ROUNDING_ITEM,
+    ROUNDING_NOTE,
     CompanyTaxCode,
     TaxCodes,
     company_codes,
     fit_global,
+    moved_rounding,
     tax_plan,
     untaxed_lines,
 )
@@ -115,3 +117,14 @@ def test_a_flat_tax_amount_cannot_be_mapped() -> None:
     with pytest.raises(RecordRejected) as flat:
         fit_global({"Line": [line(100.0)]}, plan, TaxCodes(GB, {}))
     assert flat.value.code == "tax_code_unmapped"
+
+
+def test_the_rounding_line_moves_by_what_qbo_still_differs() -> None:
+    def new(amount: Decimal) -> dict[str, Any]:
+        return {"Description": "new", "Amount": float(amount)}
+
+    written = {"Line": [line(10.0), {**line(-0.01), "Description": ROUNDING_NOTE},
+                        {"DetailType": "SubTotalLineDetail", "Amount": 9.99}]}
+    assert moved_rounding(written, Decimal("0.01"), new)["Line"] == [line(10.0)]
+    assert moved_rounding(written, Decimal("0.03"), new)["Line"] == [line(10.0), {"Description": "new", "Amount": 0.02}]
+    assert moved_rounding({"Line": [line(10.0)]}, Decimal("-0.01"), new)["Line"][-1]["Amount"] == -0.01

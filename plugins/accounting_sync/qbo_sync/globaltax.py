@@ -14,11 +14,13 @@ codes, so Invoiced's tax rates are mapped to those codes.
 - QBO rounds tax per line, Invoiced per rate on the whole invoice, so QBO's total is
   predicted and a cent or two of difference goes on a "tax rounding" line at the untaxed
   code: the total then agrees to the cent. A larger difference (more than a cent a line) is
-  not rounding: the invoice is reported instead.
+  not rounding: the invoice is reported instead. Should QBO still total it otherwise (it
+  rounded once per rate, say), the load step moves the rounding line by what is left.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -28,6 +30,7 @@ from accounting_sync.config.settings import load_yaml
 from accounting_sync.qbo_sync.company import DISCOUNT_ITEM
 
 ROUNDING_ITEM = "setup:tax_rounding"
+ROUNDING_NOTE = "Tax rounding: QuickBooks rounds tax per line, Invoiced per invoice"
 ROUNDING_PER_LINE = Decimal("0.01")  # what per-line rounding can move the tax by, per line
 
 
@@ -182,16 +185,16 @@ def fit_global(payload: dict[str, Any], plan: dict[str, Any], codes: TaxCodes) -
     items = (line for line in payload["Line"] if line.get("DetailType") == "SalesItemLineDetail")
     for line, info in zip(items, plan["lines"], strict=True):
         code = codes.for_rates(info["rates"])
-        lines.append(_on_code(line, code, inclusive))
+        lines.append(on_code(line, code, inclusive))
         own = money(info["discount"])
         if own:
-            lines.append(_on_code(discount_line(-own), code, inclusive))
+            lines.append(on_code(discount_line(-own), code, inclusive))
         if info["document"]:
             document.append((money(line["Amount"]) - own, code))
     discount = money(plan["discount"])
     for amount, code in _shares(discount, document) if document else [(discount, codes.untaxed())]:
         if amount:
-            lines.append(_on_code(discount_line(-amount), code, inclusive))
+            lines.append(on_code(discount_line(-amount), code, inclusive))
     total = money(plan["total"])
     difference = total - predicted_total(lines, codes, inclusive)
     if abs(difference) > ROUNDING_PER_LINE * len(lines):
@@ -200,12 +203,12 @@ def fit_global(payload: dict[str, Any], plan: dict[str, Any], codes: TaxCodes) -
             "Check that the invoice's tax rates apply the way QuickBooks applies its tax codes (per line).",
             "tax_total_differs")
     if difference:
-        lines.append(_on_code(rounding_line(difference), codes.untaxed(), inclusive))
+        lines.append(on_code(rounding_line(difference), codes.untaxed(), inclusive))
     fitted = {key: value for key, value in payload.items() if key not in ("TxnTaxDetail", "Line")}
     return {**fitted, "Line": lines, "GlobalTaxCalculation": "TaxInclusive" if inclusive else "TaxExcluded"}
 
 
-def _on_code(line: dict[str, Any], code: CompanyTaxCode, inclusive: bool) -> dict[str, Any]:
+def on_code(line: dict[str, Any], code: CompanyTaxCode, inclusive: bool) -> dict[str, Any]:
     detail = {**line["SalesItemLineDetail"], "TaxCodeRef": {"value": code.id}}
     if inclusive:
         detail["TaxInclusiveAmt"] = line["Amount"]
@@ -241,9 +244,19 @@ def discount_line(amount: Decimal) -> dict[str, Any]:
 
 
 def rounding_line(difference: Decimal) -> dict[str, Any]:
-    return {"DetailType": "SalesItemLineDetail", "Amount": as_float(difference),
-            "Description": "Tax rounding: QuickBooks rounds tax per line, Invoiced per invoice",
+    return {"DetailType": "SalesItemLineDetail", "Amount": as_float(difference), "Description": ROUNDING_NOTE,
             "SalesItemLineDetail": {"ItemRef": {"$item": ROUNDING_ITEM}, "Qty": 1, "UnitPrice": as_float(difference)}}
+
+
+def moved_rounding(
+    payload: dict[str, Any], difference: Decimal, new_line: Callable[[Decimal], dict[str, Any]]
+) -> dict[str, Any]:
+    """A written invoice whose rounding line is ``difference`` larger (added or dropped as needed)."""
+    lines = [line for line in payload["Line"] if line.get("DetailType") != "SubTotalLineDetail"]
+    found = next((line for line in lines if line.get("Description") == ROUNDING_NOTE), None)
+    amount = difference + (money(found["Amount"]) if found else Decimal(0))
+    kept = [line for line in lines if line is not found]
+    return {**payload, "Line": kept + ([new_line(amount)] if amount else [])}
 
 
 def untaxed_lines(payload: dict[str, Any], codes: TaxCodes) -> dict[str, Any]:

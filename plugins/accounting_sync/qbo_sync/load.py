@@ -5,6 +5,7 @@ interrupted run left in the journal are settled first."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 from collections.abc import Iterable, Iterator
@@ -23,7 +24,16 @@ from accounting_sync.qbo_sync.company import (
     needs_discount_item,
 )
 from accounting_sync.qbo_sync.currencies import CustomerCurrencies, in_currency
-from accounting_sync.qbo_sync.globaltax import ROUNDING_ITEM, fit_global, is_inclusive, untaxed_lines
+from accounting_sync.qbo_sync.globaltax import (
+    ROUNDING_ITEM,
+    ROUNDING_PER_LINE,
+    fit_global,
+    is_inclusive,
+    moved_rounding,
+    on_code,
+    rounding_line,
+    untaxed_lines,
+)
 from accounting_sync.qbo_sync.setup import QboSetup
 from accounting_sync.qbo_sync.transform import (
     Planned,
@@ -67,6 +77,7 @@ class Loader:
         self.failed_items: dict[str, QboFault] = {}
         self.missing_customers: set[str] = set()
         self.totals: dict[str, Decimal] = {}  # Invoiced's totals of invoices for a VAT/GST company
+        self.off_total: list[tuple[WriteOp, dict[str, Any], Decimal]] = []  # written, QBO totalled otherwise
         self.staged_customers = {str(c["id"]): c for _, c in job.staged("extract", "customer")}
         self.currencies: CustomerCurrencies | None = None  # in a multicurrency company
 
@@ -346,6 +357,8 @@ class Loader:
             self.setup.prefetch(chunk)
             ops = [op for op in (self._resolve_op(p) for p in chunk) if op is not None]
             writer.write(self._within_open_balances(ops) if entity == "Payment" else ops)
+        if self.off_total:
+            self._even_out_totals(writer)
         outcome = writer.outcome
         self.job.count(kind, "created", len(outcome.created))
         self.job.count(kind, "updated", len(outcome.updated))
@@ -413,12 +426,38 @@ class Loader:
             self.job.count("invoice", "tax_differs_from_automated")
 
     def _report_total(self, op: WriteOp, written: dict[str, Any]) -> None:
-        """In a VAT/GST company the total is predicted; say so if QBO still totals otherwise."""
+        """In a VAT/GST company the total is predicted: note where QBO still totals otherwise."""
         expected = self.totals.get(op.source_id)
         if expected is not None and money(written.get("TotalAmt", 0)) != expected:
-            log.warning("invoice %s: QuickBooks totals it %s, Invoiced %s (tax rounded otherwise than predicted)",
-                        op.document_number or op.source_id, written.get("TotalAmt"), expected)
-            self.job.count("invoice", "total_differs")
+            self.off_total.append((op, written, expected - money(written.get("TotalAmt", 0))))
+
+    def _even_out_totals(self, writer: BatchWriter) -> None:
+        """QBO rounded otherwise than predicted (once per rate, say): the rounding line moves by
+        the difference, in one update; what is more than rounding, or still off, is reported."""
+        pending, self.off_total = self.off_total, []
+        ops = []
+        for op, written, difference in pending:
+            if abs(difference) > ROUNDING_PER_LINE * len(op.payload["Line"]):
+                self.off_total.append((op, written, difference))
+                continue
+            inclusive = op.payload.get("GlobalTaxCalculation") == "TaxInclusive"
+            payload = moved_rounding(op.payload, difference, functools.partial(self._rounding_line, inclusive=inclusive))
+            body = {**payload, "Id": written["Id"], "SyncToken": written["SyncToken"]}
+            ops.append(WriteOp(op.object_type, op.source_id, "update", body, op.hash, op.document_number))
+        before = len(self.off_total)
+        writer.write(ops)
+        self.job.count("invoice", "total_evened", len(ops) - (len(self.off_total) - before))
+        for op, written, difference in self.off_total:
+            fault = QboFault(400, "tax_total_differs", f"QuickBooks totals the invoice {written.get('TotalAmt')}, "
+                             f"{difference} off Invoiced's total", "Check the invoice's tax rates on Invoiced.")
+            record_fault(self.job.store, self.job.company, FLOW, self.job.run_id, op.object_type, op.source_id,
+                         op.document_number, fault)
+        self.job.count("invoice", "total_differs", len(self.off_total))
+        self.off_total = []
+
+    def _rounding_line(self, amount: Decimal, inclusive: bool) -> dict[str, Any]:
+        line = on_code(rounding_line(amount), self.setup.tax_codes().untaxed(), inclusive)
+        return dict(self.setup.resolve(line))
 
     def _within_open_balances(self, ops: list[WriteOp]) -> list[WriteOp]:
         """QBO accepts a payment line larger than the invoice's open balance and silently
