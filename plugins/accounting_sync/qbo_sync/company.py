@@ -40,6 +40,11 @@ class CompanyKind:
         """Outside the US every line needs one of the company's own VAT/GST codes."""
         return self.country != "US"
 
+    @property
+    def legacy_sales_tax(self) -> bool:
+        """Only a US company without AST takes the one tax code of the mapping (TaxService)."""
+        return not self.global_tax and not self.automated_sales_tax
+
     @classmethod
     def from_preferences(cls, preferences: dict[str, Any], country: str | None = None) -> CompanyKind:
         """Intuit: `PartnerTaxEnabled` true means AST is on (absent: not an AST company);

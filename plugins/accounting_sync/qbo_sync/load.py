@@ -26,6 +26,7 @@ from accounting_sync.qbo_sync.company import (
 from accounting_sync.qbo_sync.currencies import CustomerCurrencies, in_currency
 from accounting_sync.qbo_sync.globaltax import (
     ROUNDING_ITEM,
+    ROUNDING_NOTE,
     ROUNDING_PER_LINE,
     fit_global,
     is_inclusive,
@@ -405,6 +406,8 @@ class Loader:
         if plan.kind == "invoice" and kind.global_tax and plan.tax_plan is not None:
             self.totals[plan.source_id] = money(plan.tax_plan["total"])
             payload = fit_global(payload, plan.tax_plan, self.setup.tax_codes())
+            if any(line.get("Description") == ROUNDING_NOTE for line in payload["Line"]):
+                self.job.count("invoice", "with_tax_rounding")  # the run summary says how many
         if plan.kind == "invoice":
             payload = fit_invoice(payload, kind, plan.document_number)
         if plan.kind == "bad_debt" and kind.global_tax:

@@ -135,6 +135,8 @@ def to_settings(
             )
         update[field] = spec
     tax_code = values["tax_code"]
+    if choices and not choices.kind.legacy_sales_tax:
+        tax_code = current.tax_code.name  # not offered: the company's own codes are used
     if tax_code != current.tax_code.name and not (choices and tax_code in choices.tax_codes):
         errors.append(
             f"{LABELS['tax_code']}: {tax_code!r} is not a tax code of the connected QuickBooks company."

@@ -44,10 +44,11 @@ def test_the_page_says_which_company_and_offers_its_own_codes_per_rate(browser: 
     block = re.search(r'name="tax_code_map.zero".*?</select>', page, re.S)
     assert block and "Choose a tax code (the sync cannot tell)" in block.group(0)
     assert options(page, "untaxed_tax_code") == ["", "0.0% Z", "Exempt", "No VAT"]
+    assert 'name="tax_code"' not in page  # the US tax code of the mapping does not apply here
 
 
 def test_a_picked_code_is_stored_for_the_sync(browser: Browser, gb_company: Any, store: StateStore) -> None:
-    response = browser.post(SAVE, {**VALID, "tax_code": "20.0% S", "tax_code_map.zero": "Exempt",
+    response = browser.post(SAVE, {**VALID, "tax_code": "", "tax_code_map.zero": "Exempt",
                                    "untaxed_tax_code": "No VAT"}, page=PAGE)
 
     assert response.status_code == 303
@@ -57,7 +58,7 @@ def test_a_picked_code_is_stored_for_the_sync(browser: Browser, gb_company: Any,
 
 
 def test_a_code_the_company_lacks_is_refused(browser: Browser, gb_company: Any, store: StateStore) -> None:
-    response = browser.post(SAVE, {**VALID, "tax_code": "20.0% S", "tax_code_map.vat": "TAX"}, page=PAGE)
+    response = browser.post(SAVE, {**VALID, "tax_code_map.vat": "TAX"}, page=PAGE)
 
     assert response.status_code == 400
     assert "VAT/GST tax code: &#39;TAX&#39; is not a tax code of the connected QuickBooks company." in response.text
