@@ -9,12 +9,24 @@ from pydantic import BaseModel, Field, model_validator
 
 from sandbox.common.faults import FaultConfig
 from sandbox.invoiced.bulk import BulkLoad, bulk_load
-from sandbox.invoiced.seed import seed_demo
+from sandbox.invoiced.seed import LOCALES, seed_demo
 from sandbox.invoiced.state import SandboxState
 
 
 class Limits(BaseModel):
     concurrent: int = Field(ge=1)
+
+
+class SeedOptions(BaseModel):
+    """Which demo account: the US one, or one billing like a business of another country."""
+
+    locale: str = "us"
+
+    @model_validator(mode="after")
+    def known(self) -> SeedOptions:
+        if self.locale not in LOCALES:
+            raise ValueError(f"locale must be one of {', '.join(LOCALES)}")
+        return self
 
 
 class ClockMove(BaseModel):
@@ -59,9 +71,9 @@ def _data_routes(router: APIRouter, state: SandboxState) -> None:
         return {"counts": state.store.counts()}
 
     @router.post("/seed")
-    def seed() -> dict[str, Any]:
+    def seed(options: SeedOptions | None = None) -> dict[str, Any]:
         state.reset()
-        seed_demo(state.store)
+        seed_demo(state.store, (options or SeedOptions()).locale)
         return {"counts": state.store.counts()}
 
     @router.post("/bulk")

@@ -7,6 +7,7 @@ Only timestamps depend on when it runs: invoice dates spread over the 12 months 
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from typing import Any
 
 from sandbox.invoiced.catalog import COUPONS, ITEMS, TAX_RATES, create_pricing
@@ -64,6 +65,40 @@ CATALOG = (
     ("migration", "Data migration", 900, "service", True),
     ("maintenance", "Maintenance visit", 180, "service", True),
 )
+
+@dataclass(frozen=True)
+class Locale:
+    """A demo account billing like a business of one country: its currency, its tax rates
+    and which rates each invoice gets (by invoice index, cycling; each entry is the
+    invoice's rates and its first line's own rates). ``currencies`` bills customers in
+    other currencies, by customer index (cycling, None: the account's)."""
+
+    currency: str
+    rates: tuple[dict[str, Any], ...]
+    taxes: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]
+    currencies: tuple[str | None, ...] = (None,)
+    foreign_invoices: str | None = None  # every 9th invoice of a home-currency customer is in it
+
+
+US_RATES = ({"id": "sales-tax", "name": "Sales Tax", "value": 8.25, "is_percent": True},)
+LOCALES = {
+    "us": Locale("usd", US_RATES, ()),
+    "gb": Locale("gbp", currencies=("gbp",), rates=(
+        {"id": "vat", "name": "VAT", "value": 20, "is_percent": True},
+        {"id": "vat-reduced", "name": "Reduced VAT", "value": 5, "is_percent": True},
+    ), taxes=((("vat",), ()), ((), ("vat-reduced",)), ((), ()), (("vat",), ()))),
+    "ca": Locale("cad", currencies=("cad",), rates=(
+        {"id": "gst", "name": "GST", "value": 5, "is_percent": True},
+        {"id": "hst-on", "name": "HST ON", "value": 13, "is_percent": True},
+        {"id": "pst-bc", "name": "PST BC", "value": 7, "is_percent": True},
+    ), taxes=((("gst",), ()), (("hst-on",), ()), (("gst", "pst-bc"), ()), ((), ()))),
+    "au": Locale("aud", currencies=("aud",), rates=(
+        {"id": "gst", "name": "GST", "value": 10, "is_percent": True, "inclusive": True},
+    ), taxes=((("gst",), ()), (("gst",), ()), ((), ()))),
+    "us-multicurrency": Locale("usd", US_RATES, (), (None, "eur", None, "cad"), "eur"),
+}
+"""Demo accounts by name (``POST /_sandbox/seed`` with ``{"locale": ...}``); "us" is the default."""
+
 # Invoice scenarios and how many of the 200 invoices get each.
 SCENARIOS = (
     ("draft", 15),
@@ -79,7 +114,7 @@ SCENARIOS = (
 )
 
 
-def _customer_payloads(rng: random.Random) -> list[dict[str, Any]]:
+def _customer_payloads(rng: random.Random, locale: Locale) -> list[dict[str, Any]]:
     names = [DUPLICATED_NAME] * 3 + [LONG_NAME, PUNCTUATED_NAME]
     while len(names) < 50:
         candidate = f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_SUFFIXES)}"
@@ -104,6 +139,9 @@ def _customer_payloads(rng: random.Random) -> list[dict[str, Any]]:
                 "metadata": {"segment": rng.choice(("smb", "mid", "enterprise"))},
             }
         )
+        currency = locale.currencies[index % len(locale.currencies)]
+        if currency:
+            payloads[-1]["currency"] = currency
     return payloads
 
 
@@ -133,7 +171,7 @@ def _line(rng: random.Random, index: int) -> dict[str, Any]:
 
 
 def _invoice_payload(
-    rng: random.Random, index: int, customer_id: int, scenario: str, now: int
+    rng: random.Random, index: int, customer_id: int, scenario: str, now: int, locale: Locale = LOCALES["us"]
 ) -> dict[str, Any]:
     recent = scenario in ("draft", "not_sent", "sent")
     age_days = rng.randint(0, 10) if recent else rng.randint(60, 360)
@@ -146,7 +184,11 @@ def _invoice_payload(
         "sent": scenario not in ("draft", "not_sent"),
         "metadata": {"demo_scenario": scenario},
     }
-    if index % 5 == 0:
+    if locale.taxes:
+        document, first_line = locale.taxes[index % len(locale.taxes)]
+        payload["taxes"] = list(document)
+        payload["items"][0]["taxes"] = list(first_line)
+    elif index % 5 == 0:
         payload["taxes"] = ["sales-tax"]
     if index % 7 == 0:
         payload["discounts"] = [{"coupon": "loyal10"}]
@@ -165,6 +207,7 @@ def _pay(store: Store, invoice: Invoice, amount: Any, date: int, method: str) ->
             "amount": str(amount),
             "date": date,
             "method": method,
+            "currency": invoice.currency,
             "reference": f"REF-{invoice.number}",
             "applied_to": [{"type": "invoice", "invoice": invoice.id, "amount": str(amount)}],
         },
@@ -190,11 +233,11 @@ def _settle_scenario(store: Store, rng: random.Random, invoice: Invoice, scenari
 
 
 def _special_payments(
-    store: Store, rng: random.Random, customer_id: int, past_due: list[Invoice], now: int
+    store: Store, rng: random.Random, customer_id: int, past_due: list[Invoice], now: int, locale: Locale
 ) -> None:
     """One payment split across two invoices, one voided, one with an unapplied remainder."""
     pair = [
-        create_document(store, INVOICES, _invoice_payload(rng, 900 + n, customer_id, "past_due", now))
+        create_document(store, INVOICES, _invoice_payload(rng, 900 + n, customer_id, "past_due", now, locale))
         for n in (1, 2)
     ]
     create_payment(
@@ -217,6 +260,7 @@ def _special_payments(
             "customer": with_remainder.customer_id,
             "amount": str(with_remainder.balance + 100),
             "method": "check",
+            "currency": with_remainder.currency,
             "reference": "OVERPAID",
             "applied_to": [
                 {"type": "invoice", "invoice": with_remainder.id, "amount": str(with_remainder.balance)}
@@ -225,13 +269,13 @@ def _special_payments(
     )
 
 
-def seed_demo(store: Store) -> None:
+def seed_demo(store: Store, locale_name: str = "us") -> None:
     rng = random.Random(SEED)
+    locale = LOCALES[locale_name]
     with store.lock:
         now = store.now()
-        create_pricing(
-            store, TAX_RATES, {"id": "sales-tax", "name": "Sales Tax", "value": 8.25, "is_percent": True}
-        )
+        for rate in locale.rates:
+            create_pricing(store, TAX_RATES, dict(rate))
         create_pricing(
             store, COUPONS, {"id": "loyal10", "name": "Loyalty 10%", "value": 10, "is_percent": True}
         )
@@ -241,7 +285,7 @@ def seed_demo(store: Store) -> None:
                 ITEMS,
                 {"id": item_id, "name": name, "unit_cost": cost, "type": item_type, "taxable": taxable},
             )
-        customers = [create_customer(store, payload) for payload in _customer_payloads(rng)]
+        customers = [create_customer(store, payload) for payload in _customer_payloads(rng, locale)]
         for customer in customers[:10]:
             create_contact(
                 store,
@@ -253,10 +297,11 @@ def seed_demo(store: Store) -> None:
         past_due = []
         for index, scenario in enumerate(scenarios):
             customer = customers[index % len(customers)]
-            invoice = create_document(
-                store, INVOICES, _invoice_payload(rng, index, customer.id, scenario, now)
-            )
+            payload = _invoice_payload(rng, index, customer.id, scenario, now, locale)
+            if locale.foreign_invoices and index % 9 == 0 and customer.currency in (None, locale.currency):
+                payload["currency"] = locale.foreign_invoices
+            invoice = create_document(store, INVOICES, payload)
             _settle_scenario(store, rng, invoice, scenario)
             if scenario == "past_due":
                 past_due.append(invoice)
-        _special_payments(store, rng, customers[5].id, past_due, now)
+        _special_payments(store, rng, customers[5].id, past_due, now, locale)

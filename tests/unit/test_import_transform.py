@@ -214,6 +214,13 @@ def test_tax_already_in_the_lines_is_not_added_again() -> None:
     assert invoice_body(record, "900")["taxes"] == []
 
 
+def test_inclusive_tax_beside_net_lines_arrives_as_qbos_tax() -> None:
+    """QBO stores a TaxInclusive line's net Amount: the tax then shows on Invoiced as in QBO."""
+    record = qbo_invoice(GlobalTaxCalculation="TaxInclusive")
+
+    assert invoice_body(record, "900")["taxes"] == [{"amount": 5.57}]
+
+
 def test_an_invoice_whose_parts_do_not_add_up_is_refused_with_a_fix() -> None:
     with pytest.raises(RecordRejected) as rejected:
         invoice_body(qbo_invoice(TotalAmt=700), "900")

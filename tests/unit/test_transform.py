@@ -196,6 +196,15 @@ def test_discounts_become_one_discount_line_and_taxes_the_tax_detail() -> None:
     assert planned.payload["TxnTaxDetail"] == {"TxnTaxCodeRef": {"$taxcode": "default"}, "TotalTax": 9.75}
 
 
+def test_inclusive_taxes_are_inside_the_total_and_recorded_for_the_load_step() -> None:
+    gst = {"id": "gst", "name": "GST", "value": 10, "is_percent": True, "inclusive": True}
+    planned = plan(invoice(items=[{"name": "A", "quantity": 1, "unit_cost": 110}], taxes=[{"amount": 10, "tax_rate": gst}],
+                           total=110))
+    assert planned.action == "create"
+    assert planned.tax_plan is not None and planned.tax_plan["total"] == "110.00"
+    assert planned.tax_plan["lines"][0]["rates"] == [{"id": "gst", "name": "GST", "percent": "10", "inclusive": True}]
+
+
 @pytest.mark.parametrize(
     ("overrides", "reason"),
     [

@@ -81,6 +81,10 @@ class SyncSettings(BaseModel):
     discount_item_name: str = Field(min_length=1, max_length=100)
     convenience_fee_item_name: str = Field(min_length=1, max_length=100)
     refund_item_name: str = Field(min_length=1, max_length=100)
+    tax_rounding_item_name: str = Field(min_length=1, max_length=100)
+    tax_code_map: dict[str, str] = {}
+    untaxed_tax_code: str | None = None
+    exchange_rates: dict[str, float] = {}
     item_type: Literal["Service", "NonInventory"] = "Service"
     deposit_rules: list[DepositRule] = []
     sync_start_date: date | None = None
@@ -132,6 +136,10 @@ def default_settings_dict() -> dict[str, Any]:
         "discount_item_name": raw["items"]["discount_name"],
         "convenience_fee_item_name": raw["items"]["convenience_fee_name"],
         "refund_item_name": raw["items"]["refund_name"],
+        "tax_rounding_item_name": raw["items"]["tax_rounding_name"],
+        "tax_code_map": raw["global_tax"].get("tax_code_map") or {},
+        "untaxed_tax_code": raw["global_tax"].get("untaxed_tax_code"),
+        "exchange_rates": {str(k).upper(): v for k, v in (raw["multicurrency"].get("exchange_rates") or {}).items()},
         "item_type": raw["items"].get("type", "Service"),
         "deposit_rules": raw.get("deposit_rules") or [],
         **raw["sync"],

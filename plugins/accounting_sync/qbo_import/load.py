@@ -173,7 +173,7 @@ class Importer:
                 assert mapped is not None
                 self.job.count("customer", "skipped")
                 self._resolved("customer", qbo_id)
-                return mapped.invoiced_id
+                return invoiced_customer(mapped)
             if decision.action == "unchanged":
                 assert mapped is not None
                 self.job.count("customer", "unchanged")
@@ -346,7 +346,7 @@ class Importer:
         qbo_customer = str((record.get("CustomerRef") or {}).get("value") or "")
         mapped = self.mappings["customer"].get(qbo_customer)
         if mapped is not None:
-            return mapped.invoiced_id
+            return invoiced_customer(mapped)
         source = self.plan.customers.get(qbo_customer) or self.plan.refs.get(qbo_customer)
         if source is None:
             raise RecordRejected(f"its customer {qbo_customer} was not found in QuickBooks", code="missing_customer")
@@ -450,3 +450,9 @@ class Importer:
         marker (``source`` alone proves nothing: Invoiced's default is ``keyed``)."""
         found = self.job.invoiced.iter_list("/payments", {f"metadata[{METADATA_KEY}]": qbo_id})
         return [p for p in found if not p.get("voided")]
+
+
+def invoiced_customer(mapped: MappedRecord) -> str:
+    """The Invoiced customer a mapped QBO customer stands for: a per-currency customer
+    qbo_sync created ("Acme (EUR)", id map key ``42:EUR``) is customer 42."""
+    return mapped.invoiced_id.partition(":")[0]

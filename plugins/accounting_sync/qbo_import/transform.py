@@ -160,9 +160,11 @@ def invoice_body(record: dict[str, Any], customer_id: str) -> dict[str, Any]:
     if not items:
         raise RecordRejected("the QuickBooks invoice has no lines to import", "Add a line to the invoice in QuickBooks.")
     tax = money((record.get("TxnTaxDetail") or {}).get("TotalTax") or 0)
-    if record.get("GlobalTaxCalculation") == "TaxInclusive":
-        tax = Decimal(0)  # already inside the line amounts
     total = money(record.get("TotalAmt"))
+    if record.get("GlobalTaxCalculation") == "TaxInclusive" and subtotal - discount == total:
+        tax = Decimal(0)  # line amounts given gross: the tax is already inside them
+    # Otherwise (QBO keeps a TaxInclusive line's net Amount beside its TaxInclusiveAmt) the
+    # net lines plus QBO's tax give the total, and Invoiced shows the same tax.
     if subtotal - discount + tax != total:
         raise RecordRejected(
             f"the lines ({subtotal}), discount ({discount}) and tax ({tax}) do not add up to the QuickBooks "

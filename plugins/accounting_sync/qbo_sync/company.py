@@ -40,6 +40,11 @@ class CompanyKind:
         """Outside the US every line needs one of the company's own VAT/GST codes."""
         return self.country != "US"
 
+    @property
+    def legacy_sales_tax(self) -> bool:
+        """Only a US company without AST takes the one tax code of the mapping (TaxService)."""
+        return not self.global_tax and not self.automated_sales_tax
+
     @classmethod
     def from_preferences(cls, preferences: dict[str, Any], country: str | None = None) -> CompanyKind:
         """Intuit: `PartnerTaxEnabled` true means AST is on (absent: not an AST company);
@@ -88,7 +93,9 @@ def fit_invoice(payload: dict[str, Any], kind: CompanyKind, number: str | None) 
 
 
 def needs_discount_item(payload: dict[str, Any], kind: CompanyKind) -> bool:
-    return not kind.allow_discounts and any(line.get("DetailType") == "DiscountLineDetail" for line in payload["Line"])
+    """Discounts off, or a VAT/GST company (globaltax): discounts are lines on the discount item."""
+    off = not kind.allow_discounts or kind.global_tax
+    return off and any(line.get("DetailType") == "DiscountLineDetail" for line in payload["Line"])
 
 
 def _discount_as_line(line: dict[str, Any]) -> dict[str, Any]:

@@ -6,6 +6,7 @@ are settled first."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 from collections.abc import Iterable, Iterator
@@ -15,13 +16,25 @@ from typing import Any
 
 from accounting_sync.common.flows import SYNC
 from accounting_sync.common.job import CHUNK, LEASE_TTL, SyncJob
-from accounting_sync.common.values import chunked, content_hash, money, name_key
+from accounting_sync.common.values import RecordRejected, chunked, content_hash, money, name_key
 from accounting_sync.config.settings import field_limits
 from accounting_sync.qbo_sync.company import (
     DISCOUNT_ITEM,
     computed_tax_differs,
     fit_invoice,
     needs_discount_item,
+)
+from accounting_sync.qbo_sync.currencies import CustomerCurrencies, in_currency
+from accounting_sync.qbo_sync.globaltax import (
+    ROUNDING_ITEM,
+    ROUNDING_NOTE,
+    ROUNDING_PER_LINE,
+    fit_global,
+    is_inclusive,
+    moved_rounding,
+    on_code,
+    rounding_line,
+    untaxed_lines,
 )
 from accounting_sync.qbo_sync.setup import QboSetup
 from accounting_sync.qbo_sync.transform import (
@@ -58,6 +71,12 @@ class Needs:
     items: set[str] = field(default_factory=set)
 
 
+DOCUMENTS = frozenset({"invoice", "credit_note"})
+"""Documents written line for line from Invoiced: fitted to the company's tax and numbering."""
+UNTAXED = frozenset({"bad_debt", "fee", "refund_invoice", "refund"})
+"""Documents the sync makes itself, untaxed: in a VAT/GST company they carry its untaxed code."""
+
+
 class Loader:
     """Runs the load phases in dependency order. The plan is streamed from the state
     store one kind and one chunk at a time, so memory does not grow with the run."""
@@ -71,6 +90,10 @@ class Loader:
         self.failed: set[tuple[str, str]] = set()
         self.failed_items: dict[str, QboFault] = {}
         self.missing_customers: set[str] = set()
+        self.totals: dict[str, Decimal] = {}  # Invoiced's totals of invoices for a VAT/GST company
+        self.off_total: list[tuple[WriteOp, dict[str, Any], Decimal]] = []  # written, QBO totalled otherwise
+        self.staged_customers = {str(c["id"]): c for _, c in job.staged("extract", "customer")}
+        self.currencies: CustomerCurrencies | None = None  # in a multicurrency company
 
     def run(self) -> None:
         """Documents before the payments that link them. Payments are voided before the
@@ -100,23 +123,32 @@ class Loader:
     def _survey(self) -> Needs:
         """Count what needs no write, fail what cannot be written, collect dependencies."""
         needs = Needs()
+        kind = self.setup.kind()
+        if kind.multicurrency:
+            self.currencies = CustomerCurrencies(self.job, kind.home_currency or "", self.staged_customers)
         for plan in self.plans(actions=frozenset({"skip", "unchanged", "error", "create", "update"})):
             if plan.action in {"skip", "unchanged"}:
                 self.job.count(plan.kind, "skipped" if plan.action == "skip" else "unchanged")
             elif plan.action == "error":
                 self._fail_plan(plan, plan.code or "invalid_record", plan.reason or "invalid", plan.hint)
             elif self._tax_model_ok(plan) and self._currency_ok(plan):
-                for dep in plan.depends_on:
-                    kind, _, key = dep.partition(":")
-                    if kind == "customer":
-                        needs.customers.add(key)
-                    elif kind == "item":
-                        needs.items.add(key)
-                if plan.kind == "bad_debt":
-                    needs.items.add("setup:bad_debt")
-                if plan.kind == "invoice" and needs_discount_item(plan.payload, self.setup.kind()):
-                    needs.items.add(DISCOUNT_ITEM)
+                self._needs(plan, needs)
         return needs
+
+    def _needs(self, plan: Planned, needs: Needs) -> None:
+        """The customers and items a document to write depends on, setup items included."""
+        for dep in plan.depends_on:
+            kind, _, key = dep.partition(":")
+            if kind == "customer":
+                needs.customers.add(self.currencies.key(key, plan.currency) if self.currencies else key)
+            elif kind == "item":
+                needs.items.add(key)
+        if plan.kind == "bad_debt":
+            needs.items.add("setup:bad_debt")
+        if plan.kind == "invoice" and needs_discount_item(plan.payload, self.setup.kind()):
+            needs.items.add(DISCOUNT_ITEM)
+        if plan.kind == "invoice" and self.setup.kind().global_tax:
+            needs.items.add(ROUNDING_ITEM)
 
     # -- shared helpers ---------------------------------------------------------------------
 
@@ -145,24 +177,30 @@ class Loader:
         self.job.store.acquire_lease(self.job.company, "writes", self.job.run_key, LEASE_TTL)
 
     def _tax_model_ok(self, plan: Planned) -> bool:
-        """Invoices for a VAT/GST company would need its tax codes on every line: not mapped yet."""
-        kind = self.setup.kind()
-        if not kind.global_tax or plan.kind not in ("invoice", "bad_debt"):
+        """Tax-inclusive rates need a VAT/GST company: a US company's tax always comes on top."""
+        if self.setup.kind().global_tax or not plan.tax_plan or not is_inclusive(plan.tax_plan):
             return True
         self._fail_plan(
             plan,
-            "global_tax_unsupported",
-            f"the QuickBooks company is a {kind.country} company, whose lines need its own VAT/GST tax codes; "
-            "mapping Invoiced tax rates to them is not supported yet",
-            "Connect a US QuickBooks company, or write this invoice in QuickBooks by hand.",
+            "tax_inclusive_unsupported",
+            "the invoice has tax-inclusive rates, which a US QuickBooks company cannot hold (its tax is added on top)",
+            "Use tax-exclusive rates for invoices synced to this company.",
         )
         return False
 
     def _currency_ok(self, plan: Planned) -> bool:
-        """QBO without multicurrency would book foreign amounts in its home currency."""
+        """QBO without multicurrency would book foreign amounts in its home currency; with it,
+        the currency must be one the company has added."""
         home = self.setup.home_currency()
         if not plan.currency or not home or plan.currency == home.upper():
             return True
+        if self.currencies is not None:
+            if plan.currency in self.setup.currencies():
+                return True
+            self._fail_plan(plan, "currency_not_enabled",
+                            f"{plan.kind} currency {plan.currency} is not one of the QuickBooks company's currencies",
+                            f"Add {plan.currency} to the currency list in QuickBooks (Settings > Currencies).")
+            return False
         self._fail_plan(
             plan,
             "currency_mismatch",
@@ -174,12 +212,18 @@ class Loader:
     # -- customers --------------------------------------------------------------------------
 
     def _customers(self, needed: set[str]) -> None:
-        staged = {str(c["id"]): c for _, c in self.job.staged("extract", "customer")}
+        staged = self.staged_customers
         mappings = self.job.store.get_mappings(self.job.company, "customer", set(staged) | needed)
         self.missing_customers = needed - mappings.keys() - staged.keys()
         new = [staged[i] for i in sorted(needed & staged.keys()) if i not in mappings]
         self._create_customers(new)
         self._update_customers([c for i, c in staged.items() if i in mappings], mappings)
+        if self.currencies is not None and self.missing_customers:
+            # one QBO customer per further currency (currencies.py), created after the plain ones
+            twins = self.currencies.twins({key for key in self.missing_customers if ":" in key},
+                                          field_limits()["display_name"])
+            self.missing_customers -= {str(c["id"]) for c in twins}
+            self._create_customers(twins)
 
     def _create_customers(self, customers: list[dict[str, Any]]) -> None:
         if not customers:
@@ -192,17 +236,21 @@ class Loader:
         taken = {key: owners[q["Id"]].invoiced_id for key, q in existing.items() if q["Id"] in owners}
         names = display_names(customers, taken, policy)
         links: list[MappedRecord] = []
+        linked_currencies: dict[str, str] = {}
         creates: list[WriteOp] = []
         created_names: dict[str, str] = {}
         for customer in customers:
             cid = str(customer["id"])
             payload = customer_payload(customer, names[cid])
+            if self.currencies is not None:
+                payload["CurrencyRef"] = {"value": self.currencies.currency_of(customer)}
             match = existing.get(name_key(names[cid]))
             if match is not None and match.get("Active") is False and taken.get(name_key(names[cid])) is None:
                 self._inactive_namesake(customer, match)
                 continue
             if match is not None and (taken.get(name_key(names[cid])) in (None, cid) or policy == "merge"):
                 links.append(MappedRecord(cid, match["Id"], match.get("SyncToken"), customer_hash(payload), ORIGIN_INVOICED))
+                linked_currencies[cid] = str((match.get("CurrencyRef") or {}).get("value") or "")
                 taken[name_key(names[cid])] = taken.get(name_key(names[cid])) or cid
             elif name_key(names[cid]) in created_names and policy == "merge":
                 continue  # linked after its twin is created
@@ -214,6 +262,9 @@ class Loader:
         self.job.store.put_mappings(self.job.company, "customer", links)
         self.job.count("customer", "linked", len(links))
         outcome = self._writer("Customer", on_fault=self._customer_name_taken).write(creates)
+        if self.currencies is not None:  # the currency each QBO customer is in, linked ones as QBO has them
+            created = {op.source_id: op.payload["CurrencyRef"]["value"] for op in creates if op.source_id in outcome.created}
+            self.currencies.record({**created, **{k: v for k, v in linked_currencies.items() if v}})
         self.job.count("customer", "created", len(outcome.created))
         self.job.count("customer", "failed", len(outcome.failed))
         twins = [c for c in customers if name_key(names[str(c["id"])]) in created_names
@@ -313,12 +364,17 @@ class Loader:
     # -- invoices and payments --------------------------------------------------------------
 
     def _documents(self, kind: str, entity: str) -> None:
-        on_written = self._report_automated_tax if entity == "Invoice" and self.setup.kind().automated_sales_tax else None
+        company = self.setup.kind()
+        on_written = self._report_automated_tax if company.automated_sales_tax else (
+            self._report_total if company.global_tax else None)
+        on_written = on_written if entity == "Invoice" else None
         writer = self._writer(entity, refresh_tokens=self._refreshed(entity), on_written=on_written)
         for chunk in chunked(self.plans(kind), CHUNK):
             self.setup.prefetch(chunk)
             ops = [op for op in (self._resolve_op(p) for p in chunk) if op is not None]
             writer.write(self._within_open_balances(ops) if entity == "Payment" else ops)
+        if self.off_total:
+            self._even_out_totals(writer)
         outcome = writer.outcome
         self.job.count(kind, "created", len(outcome.created))
         self.job.count(kind, "updated", len(outcome.updated))
@@ -331,9 +387,11 @@ class Loader:
             fault = self.failed_items[broken_item]
             self._fail_plan(plan, fault.code, f"item {broken_item}: {fault.message}", fault.hint)
             return None
-        planned = fit_invoice(plan.payload, self.setup.kind(), plan.document_number) if plan.kind == "invoice" else plan.payload
         try:
-            payload = self.setup.resolve(planned)
+            payload = self.setup.resolve(self._fitted(plan))
+        except RecordRejected as rejected:
+            self._fail_plan(plan, rejected.code, str(rejected), rejected.hint)
+            return None
         except LookupError as missing:
             kind, key = missing.args[0]
             if kind in WAITED_FOR:
@@ -354,12 +412,68 @@ class Loader:
             payload = {**payload, "Id": mapped.qbo_id, "SyncToken": mapped.sync_token}
         return WriteOp(object_type, plan.source_id, plan.action, payload, plan.hash, plan.document_number)
 
+    def _fitted(self, plan: Planned) -> dict[str, Any]:
+        """The planned document as this kind of company needs it (``RecordRejected`` if it cannot be)."""
+        kind = self.setup.kind()
+        payload = plan.payload
+        if plan.kind in DOCUMENTS and kind.global_tax and plan.tax_plan is not None:
+            self.totals[f"{plan.kind}:{plan.source_id}"] = money(plan.tax_plan["total"])
+            payload = fit_global(payload, plan.tax_plan, self.setup.tax_codes())
+            if any(line.get("Description") == ROUNDING_NOTE for line in payload["Line"]):
+                self.job.count(plan.kind, "with_tax_rounding")  # the run summary says how many
+        if plan.kind in DOCUMENTS:
+            payload = fit_invoice(payload, kind, plan.document_number)
+        if plan.kind in UNTAXED and kind.global_tax:
+            payload = untaxed_lines(payload, self.setup.tax_codes())
+        return self._in_currency(plan, payload)
+
+    def _in_currency(self, plan: Planned, payload: dict[str, Any]) -> dict[str, Any]:
+        """In a multicurrency company: on the customer of the document's currency, in it."""
+        if self.currencies is None or not plan.currency:
+            return payload
+        key = self.currencies.key(str(plan.payload["CustomerRef"]["$customer"]), plan.currency)
+        return in_currency(payload, key, plan.currency, self.job.settings.exchange_rates.get(plan.currency))
+
     def _report_automated_tax(self, op: WriteOp, written: dict[str, Any]) -> None:
         """An accountant wants to know where QBO's own tax would have differed from Invoiced's."""
         difference = computed_tax_differs(written)
         if difference:
             log.warning("invoice %s: %s", op.document_number or op.source_id, difference)
             self.job.count("invoice", "tax_differs_from_automated")
+
+    def _report_total(self, op: WriteOp, written: dict[str, Any]) -> None:
+        """In a VAT/GST company the total is predicted: note where QBO still totals otherwise."""
+        expected = self.totals.get(f"{op.object_type}:{op.source_id}")
+        if expected is not None and money(written.get("TotalAmt", 0)) != expected:
+            self.off_total.append((op, written, expected - money(written.get("TotalAmt", 0))))
+
+    def _even_out_totals(self, writer: BatchWriter) -> None:
+        """QBO rounded otherwise than predicted (once per rate, say): the rounding line moves by
+        the difference, in one update; what is more than rounding, or still off, is reported."""
+        pending, self.off_total = self.off_total, []
+        ops = []
+        for op, written, difference in pending:
+            if abs(difference) > ROUNDING_PER_LINE * len(op.payload["Line"]):
+                self.off_total.append((op, written, difference))
+                continue
+            inclusive = op.payload.get("GlobalTaxCalculation") == "TaxInclusive"
+            payload = moved_rounding(op.payload, difference, functools.partial(self._rounding_line, inclusive=inclusive))
+            body = {**payload, "Id": written["Id"], "SyncToken": written["SyncToken"]}
+            ops.append(WriteOp(op.object_type, op.source_id, "update", body, op.hash, op.document_number))
+        before = len(self.off_total)
+        writer.write(ops)
+        self.job.count("invoice", "total_evened", len(ops) - (len(self.off_total) - before))
+        for op, written, difference in self.off_total:
+            fault = QboFault(400, "tax_total_differs", f"QuickBooks totals the invoice {written.get('TotalAmt')}, "
+                             f"{difference} off Invoiced's total", "Check the invoice's tax rates on Invoiced.")
+            record_fault(self.job.store, self.job.company, FLOW, self.job.run_id, op.object_type, op.source_id,
+                         op.document_number, fault)
+        self.job.count("invoice", "total_differs", len(self.off_total))
+        self.off_total = []
+
+    def _rounding_line(self, amount: Decimal, inclusive: bool) -> dict[str, Any]:
+        line = on_code(rounding_line(amount), self.setup.tax_codes().untaxed(), inclusive)
+        return dict(self.setup.resolve(line))
 
     def _within_open_balances(self, ops: list[WriteOp]) -> list[WriteOp]:
         """QBO accepts a payment line larger than the invoice's open balance and silently
@@ -475,7 +589,7 @@ class Loader:
                 continue
             amount = plan.payload["Line"][0]["Amount"]
             payload = {
-                "CustomerRef": self.setup.resolve(plan.payload["CustomerRef"]),
+                "CustomerRef": self.setup.resolve(self._in_currency(plan, plan.payload)["CustomerRef"]),
                 "TotalAmt": 0,
                 "TxnDate": plan.payload["TxnDate"],
                 "Line": [
@@ -491,8 +605,9 @@ class Loader:
 
 
 def customer_hash(payload: dict[str, Any]) -> str:
-    """Changes worth an update: everything but the name, which stays as first synced."""
-    return content_hash({key: value for key, value in payload.items() if key != "DisplayName"})
+    """Changes worth an update: everything but the name, which stays as first synced, and the
+    currency, which QBO fixes."""
+    return content_hash({key: value for key, value in payload.items() if key not in ("DisplayName", "CurrencyRef")})
 
 
 def applied_amounts(payment: dict[str, Any]) -> dict[str, Decimal]:

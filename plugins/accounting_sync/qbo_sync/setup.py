@@ -17,6 +17,7 @@ from typing import Any
 from accounting_sync.common.values import chunked, name_key
 from accounting_sync.config.settings import AccountSpec, SyncSettings, field_limits
 from accounting_sync.qbo_sync.company import DISCOUNT_ITEM, CompanyKind
+from accounting_sync.qbo_sync.globaltax import ROUNDING_ITEM, TaxCodes, company_codes
 from accounting_sync.qbo_sync.transform import Planned, clean_name
 from accounting_sync.qbo_sync.writer import BatchWriter, WriteOp
 from accounting_sync.quickbooks.client import QuickBooksClient, escape
@@ -41,6 +42,7 @@ SETUP_ITEMS = {
     "setup:convenience_fee": ("convenience_fee_item_name", "convenience_fee_account"),
     "setup:refund": ("refund_item_name", "refund_account"),
     DISCOUNT_ITEM: ("discount_item_name", "discount_account"),
+    ROUNDING_ITEM: ("tax_rounding_item_name", "income_account"),
 }
 """The items the sync books its own lines on: setting of the name, setting of the account."""
 
@@ -52,6 +54,8 @@ class QboSetup:
         self._setup: dict[str, str] = {}
         self._preferences: dict[str, Any] | None = None
         self._kind: CompanyKind | None = None
+        self._tax_codes: TaxCodes | None = None
+        self._currencies: set[str] | None = None
 
     # -- preferences ----------------------------------------------------------------------
 
@@ -77,6 +81,21 @@ class QboSetup:
     def home_currency(self) -> str | None:
         """From the preferences alone (no CompanyInfo read needed for it)."""
         return CompanyKind.from_preferences(self.preferences()).home_currency
+
+    def currencies(self) -> set[str]:
+        """The currencies a multicurrency company has added, home included."""
+        if self._currencies is None:
+            rows = self.qbo.query_rows("CompanyCurrency")
+            self._currencies = {str(row["Code"]).upper() for row in rows if row.get("Active", True)}
+            self._currencies.add(str(self.home_currency()))
+        return self._currencies
+
+    def tax_codes(self) -> TaxCodes:
+        """A VAT/GST company's own tax codes and rates, read once per run."""
+        if self._tax_codes is None:
+            codes = company_codes(list(self.qbo.query_rows("TaxCode")), list(self.qbo.query_rows("TaxRate")))
+            self._tax_codes = TaxCodes(codes, self.settings.tax_code_map, self.settings.untaxed_tax_code)
+        return self._tax_codes
 
     # -- placeholders -----------------------------------------------------------------------
 

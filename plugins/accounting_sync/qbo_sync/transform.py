@@ -45,6 +45,7 @@ from accounting_sync.common.values import (
 )
 from accounting_sync.config.settings import SyncSettings, field_limits, name_replacements, write_off_item
 from accounting_sync.qbo_import.transform import recorded_from_quickbooks
+from accounting_sync.qbo_sync.globaltax import tax_plan
 from accounting_sync.store.idmap import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ class Planned:
     code: str | None = None
     currency: str | None = None
     depends_on: list[str] = field(default_factory=list)
+    tax_plan: dict[str, Any] | None = None  # what a VAT/GST company needs: globaltax.tax_plan
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -340,11 +342,11 @@ def invoice_payload(invoice: dict[str, Any], lines: list[dict[str, Any]], label:
     subtotal = sum((line["amount"] for line in lines), Decimal(0))
     line_discounts = sum((line["discount"] for line in lines), Decimal(0))
     discount = line_discounts + sum((money(d.get("amount", 0)) for d in invoice.get("discounts") or []), Decimal(0))
-    tax = sum((money(t.get("amount", 0)) for t in invoice.get("taxes") or []), Decimal(0))
-    tax += sum(
-        (money(t.get("amount", 0)) for line in invoice.get("items") or [] for t in line.get("taxes") or []),
-        Decimal(0),
-    )
+    applied = [*(invoice.get("taxes") or []), *(t for line in invoice.get("items") or [] for t in line.get("taxes") or [])]
+    tax = sum((money(t.get("amount", 0)) for t in applied), Decimal(0))
+    # An inclusive rate's tax is already in the line amounts (Invoiced marks the lines down by it).
+    added = tax - sum((money(t.get("amount", 0)) for t in applied if (t.get("tax_rate") or {}).get("inclusive")),
+                      Decimal(0))
     if discount:
         qbo_lines.append(
             {
@@ -354,9 +356,9 @@ def invoice_payload(invoice: dict[str, Any], lines: list[dict[str, Any]], label:
             }
         )
     total = money(invoice.get("total"))
-    if subtotal - discount + tax != total:
+    if subtotal - discount + added != total:
         raise RecordRejected(
-            f"lines, discounts and taxes add up to {subtotal - discount + tax} but the {label} total is {total}",
+            f"lines, discounts and taxes add up to {subtotal - discount + added} but the {label} total is {total}",
             f"Check the {label}'s line amounts, discounts and taxes on Invoiced.",
         )
     number = str(invoice.get("number") or invoice["id"])
@@ -415,6 +417,7 @@ def plan_invoice(
     except RecordRejected as rejected:
         return planned.refused(rejected)
     planned.payload, planned.hash = payload, content_hash(payload)
+    planned.tax_plan = tax_plan(invoice)
     planned.depends_on = [f"customer:{invoice['customer']}", *sorted({f"item:{line['item_key']}" for line in lines})]
     if mapped_hash is None:
         planned.action = "create"
@@ -484,6 +487,7 @@ def _bad_debt_plan(invoice: dict[str, Any]) -> Planned | None:
         document_number=str(invoice.get("number") or invoice["id"]),
         payload=payload,
         hash=content_hash(payload),
+        currency=str(invoice.get("currency") or "").upper() or None,
         depends_on=[f"invoice:{invoice['id']}"],
     )
 

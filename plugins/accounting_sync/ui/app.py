@@ -56,7 +56,14 @@ from accounting_sync.ui.security import (
     unseal,
     user_id,
 )
-from accounting_sync.ui.settings_form import LABELS, form_values, submitted_values, to_settings
+from accounting_sync.ui.settings_form import (
+    LABELS,
+    RateRow,
+    form_values,
+    rate_rows,
+    submitted_values,
+    to_settings,
+)
 from accounting_sync.ui.syncs import recent_syncs
 
 FLASH_COOKIE = "accounting_sync_flash"
@@ -403,6 +410,19 @@ def _choices(store: StateStore, company: Company) -> tuple[qbo.Choices | None, s
         return None, qbo.describe(error)
 
 
+def _tax_rates(
+    company: Company, choices: qbo.Choices | None, picked: dict[str, str]
+) -> tuple[list[RateRow], str | None]:
+    """A VAT/GST company's mapping: each Invoiced tax rate, with the code it goes to."""
+    if choices is None or not choices.kind.global_tax:
+        return [], None
+    try:
+        rates = list(_invoiced(company).iter_list("/tax_rates"))
+    except (ConnectionUnusable, InvoicedError, requests.RequestException) as error:
+        return [], f"Invoiced's tax rates could not be read ({type(error).__name__}); the mapping below is kept as saved."
+    return rate_rows(rates, choices, picked), None
+
+
 def _configure(
     request: Request,
     user: BaseUser,
@@ -414,13 +434,17 @@ def _configure(
     choices, notice = _choices(store, company)
     scope = binding.active_scope_key(store, company.key)
     current = resolve_settings(company.settings, store.get_settings(scope))
+    values = values or form_values(current)
+    rates, rates_notice = _tax_rates(company, choices, values["tax_code_map"])
     context = {
         "page": "configure",
-        "values": values or form_values(current),
+        "values": values,
         "choices": choices,
         "notice": notice,
         "errors": errors or [],
         "can_edit": may_edit(user, company),
+        "rates": rates,
+        "rates_notice": rates_notice,
     }
     return render(request, user, company, "configure.html", context, 400 if errors else 200)
 

@@ -8,13 +8,15 @@ so calls retry little and every failure becomes a short message (never a token).
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cachetools import TTLCache
 
 from accounting_sync.common import runtime
 from accounting_sync.config.companies import Company
 from accounting_sync.config.connections import ConnectionUnusable, MissingConnection
+from accounting_sync.qbo_sync.company import CompanyKind
+from accounting_sync.qbo_sync.globaltax import CompanyTaxCode, company_codes
 from accounting_sync.quickbooks.client import QuickBooksClient
 from accounting_sync.quickbooks.faults import QboFault
 from accounting_sync.quickbooks.oauth import (
@@ -61,10 +63,13 @@ class Account:
 
 @dataclass(frozen=True)
 class Choices:
-    """The connected company's accounts and tax codes."""
+    """The connected company's accounts and tax codes, and which kind of company it is (a
+    VAT/GST company's codes with their rates, to map Invoiced's tax rates onto)."""
 
     accounts: list[Account]
     tax_codes: list[str]
+    kind: CompanyKind = field(default_factory=CompanyKind)
+    rated_codes: list[CompanyTaxCode] = field(default_factory=list)
 
     def accounts_for(self, field: str) -> list[Account]:
         return [account for account in self.accounts if account.account_type in ACCOUNT_TYPES[field]]
@@ -139,10 +144,11 @@ def _read_choices(store: StateStore, company: Company) -> Choices:
         Account(str(row.get("Name", "")), str(row.get("AccountType", "")), row.get("AccountSubType"))
         for row in qbo.query_rows("Account")
     ]
-    tax_codes = [
-        str(row["Name"]) for row in qbo.query_rows("TaxCode") if row.get("Name") not in LINE_TAX_CODES
-    ]
-    return Choices(sorted(accounts, key=lambda a: a.name.lower()), sorted(tax_codes, key=str.lower))
+    rows = list(qbo.query_rows("TaxCode"))
+    tax_codes = [str(row["Name"]) for row in rows if row.get("Name") not in LINE_TAX_CODES]
+    kind = CompanyKind.from_preferences(qbo.preferences(), qbo.company_info().get("Country"))
+    rated = company_codes(rows, list(qbo.query_rows("TaxRate"))) if kind.global_tax else []
+    return Choices(sorted(accounts, key=lambda a: a.name.lower()), sorted(tax_codes, key=str.lower), kind, rated)
 
 
 def describe(error: Exception) -> str:

@@ -7,12 +7,14 @@ SyncSettings model the DAGs use, and only the keys this form edits are stored.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
 from accounting_sync.config.companies import Company
 from accounting_sync.config.settings import AccountSpec, SyncSettings, resolve_settings
+from accounting_sync.qbo_sync.globaltax import TaxCodes
 from accounting_sync.ui.qbo import Choices
 
 ACCOUNT_FIELDS = ("income_account", "discount_account", "deposit_account", "bad_debt_account")
@@ -30,7 +32,11 @@ LABELS = {
     "write_payments": "Write payments to QuickBooks",
     "import_invoices": "Import invoices from QuickBooks",
     "import_customers": "Import customers from QuickBooks",
+    "tax_code_map": "VAT/GST tax code",
+    "untaxed_tax_code": "Tax code of untaxed lines",
 }
+TAX_MAP_FIELDS = ("tax_code_map", "untaxed_tax_code")  # only where the company has VAT/GST codes
+RATE_PREFIX = "tax_code_map."  # one select per Invoiced tax rate: tax_code_map.<rate id>
 FORM_KEYS = (
     *ACCOUNT_FIELDS,
     "tax_code",
@@ -38,7 +44,35 @@ FORM_KEYS = (
     "sync_start_date",
     "duplicate_customer_names",
     *FLAG_FIELDS,
+    *TAX_MAP_FIELDS,
 )
+
+
+@dataclass(frozen=True)
+class RateRow:
+    """One Invoiced tax rate on the Configure page: the code the sync picks by itself (None
+    when it cannot tell) and the one picked here ("" for automatic)."""
+
+    id: str
+    name: str
+    percent: str
+    inclusive: bool
+    automatic: str | None
+    picked: str
+
+
+def rate_rows(rates: list[dict[str, Any]], choices: Choices, picked: dict[str, str]) -> list[RateRow]:
+    """The Invoiced tax rates with what each maps to among the company's own codes."""
+    codes = TaxCodes(choices.rated_codes, {})
+    rows = []
+    for rate in rates:
+        rate_id, name, percent = str(rate["id"]), str(rate.get("name") or rate["id"]), str(rate.get("value", 0))
+        inclusive = bool(rate.get("inclusive"))
+        applied = [{"id": rate_id, "name": name, "percent": percent, "inclusive": inclusive}]
+        found = codes.candidates(applied) if rate.get("is_percent", True) else []
+        automatic = found[0].name if len(found) == 1 else None
+        rows.append(RateRow(rate_id, name, percent, inclusive, automatic, picked.get(rate_id, "")))
+    return rows
 
 
 def form_values(settings: SyncSettings) -> dict[str, Any]:
@@ -49,13 +83,20 @@ def form_values(settings: SyncSettings) -> dict[str, Any]:
     values["sync_start_date"] = settings.sync_start_date.isoformat() if settings.sync_start_date else ""
     values["duplicate_customer_names"] = settings.duplicate_customer_names
     values.update({flag: getattr(settings, flag) for flag in FLAG_FIELDS})
+    values["tax_code_map"] = dict(settings.tax_code_map)
+    values["untaxed_tax_code"] = settings.untaxed_tax_code or ""
     return values
 
 
 def submitted_values(form: dict[str, str]) -> dict[str, Any]:
     """The submitted form in the shape ``form_values`` returns (to show it again)."""
-    values: dict[str, Any] = {key: form.get(key, "").strip() for key in FORM_KEYS if key not in FLAG_FIELDS}
+    values: dict[str, Any] = {
+        key: form.get(key, "").strip() for key in FORM_KEYS if key not in (*FLAG_FIELDS, "tax_code_map")
+    }
     values.update({flag: form.get(flag) == "on" for flag in FLAG_FIELDS})
+    values["tax_code_map"] = {
+        key[len(RATE_PREFIX):]: value.strip() for key, value in form.items() if key.startswith(RATE_PREFIX) and value.strip()
+    }
     return values
 
 
@@ -83,8 +124,9 @@ def to_settings(
     current = resolve_settings(company.settings, stored)
     errors: list[str] = []
     update: dict[str, Any] = {
-        key: values[key] for key in FORM_KEYS if key not in (*ACCOUNT_FIELDS, "tax_code")
+        key: values[key] for key in FORM_KEYS if key not in (*ACCOUNT_FIELDS, "tax_code", *TAX_MAP_FIELDS)
     }
+    errors.extend(_tax_map(values, current, choices, update))
     for field in ACCOUNT_FIELDS:
         spec = _account(field, values[field], current, choices)
         if spec is None:
@@ -93,6 +135,8 @@ def to_settings(
             )
         update[field] = spec
     tax_code = values["tax_code"]
+    if choices and not choices.kind.legacy_sales_tax:
+        tax_code = current.tax_code.name  # not offered: the company's own codes are used
     if tax_code != current.tax_code.name and not (choices and tax_code in choices.tax_codes):
         errors.append(
             f"{LABELS['tax_code']}: {tax_code!r} is not a tax code of the connected QuickBooks company."
@@ -106,6 +150,23 @@ def to_settings(
         return {}, [_message(item) for item in error.errors()]
     dumped = settings.model_dump(mode="json")
     return {key: dumped[key] for key in FORM_KEYS}, []
+
+
+def _tax_map(values: dict[str, Any], current: SyncSettings, choices: Choices | None, update: dict[str, Any]) -> list[str]:
+    """The VAT/GST mapping to store: only codes of the connected company; elsewhere (a US
+    company, or none connected to choose from) the current mapping stays."""
+    if choices is None or not choices.kind.global_tax:
+        update.update(tax_code_map=current.tax_code_map, untaxed_tax_code=current.untaxed_tax_code)
+        return []
+    rated = {code.name for code in choices.rated_codes}
+    untaxed = {code.name for code in choices.rated_codes if code.percent == 0}
+    errors = [f"{LABELS['tax_code_map']}: {name!r} is not a tax code of the connected QuickBooks company."
+              for name in values.get("tax_code_map", {}).values() if name not in rated]
+    if values.get("untaxed_tax_code") and values["untaxed_tax_code"] not in untaxed:
+        errors.append(f"{LABELS['untaxed_tax_code']}: {values['untaxed_tax_code']!r} is not a zero-rated or exempt "
+                      "code of the connected QuickBooks company.")
+    update.update(tax_code_map=values.get("tax_code_map", {}), untaxed_tax_code=values.get("untaxed_tax_code") or None)
+    return errors
 
 
 def _message(item: Any) -> str:

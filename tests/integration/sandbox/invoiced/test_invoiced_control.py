@@ -104,3 +104,30 @@ def test_seed_is_deterministic_and_covers_edge_cases(inv: InvoicedClient) -> Non
     again = inv.control("seed")["counts"]
     assert again == counts
     assert [c["name"] for c in all_pages(inv, "/customers")] == [c["name"] for c in customers]
+
+
+def test_seed_locales_bill_like_a_business_of_that_country(inv: InvoicedClient) -> None:
+    inv.control("seed", {"locale": "au"})
+    invoices = all_pages(inv, "/invoices")
+    assert {invoice["currency"] for invoice in invoices} == {"aud"}
+    rates = {tax["tax_rate"]["id"]: tax["tax_rate"] for invoice in invoices for tax in invoice["taxes"]}
+    assert set(rates) == {"gst"} and rates["gst"]["inclusive"]
+    assert any(not invoice["taxes"] for invoice in invoices)  # some are untaxed
+
+    inv.control("seed", {"locale": "ca"})
+    applied = {tuple(sorted(t["tax_rate"]["id"] for t in i["taxes"])) for i in all_pages(inv, "/invoices")}
+    assert {("gst",), ("hst-on",), ("gst", "pst-bc")} <= applied
+
+    inv.control("seed", {"locale": "us-multicurrency"})
+    by_customer: dict[int, set[str]] = {}
+    for invoice in all_pages(inv, "/invoices"):
+        by_customer.setdefault(invoice["customer"], set()).add(invoice["currency"])
+    assert set().union(*by_customer.values()) == {"usd", "eur", "cad"}
+    assert any(len(currencies) > 1 for currencies in by_customer.values())
+    for payment in all_pages(inv, "/payments", include="applied_to"):
+        for split in payment["applied_to"]:
+            if split.get("type") == "invoice":
+                assert inv.get(f"/invoices/{split['invoice']}").json()["currency"] == payment["currency"]
+
+    refused = requests.post(inv.base_url + "/_sandbox/seed", json={"locale": "xx"}, timeout=30)
+    assert refused.status_code in (400, 422)
