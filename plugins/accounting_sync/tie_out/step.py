@@ -22,7 +22,7 @@ from accounting_sync.common.runtime import sync_job
 from accounting_sync.common.values import aware, money, utcnow
 from accounting_sync.qbo_sync.extract import INVOICE_INCLUDE
 from accounting_sync.quickbooks.client import QuickBooksClient, rows_by_id
-from accounting_sync.store.idmap import INVOICE_TYPES, ORIGIN_QUICKBOOKS, MappedRecord
+from accounting_sync.store.idmap import APPLIED_TYPES, INVOICE_TYPES, ORIGIN_QUICKBOOKS, MappedRecord
 from accounting_sync.store.schema import TieOutRecord
 from accounting_sync.tie_out.compare import (
     CustomerBalance,
@@ -38,7 +38,6 @@ from accounting_sync.tie_out.compare import (
 log = logging.getLogger(__name__)
 
 ONE_BY_ONE = 50  # more Invoiced invoices than this are read in pages instead
-NAME_LISTS = ("invoice", "customer", "item")  # id map types that are never applied to an invoice
 
 
 class Books:
@@ -108,8 +107,12 @@ class Books:
         """A differing invoice Invoiced masters: what was applied to it on each side."""
         if pair.pending or pair.mastered_by != "invoiced" or row is None:
             return pair
-        linked = {str(link["TxnId"]) for link in row.get("LinkedTxn") or [] if link.get("TxnType") in {"Payment", "CreditMemo"}}
-        unknown = linked - self.job.store.known_qbo_ids(self.job.company, linked, besides=NAME_LISTS)
+        links = [(str(link.get("TxnType")), str(link["TxnId"])) for link in row.get("LinkedTxn") or []]
+        linked = {txn_id for txn_type, txn_id in links if txn_type == "Payment"}
+        unknown = set()
+        for txn_type, types in APPLIED_TYPES.items():
+            ids = {txn_id for kind, txn_id in links if kind == txn_type}
+            unknown |= {f"{txn_type} {i}" for i in ids - self.job.store.known_qbo_ids(self.job.company, ids, types)}
         payments = self._payments_applied(invoice)
         mapped = self.job.store.get_mappings(self.job.company, "payment", [str(p["id"]) for p in payments])
         pending = next(
@@ -128,7 +131,7 @@ class Books:
         return Pair(**{
             **pair.__dict__,
             "pending": pending,
-            "unknown_links": tuple(f"QuickBooks transaction {i}" for i in sorted(unknown)),
+            "unknown_links": tuple(f"QuickBooks {link}" for link in sorted(unknown)),
             "missing_payments": missing,
         })
 
