@@ -38,6 +38,11 @@ from accounting_sync.tie_out.compare import (
 log = logging.getLogger(__name__)
 
 ONE_BY_ONE = 50  # more Invoiced invoices than this are read in pages instead
+LISTED = {"include": INVOICE_INCLUDE, "exclude": "items"}  # the lines are not compared
+QBO_FIELDS = ("Id", "DocNumber", "TotalAmt", "Balance", "CurrencyRef", "SyncToken", "CustomerRef", "LinkedTxn")
+INVOICED_FIELDS = ("id", "number", "customer", "currency", "total", "balance", "status", "closed", "paid", "voided",
+                   "draft")
+"""What a tie-out keeps of each record: 100,000 of them in full would not fit a worker."""
 
 
 class Books:
@@ -65,24 +70,23 @@ class Books:
         """QBO invoice rows: every one (``since`` None: a full tie-out), or those changed
         since ``since`` plus the ``touched`` QBO ids that did not change."""
         if since is None:
-            return {str(row["Id"]): row for row in self.qbo.query_rows("Invoice", began=self._clock)}
+            return {str(row["Id"]): _slim(row, QBO_FIELDS) for row in self.qbo.query_rows("Invoice", began=self._clock)}
         rows = self.qbo.query_rows("Invoice", f"MetaData.LastUpdatedTime >= '{since}'", began=self._clock)
-        found = {str(row["Id"]): row for row in rows if str(row["Id"]) in self.by_qbo}
-        found.update({str(r["Id"]): r for r in rows_by_id(self.qbo, "Invoice", touched - found.keys())})
+        found = {str(row["Id"]): _slim(row, QBO_FIELDS) for row in rows if str(row["Id"]) in self.by_qbo}
+        found.update({str(r["Id"]): _slim(r, QBO_FIELDS) for r in rows_by_id(self.qbo, "Invoice", touched - found.keys())})
         return found
 
     def invoiced(self, ids: set[str] | None, staged: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
         """Invoiced invoices by id (every one with ``None``): the run's own copies first, then read."""
+        listing = ({str(i["id"]): _slim(i, INVOICED_FIELDS) for i in self.job.invoiced.iter_list("/invoices", LISTED)}
+                   if ids is None or len(ids - staged.keys()) > ONE_BY_ONE else {})
         if ids is None:
-            return {str(i["id"]): i for i in self.job.invoiced.iter_list("/invoices", {"include": INVOICE_INCLUDE})}
-        found = {i: staged[i] for i in ids & staged.keys()}
-        missing = ids - found.keys()
-        if len(missing) > ONE_BY_ONE:
-            listing = self.job.invoiced.iter_list("/invoices", {"include": INVOICE_INCLUDE})
-            found.update({str(i["id"]): i for i in listing if str(i["id"]) in missing})
-        else:
-            for invoice_id in sorted(missing):
-                found[invoice_id] = dict(self.job.invoiced.get(f"/invoices/{invoice_id}", {"include": INVOICE_INCLUDE}))
+            return listing
+        found = {i: _slim(staged[i], INVOICED_FIELDS) for i in ids & staged.keys()}
+        for invoice_id in sorted(ids - found.keys()):
+            found[invoice_id] = listing.get(invoice_id) or _slim(
+                self.job.invoiced.get(f"/invoices/{invoice_id}", {"include": INVOICE_INCLUDE}), INVOICED_FIELDS
+            )
         return found
 
     # -- explaining ---------------------------------------------------------------------
@@ -292,6 +296,10 @@ def _staged_invoices(job: SyncJob) -> dict[str, dict[str, Any]]:
     if job.dag_id.split("__")[0] != SYNC.name:
         return {}
     return {str(record["id"]): record for _, record in job.staged("extract", "invoice")}
+
+
+def _slim(record: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    return {key: record[key] for key in fields if key in record}
 
 
 def _reads(client: QuickBooksClient) -> int:
