@@ -276,3 +276,16 @@ def test_an_open_fee_invoice_is_never_imported_back(books: Sandboxes, store: Sta
     Pipelines(books, store).run_import()
 
     assert [i["id"] for i in books.invoiced_all("/invoices")] == [invoice["id"]]
+
+
+def test_with_credit_notes_turned_off_none_is_written(books: Sandboxes, store: StateStore) -> None:
+    store.put_settings("default", {"write_credit_notes": False})
+    customer = write(books, "POST", "/customers", {"name": "Quiet Books Ltd"})["id"]
+    document(books, "/invoices", customer, 40)
+    document(books, "/credit_notes", customer, 15, "Goodwill")
+
+    counts, failure = run_sync(sync_job(books, store, "first"))
+
+    assert failure is None, failure
+    assert "created" not in counts.get("credit_note", {}) and books.qbo_rows("CreditMemo") == []  # not even read
+    assert len(books.qbo_rows("Invoice")) == 1

@@ -170,6 +170,10 @@ def test_soak_with_faults_and_a_killed_load_leaves_qbo_exact() -> None:
         assert summary["qbo_invoices"] == summary["eligible_invoices"], summary
         assert summary["qbo_payments"] == summary["invoiced_payments"] and summary["duplicated_payments"] == 0, summary
         assert wrong_balances == [], wrong_balances[:10]
+        # The product's own check, after the faults and the kill: a full tie-out.
+        books = run_step("tie_out", {**config, "run_id": "soak-tie-out", "full": True})["result"]
+        print("SOAK TIE-OUT", books["summary"])
+        assert books["summary"].startswith("Books match") and books["differences"] == 0, books
 
         secrets = secrets_in_play(boxes, config)
         store_dump = dump_store(config["store_url"])

@@ -14,6 +14,7 @@ from accounting_sync.common.values import money
 from accounting_sync.store.facade import StateStore
 from accounting_sync.tie_out import compare
 from accounting_sync.tie_out.compare import TieOut
+from accounting_sync.tie_out.resync import request_resync
 from accounting_sync.tie_out.step import tie_out
 from tests.support.sandboxes import Sandboxes, run_sync, sync_job
 
@@ -94,6 +95,26 @@ def test_an_invoice_edited_in_quickbooks_is_found_by_the_next_incremental_tie_ou
     assert diff.explanation == compare.CHANGED and "edited in QuickBooks" in diff.detail
     assert result.open_qbo - result.open_invoiced == Decimal("10.00")
     assert result.unexplained == []
+
+
+def test_re_sync_writes_the_invoiced_version_over_an_edit_made_in_quickbooks(synced: Sandboxes, store: StateStore) -> None:
+    synced_with_tie_out(synced, store, "baseline", full=True)
+    invoice, row = mapped_invoice(synced, store, paid=False)
+    item = row["Line"][0]["SalesItemLineDetail"]["ItemRef"]
+    extra = {"DetailType": "SalesItemLineDetail", "Amount": 7.0, "SalesItemLineDetail": {"ItemRef": item, "Qty": 1, "UnitPrice": 7.0}}
+    lines = [ln for ln in row["Line"] if ln.get("DetailType") != "SubTotalLineDetail"]
+    synced.qbo("invoice", method="POST", body={**row, "Line": [*lines, extra]})
+    found = synced_with_tie_out(synced, store, "after-edit")
+    assert only_difference(found, invoice["number"]).resync
+
+    assert request_resync(store, "default", str(invoice["id"]), invoice["number"], "olivia")
+    restored = synced_with_tie_out(synced, store, "resynced")
+
+    assert restored.differences == [], restored.summary()
+    assert store.open_errors("default", "qbo_sync") == []
+    after = next(r for r in synced.qbo_rows("Invoice") if r["Id"] == row["Id"])
+    assert money(after["TotalAmt"]) == money(row["TotalAmt"])
+    assert not request_resync(store, "default", "no-such-invoice", "X", "olivia")
 
 
 def test_a_payment_deleted_in_quickbooks_is_explained(synced: Sandboxes, store: StateStore) -> None:

@@ -90,9 +90,11 @@ class SyncSettings(BaseModel):
     sync_start_date: date | None = None
     duplicate_customer_names: Literal["merge", "disambiguate"] = "disambiguate"
     write_invoices: bool = True
+    write_credit_notes: bool = True
     write_payments: bool = True
     import_invoices: bool = True
     import_customers: bool = True
+    import_payments: bool = True
     cursor_overlap_seconds: int = Field(300, ge=0, le=86400)
     full_tie_out_every_hours: int = Field(24, ge=1, le=24 * 31)
     qbo_cache_hours: float = Field(6, ge=0, le=168)

@@ -43,7 +43,7 @@ from accounting_sync.qbo_import.transform import (
     new_invoice_body,
     payment_body,
 )
-from accounting_sync.store.idmap import ORIGIN_QUICKBOOKS, MappedRecord
+from accounting_sync.store.idmap import APPLIED_TYPES, ORIGIN_QUICKBOOKS, MappedRecord
 
 log = logging.getLogger(__name__)
 
@@ -283,7 +283,8 @@ class Importer:
 
     def invoice(self, qbo_id: str, record: dict[str, Any] | None) -> None:
         """Import, refresh or void one QBO invoice (``record`` None: deleted in QBO)."""
-        decision = self.plan.invoice(qbo_id, record, self.job.settings.sync_start_date)
+        settings = self.job.settings
+        decision = self.plan.invoice(qbo_id, record, settings.sync_start_date, settings.import_payments)
         if decision.action in {"skip", "unchanged"}:
             self.job.count("invoice", "skipped" if decision.action == "skip" else "unchanged")
             self._resolved("invoice", qbo_id)
@@ -293,6 +294,9 @@ class Importer:
             if decision.action == "void":
                 assert mapped is not None
                 in_step = self._void_invoice(qbo_id, mapped)
+            elif decision.action == "settle":
+                assert record is not None and mapped is not None
+                in_step = self._settle_synced(record, mapped)
             elif decision.action == "create":
                 assert record is not None
                 in_step = self._create_invoice(record)
@@ -419,6 +423,26 @@ class Importer:
         recorded = MappedRecord(str(created["id"]), ",".join(quickbooks_side)[:64] or qbo_id, None,
                                 content_hash(body), ORIGIN_QUICKBOOKS)
         self.store.put_mappings(self.company, "payment", [recorded])
+        return True
+
+    def _settle_synced(self, record: dict[str, Any], mapped: MappedRecord) -> bool:
+        """A payment received in QuickBooks on an invoice qbo_sync wrote: recorded on
+        Invoiced (marked as coming from QuickBooks, so qbo_sync never writes it back).
+        Only QBO payments the sync did not write count; while the invoice's totals differ
+        (an edit qbo_sync has not written yet) it waits for the next run."""
+        linked = linked_payments(record)
+        if not set(linked) - self.store.known_qbo_ids(self.company, linked, APPLIED_TYPES["Payment"]):
+            self.job.count("invoice", "skipped")  # every payment on it is one qbo_sync wrote
+            return True
+        current = dict(self.job.invoiced.get(f"/invoices/{mapped.invoiced_id}"))
+        if current.get("status") == "voided" or money(current.get("total")) != money(record.get("TotalAmt")):
+            self.job.count("invoice", "skipped")  # qbo_sync writes Invoiced's version first
+            return True
+        if self._payment_due(record, current) and self.dry_run:
+            self._would("payment", "create")
+            return False
+        settled = self._settle(record, current)
+        self.job.count("invoice", "balance_matched" if settled else "unchanged")
         return True
 
     def _void_invoice(self, qbo_id: str, mapped: MappedRecord) -> bool:

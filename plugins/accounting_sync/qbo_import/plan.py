@@ -17,7 +17,7 @@ from typing import Any
 from accounting_sync.common.flows import IMPORT, SYNC
 from accounting_sync.common.job import SyncJob
 from accounting_sync.common.values import content_hash, money
-from accounting_sync.qbo_import.transform import VOIDED, customer_body, is_voided
+from accounting_sync.qbo_import.transform import VOIDED, customer_body, is_voided, linked_payments
 from accounting_sync.store.idmap import INVOICE_TYPES, ORIGIN_INVOICED, MappedRecord
 
 FLOW = IMPORT.name
@@ -72,9 +72,11 @@ class ImportPlan:
         qbo_id = str(record["Id"])
         return decide_customer(record, self.mappings["customer"].get(qbo_id), retry=qbo_id in self.failures["customer"])
 
-    def invoice(self, qbo_id: str, record: dict[str, Any] | None, start: date | None) -> InvoiceDecision:
+    def invoice(
+        self, qbo_id: str, record: dict[str, Any] | None, start: date | None, payments: bool = True
+    ) -> InvoiceDecision:
         mapped = self.mappings["invoice"].get(qbo_id)
-        return decide_invoice(record, mapped, retry=qbo_id in self.failures["invoice"], start=start)
+        return decide_invoice(record, mapped, retry=qbo_id in self.failures["invoice"], start=start, payments=payments)
 
 
 def _staged(job: SyncJob, kind: str) -> dict[str, dict[str, Any]]:
@@ -126,9 +128,15 @@ def decide_invoice(
     *,
     retry: bool = False,
     start: date | None = None,
+    payments: bool = True,
 ) -> InvoiceDecision:
-    """What this run does with one QBO invoice (``record`` None: deleted in QBO)."""
+    """What this run does with one QBO invoice (``record`` None: deleted in QBO).
+
+    An invoice qbo_sync wrote is Invoiced's; only a payment received on it in QuickBooks
+    crosses back (``settle``, with ``payments`` on), so it is paid on Invoiced too."""
     if mapped is not None and mapped.origin == ORIGIN_INVOICED:
+        if payments and record is not None and not is_voided(record) and linked_payments(record):
+            return InvoiceDecision("settle")
         return InvoiceDecision("skip", "written to QuickBooks by qbo_sync: Invoiced is its master")
     if mapped is None:
         if record is None or is_voided(record):

@@ -63,7 +63,9 @@ def stage_changes(job: SyncJob, full_resync: bool = False, since: str | None = N
     # A flow turned off on the Configure page is not read, and its cursor stays where it
     # is, so turning it back on later picks up everything that changed meanwhile.
     if not job.settings.write_invoices:
-        del cursors["invoices"], cursors["credit_notes"]
+        del cursors["invoices"]
+    if not job.settings.write_credit_notes:
+        del cursors["credit_notes"]
     if not job.settings.write_payments:
         del cursors["payments"], cursors["refunds"]
 

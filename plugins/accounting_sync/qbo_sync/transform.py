@@ -397,8 +397,8 @@ def plan_invoice(
     if mapped_origin == "quickbooks" or (invoice.get("metadata") or {}).get("quickbooks_invoice_id"):
         planned.reason = "imported from QuickBooks: QuickBooks is the master of this invoice"
         return planned
-    if not settings.write_invoices:
-        planned.reason = "writing invoices to QuickBooks is turned off"
+    if not (settings.write_credit_notes if kind == "credit_note" else settings.write_invoices):
+        planned.reason = f"writing {kind.replace('_', ' ')}s to QuickBooks is turned off"
         return planned
     if invoice.get("draft"):
         planned.reason = "draft"

@@ -12,6 +12,12 @@ from accounting_sync.store.schema import IN_CHUNK, IdMap, Repository
 
 ORIGIN_INVOICED = "invoiced"
 ORIGIN_QUICKBOOKS = "quickbooks"
+APPLIED_TYPES = {
+    "Payment": ("payment", "bad_debt_payment", "refund_payment"),
+    "CreditMemo": ("credit_note", "bad_debt_credit_memo"),
+}
+"""Id-map types whose QuickBooks record is a Payment or a CreditMemo: what the sync may
+have applied to an invoice (a payment, a write-off, a credit note, a refund)."""
 INVOICE_TYPES = ("invoice", "fee", "refund_invoice")
 """Id-map types whose QuickBooks record is an Invoice: an Invoiced invoice, and the fee
 and refund invoices qbo_sync writes for a payment's convenience fee or a credit note's
@@ -45,15 +51,15 @@ class IdMapRepository(Repository):
                     result[row.invoiced_id] = _mapped(row)
         return result
 
-    def known_qbo_ids(self, company: str, qbo_ids: Iterable[str], besides: Iterable[str] = ()) -> set[str]:
-        """Which of these QBO ids the sync wrote or linked, in any object type but those
-        ``besides`` (QBO numbers each entity on its own, so an invoice may share a payment's id)."""
-        ids = [str(i) for i in qbo_ids]
+    def known_qbo_ids(self, company: str, qbo_ids: Iterable[str], object_types: Iterable[str]) -> set[str]:
+        """Which of these QBO ids the id map holds for these object types (QBO numbers each
+        entity on its own, so ids are only comparable within one entity's types)."""
+        ids, types = [str(i) for i in qbo_ids], list(object_types)
         found: set[str] = set()
         with self.session() as session:
             for chunk in chunked(ids, IN_CHUNK):
                 query = select(IdMap.qbo_id).where(
-                    IdMap.company_key == company, IdMap.qbo_id.in_(chunk), IdMap.object_type.not_in(list(besides))
+                    IdMap.company_key == company, IdMap.qbo_id.in_(chunk), IdMap.object_type.in_(types)
                 )
                 found.update(session.scalars(query))
         return found

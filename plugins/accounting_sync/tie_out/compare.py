@@ -63,6 +63,7 @@ class Difference:
     qbo: str
     explanation: str
     detail: str
+    resync: bool = False  # an invoice Invoiced masters: Re-sync can write Invoiced's version again
 
     @property
     def unexplained(self) -> bool:
@@ -221,6 +222,7 @@ def difference(pair: Pair) -> Difference:
         qbo=_shown(pair.qbo) if pair.qbo else "deleted",
         explanation=explanation,
         detail=detail,
+        resync=pair.mastered_by == "invoiced" and pair.qbo is not None,
     )
 
 

@@ -22,7 +22,7 @@ from accounting_sync.common.runtime import sync_job
 from accounting_sync.common.values import aware, money, utcnow
 from accounting_sync.qbo_sync.extract import INVOICE_INCLUDE
 from accounting_sync.quickbooks.client import QuickBooksClient, rows_by_id
-from accounting_sync.store.idmap import INVOICE_TYPES, ORIGIN_QUICKBOOKS, MappedRecord
+from accounting_sync.store.idmap import APPLIED_TYPES, INVOICE_TYPES, ORIGIN_QUICKBOOKS, MappedRecord
 from accounting_sync.store.schema import TieOutRecord
 from accounting_sync.tie_out.compare import (
     CustomerBalance,
@@ -38,7 +38,11 @@ from accounting_sync.tie_out.compare import (
 log = logging.getLogger(__name__)
 
 ONE_BY_ONE = 50  # more Invoiced invoices than this are read in pages instead
-NAME_LISTS = ("invoice", "customer", "item")  # id map types that are never applied to an invoice
+LISTED = {"include": INVOICE_INCLUDE, "exclude": "items"}  # the lines are not compared
+QBO_FIELDS = ("Id", "DocNumber", "TotalAmt", "Balance", "CurrencyRef", "SyncToken", "CustomerRef", "LinkedTxn")
+INVOICED_FIELDS = ("id", "number", "customer", "currency", "total", "balance", "status", "closed", "paid", "voided",
+                   "draft")
+"""What a tie-out keeps of each record: 100,000 of them in full would not fit a worker."""
 
 
 class Books:
@@ -66,24 +70,23 @@ class Books:
         """QBO invoice rows: every one (``since`` None: a full tie-out), or those changed
         since ``since`` plus the ``touched`` QBO ids that did not change."""
         if since is None:
-            return {str(row["Id"]): row for row in self.qbo.query_rows("Invoice", began=self._clock)}
+            return {str(row["Id"]): _slim(row, QBO_FIELDS) for row in self.qbo.query_rows("Invoice", began=self._clock)}
         rows = self.qbo.query_rows("Invoice", f"MetaData.LastUpdatedTime >= '{since}'", began=self._clock)
-        found = {str(row["Id"]): row for row in rows if str(row["Id"]) in self.by_qbo}
-        found.update({str(r["Id"]): r for r in rows_by_id(self.qbo, "Invoice", touched - found.keys())})
+        found = {str(row["Id"]): _slim(row, QBO_FIELDS) for row in rows if str(row["Id"]) in self.by_qbo}
+        found.update({str(r["Id"]): _slim(r, QBO_FIELDS) for r in rows_by_id(self.qbo, "Invoice", touched - found.keys())})
         return found
 
     def invoiced(self, ids: set[str] | None, staged: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
         """Invoiced invoices by id (every one with ``None``): the run's own copies first, then read."""
+        listing = ({str(i["id"]): _slim(i, INVOICED_FIELDS) for i in self.job.invoiced.iter_list("/invoices", LISTED)}
+                   if ids is None or len(ids - staged.keys()) > ONE_BY_ONE else {})
         if ids is None:
-            return {str(i["id"]): i for i in self.job.invoiced.iter_list("/invoices", {"include": INVOICE_INCLUDE})}
-        found = {i: staged[i] for i in ids & staged.keys()}
-        missing = ids - found.keys()
-        if len(missing) > ONE_BY_ONE:
-            listing = self.job.invoiced.iter_list("/invoices", {"include": INVOICE_INCLUDE})
-            found.update({str(i["id"]): i for i in listing if str(i["id"]) in missing})
-        else:
-            for invoice_id in sorted(missing):
-                found[invoice_id] = dict(self.job.invoiced.get(f"/invoices/{invoice_id}", {"include": INVOICE_INCLUDE}))
+            return listing
+        found = {i: _slim(staged[i], INVOICED_FIELDS) for i in ids & staged.keys()}
+        for invoice_id in sorted(ids - found.keys()):
+            found[invoice_id] = listing.get(invoice_id) or _slim(
+                self.job.invoiced.get(f"/invoices/{invoice_id}", {"include": INVOICE_INCLUDE}), INVOICED_FIELDS
+            )
         return found
 
     # -- explaining ---------------------------------------------------------------------
@@ -108,8 +111,12 @@ class Books:
         """A differing invoice Invoiced masters: what was applied to it on each side."""
         if pair.pending or pair.mastered_by != "invoiced" or row is None:
             return pair
-        linked = {str(link["TxnId"]) for link in row.get("LinkedTxn") or [] if link.get("TxnType") in {"Payment", "CreditMemo"}}
-        unknown = linked - self.job.store.known_qbo_ids(self.job.company, linked, besides=NAME_LISTS)
+        links = [(str(link.get("TxnType")), str(link["TxnId"])) for link in row.get("LinkedTxn") or []]
+        linked = {txn_id for txn_type, txn_id in links if txn_type == "Payment"}
+        unknown = set()
+        for txn_type, types in APPLIED_TYPES.items():
+            ids = {txn_id for kind, txn_id in links if kind == txn_type}
+            unknown |= {f"{txn_type} {i}" for i in ids - self.job.store.known_qbo_ids(self.job.company, ids, types)}
         payments = self._payments_applied(invoice)
         mapped = self.job.store.get_mappings(self.job.company, "payment", [str(p["id"]) for p in payments])
         pending = next(
@@ -128,7 +135,7 @@ class Books:
         return Pair(**{
             **pair.__dict__,
             "pending": pending,
-            "unknown_links": tuple(f"QuickBooks transaction {i}" for i in sorted(unknown)),
+            "unknown_links": tuple(f"QuickBooks {link}" for link in sorted(unknown)),
             "missing_payments": missing,
         })
 
@@ -289,6 +296,10 @@ def _staged_invoices(job: SyncJob) -> dict[str, dict[str, Any]]:
     if job.dag_id.split("__")[0] != SYNC.name:
         return {}
     return {str(record["id"]): record for _, record in job.staged("extract", "invoice")}
+
+
+def _slim(record: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    return {key: record[key] for key in fields if key in record}
 
 
 def _reads(client: QuickBooksClient) -> int:

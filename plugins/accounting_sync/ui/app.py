@@ -24,7 +24,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from accounting_sync.common import binding, runtime
-from accounting_sync.common.flows import FLOWS, flow_by_key
+from accounting_sync.common.flows import FLOWS, SYNC, flow_by_key
 from accounting_sync.config.companies import Company, load_companies
 from accounting_sync.config.connections import ConnectionUnusable
 from accounting_sync.config.settings import resolve_settings
@@ -32,6 +32,7 @@ from accounting_sync.invoiced.client import InvoicedClient, InvoicedError
 from accounting_sync.store.bindings import StateHeld
 from accounting_sync.store.facade import StateStore, open_store
 from accounting_sync.store.schema import IgnoredRecord, RecordError
+from accounting_sync.tie_out.resync import request_resync
 from accounting_sync.ui import audit, oauth, qbo
 from accounting_sync.ui.airflow_api import AirflowApi, AirflowApiError, loopback_url
 from accounting_sync.ui.routes import CALLBACK, UI_ROUTE, URL_PREFIX
@@ -660,6 +661,20 @@ def retry_record(request: Request, user: UserDep, company: CompanyDep, store: St
     action = next(flow.action for flow in FLOWS if flow.name == error.flow)
     text = f"{error.object_type} {document} is queued for the next run: press {action} on Recent Syncs to run it now."
     return redirect_with(request, _back(request, company, form), "ok", text)
+
+
+@actions.post("/books/resync")
+def resync_record(request: Request, user: UserDep, company: CompanyDep, store: StoreDep, form: FormDep) -> Response:
+    """Write the Invoiced version of an invoice again (a tie-out found QuickBooks differing)."""
+    require_edit(user, company)
+    scope = binding.active_scope_key(store, company.key)
+    invoiced_id = form.get("invoiced_id", "")
+    document = form.get("document") or invoiced_id
+    if not request_resync(store, scope, invoiced_id, document, user.get_name()):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "No invoice that Invoiced masters has that id: reload the page.")
+    audit.record(store, company, user, "resync", object_type="invoice", document=document, flow=SYNC.name)
+    text = f"Invoice {document} is queued: the next run writes the Invoiced version again (press {SYNC.action} to run it now)."
+    return redirect_with(request, link(request, "syncs", company), "ok", text)
 
 
 # -- errors -----------------------------------------------------------------------------

@@ -35,6 +35,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "auto_sync": ("Changed auto-sync", "{dag_id}: {state}"),
     "ignore": ("Ignored a failing record", "{object_type} {document} ({flow})"),
     "retry": ("Queued a failing record again", "{object_type} {document} ({flow})"),
+    "resync": ("Re-synced a record the tie-out found differing", "{object_type} {document} ({flow})"),
 }
 TRAIL_LENGTH = 10
 

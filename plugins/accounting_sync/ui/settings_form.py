@@ -18,7 +18,9 @@ from accounting_sync.qbo_sync.globaltax import TaxCodes
 from accounting_sync.ui.qbo import Choices
 
 ACCOUNT_FIELDS = ("income_account", "discount_account", "deposit_account", "bad_debt_account")
-FLAG_FIELDS = ("write_invoices", "write_payments", "import_invoices", "import_customers")
+FLAG_FIELDS = (
+    "write_invoices", "write_credit_notes", "write_payments", "import_invoices", "import_customers", "import_payments",
+)
 LABELS = {
     "income_account": "Income account",
     "discount_account": "Discount account",
@@ -29,9 +31,11 @@ LABELS = {
     "sync_start_date": "Sync start date",
     "duplicate_customer_names": "Duplicate customer names",
     "write_invoices": "Write invoices to QuickBooks",
+    "write_credit_notes": "Write credit notes to QuickBooks (credit memos)",
     "write_payments": "Write payments to QuickBooks",
     "import_invoices": "Import invoices from QuickBooks",
     "import_customers": "Import customers from QuickBooks",
+    "import_payments": "Record payments received in QuickBooks on Invoiced",
     "tax_code_map": "VAT/GST tax code",
     "untaxed_tax_code": "Tax code of untaxed lines",
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pytest
 from starlette.requests import Request
@@ -275,3 +276,32 @@ def test_each_run_shows_its_tie_out_in_money_with_every_difference(
     assert "Books differ on 1 of 2,143 invoices" in block
     assert "<td>INV-0042</td><td>total 110.00, open 110.00 USD</td><td>total 120.00, open 120.00 USD</td>" in block
     assert f"<td>{CHANGED}</td><td>edited in QuickBooks</td>" in block
+
+
+def test_re_sync_queues_an_invoice_the_tie_out_found_differing(
+    browser: Browser, sign_in: Any, store: StateStore, fake_airflow: FakeAirflow
+) -> None:
+    from accounting_sync.common.values import utcnow
+    from accounting_sync.store.idmap import ORIGIN_INVOICED, MappedRecord
+    from accounting_sync.tie_out.compare import CHANGED, Difference, TieOut
+    from accounting_sync.tie_out.resync import RESYNC
+
+    record_run(store)
+    fake_airflow.add_run("qbo_sync", SCHEDULED, "failed")
+    store.put_mappings("default", "invoice", [MappedRecord("42", "17", "3", "hash", ORIGIN_INVOICED)])
+    result = TieOut(full=True, checked=1)
+    result.differences.append(Difference("INV-0042", "42", "17", "total 110.00", "total 120.00", CHANGED, "edited", True))
+    store.save_tie_out("default", "qbo_sync", SCHEDULED, utcnow(), True, result.as_json(), result.summary(), 0)
+
+    viewer_page = sign_in("viewer", "vera").get(PAGE).text
+    editor = sign_in("op")
+    assert ">Re-sync</button>" in run_block(editor.get(PAGE).text, SCHEDULED)
+    queued = editor.post("/accounting-sync/books/resync?company=default", {"invoiced_id": "42", "document": "INV-0042"}, page=PAGE)
+
+    assert ">Re-sync</button>" not in run_block(viewer_page, SCHEDULED)
+    assert queued.status_code == 303 and "INV-0042 is queued" in flash(editor.get(PAGE))
+    assert store.get_mapping("default", "invoice", "42").content_hash == RESYNC  # type: ignore[union-attr]
+    assert store.unresolved_source_ids("default", "qbo_sync", "invoice") >= {"42"}
+    assert store.audit_trail("default")[0].action == "resync"
+    missing = editor.post("/accounting-sync/books/resync?company=default", {"invoiced_id": "nope"}, page=PAGE)
+    assert missing.status_code == 404
