@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import threading
+from dataclasses import replace
 
 import pytest
 from oauthlib.oauth2 import InsecureTransportError
@@ -24,13 +25,7 @@ LOCAL = QuickBooksConfig(
     environment="local",
 )
 # What a production connection would be if its URLs were not checked: plain HTTP on loopback.
-PRODUCTION_OVER_HTTP = QuickBooksConfig(
-    api_base="http://127.0.0.1:8100",
-    client_id="app",
-    client_secret="secret",
-    authorize_url="http://127.0.0.1:8100/connect/oauth2",
-    token_url="http://127.0.0.1:8100/oauth2/v1/tokens/bearer",
-)
+PRODUCTION_OVER_HTTP = replace(LOCAL, environment="production")
 
 
 @pytest.fixture(autouse=True)

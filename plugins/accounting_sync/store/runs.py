@@ -14,11 +14,7 @@ from accounting_sync.store.schema import IN_CHUNK, IgnoredRecord, RecordError, R
 class RunRepository(Repository):
     def start_run(self, company: str, dag_id: str, run_id: str, dry_run: bool = False) -> None:
         with self.session() as session:
-            row = session.scalar(
-                select(SyncRun).where(
-                    SyncRun.company_key == company, SyncRun.dag_id == dag_id, SyncRun.run_id == run_id
-                )
-            )
+            row = SyncRun.of_run(session, company, dag_id, run_id)
             if row is None:
                 session.add(SyncRun(company_key=company, dag_id=dag_id, run_id=run_id, dry_run=dry_run))
             else:
@@ -28,11 +24,7 @@ class RunRepository(Repository):
         self, company: str, dag_id: str, run_id: str, state: str, counts: dict[str, Any], summary: str
     ) -> None:
         with self.session() as session:
-            row = session.scalar(
-                select(SyncRun).where(
-                    SyncRun.company_key == company, SyncRun.dag_id == dag_id, SyncRun.run_id == run_id
-                )
-            )
+            row = SyncRun.of_run(session, company, dag_id, run_id)
             if row is None:
                 row = SyncRun(company_key=company, dag_id=dag_id, run_id=run_id)
                 session.add(row)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy import (
     JSON,
@@ -27,6 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    select,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -71,13 +72,22 @@ class SyncCursor(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class SyncRun(Base):
-    __tablename__ = "sync_run"
-    __table_args__ = (UniqueConstraint("company_key", "dag_id", "run_id"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+class RunKeyed:
+    """The key of the tables that hold one row per run of a DAG, and finding that row."""
+
     company_key: Mapped[str] = mapped_column(String(64), index=True)
     dag_id: Mapped[str] = mapped_column(String(250))
     run_id: Mapped[str] = mapped_column(String(250))
+
+    @classmethod
+    def of_run(cls, session: Session, company: str, dag_id: str, run_id: str) -> Self | None:
+        return session.scalar(select(cls).where(cls.company_key == company, cls.dag_id == dag_id, cls.run_id == run_id))
+
+
+class SyncRun(RunKeyed, Base):
+    __tablename__ = "sync_run"
+    __table_args__ = (UniqueConstraint("company_key", "dag_id", "run_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
     state: Mapped[str] = mapped_column(String(16), default="running")
@@ -235,15 +245,12 @@ class AuditEvent(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
-class TieOutRecord(Base):
+class TieOutRecord(RunKeyed, Base):
     """The tie-out of one run: both ledgers compared, and every difference explained."""
 
     __tablename__ = "tie_out"
     __table_args__ = (UniqueConstraint("company_key", "dag_id", "run_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    company_key: Mapped[str] = mapped_column(String(64), index=True)
-    dag_id: Mapped[str] = mapped_column(String(250))
-    run_id: Mapped[str] = mapped_column(String(250))
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     full: Mapped[bool] = mapped_column(Boolean, default=False)
     unexplained: Mapped[int] = mapped_column(Integer, default=0)

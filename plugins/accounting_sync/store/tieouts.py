@@ -16,11 +16,7 @@ class TieOutRepository(Repository):
         summary: str, unexplained: int,
     ) -> None:
         with self.session() as session:
-            row = session.scalar(
-                select(TieOutRecord).where(
-                    TieOutRecord.company_key == company, TieOutRecord.dag_id == dag_id, TieOutRecord.run_id == run_id
-                )
-            )
+            row = TieOutRecord.of_run(session, company, dag_id, run_id)
             if row is None:
                 row = TieOutRecord(company_key=company, dag_id=dag_id, run_id=run_id)
                 session.add(row)
@@ -30,11 +26,7 @@ class TieOutRepository(Repository):
 
     def tie_out_of_run(self, company: str, dag_id: str, run_id: str) -> TieOutRecord | None:
         with self.session() as session:
-            return session.scalar(
-                select(TieOutRecord).where(
-                    TieOutRecord.company_key == company, TieOutRecord.dag_id == dag_id, TieOutRecord.run_id == run_id
-                )
-            )
+            return TieOutRecord.of_run(session, company, dag_id, run_id)
 
     def last_tie_out(self, company: str, full: bool = False) -> TieOutRecord | None:
         """The latest tie-out of the company (the latest full one with ``full``)."""
