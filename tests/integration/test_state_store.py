@@ -137,6 +137,21 @@ def test_webhook_events_are_kept_once_and_claimed_once(any_store: StateStore) ->
     assert [e.event_id for e in any_store.webhook_events("globex")] == ["1"]
 
 
+def test_announced_events_are_kept_a_week_to_recognise_repeats(any_store: StateStore) -> None:
+    from sqlalchemy import update
+
+    from accounting_sync.common.values import utcnow
+    from accounting_sync.store.schema import ReceivedEvent
+
+    any_store.record_webhook_events([_event("old"), _event("recent")])
+    any_store.claim_webhook_events("acme", "invoiced")
+    with any_store.session() as session:
+        session.execute(update(ReceivedEvent).where(ReceivedEvent.event_id == "old")
+                        .values(announced_at=utcnow() - timedelta(days=8)))
+    any_store.claim_webhook_events("acme", "invoiced")
+    assert [e.event_id for e in any_store.webhook_events("acme")] == ["recent"]
+
+
 def test_concurrent_deliveries_of_one_event_store_it_once(any_store: StateStore) -> None:
     results: list[int] = []
     threads = [threading.Thread(target=lambda: results.append(any_store.record_webhook_events([_event("7")])))

@@ -4,13 +4,18 @@ into an Airflow asset event for the company's DAG."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from accounting_sync.common.values import utcnow
 from accounting_sync.store.schema import ReceivedEvent, Repository
+
+KEEP_ANNOUNCED = timedelta(days=7)
+"""How long an announced event is kept to recognise a repeat: Invoiced retries for two
+days, Intuit's schedules end within a day."""
 
 
 class WebhookRepository(Repository):
@@ -35,8 +40,11 @@ class WebhookRepository(Repository):
         return new
 
     def claim_webhook_events(self, company: str, source: str) -> int:
-        """Mark the company's unannounced events from ``source`` announced; how many there were."""
+        """Mark the company's unannounced events from ``source`` announced; how many there
+        were. Events announced longer than ``KEEP_ANNOUNCED`` ago go."""
         with self.session() as session:
+            session.execute(delete(ReceivedEvent).where(
+                ReceivedEvent.company_key == company, ReceivedEvent.announced_at < utcnow() - KEEP_ANNOUNCED))
             result = session.execute(
                 update(ReceivedEvent)
                 .where(
