@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bench import first_sync, incremental, parse_time, transform_throughput
+from bench import first_sync, freshness, incremental, parse_time, transform_throughput
 
 
 def main() -> None:
@@ -13,6 +13,7 @@ def main() -> None:
         parse_time.run(),
         first_sync.run(scale=1.0, window=6.0),
         incremental.run(100_000),
+        freshness.run(samples=5),
     ):
         print(json.dumps(result, indent=2), flush=True)
 
