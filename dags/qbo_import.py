@@ -42,8 +42,8 @@ from typing import Any
 from airflow.sdk import Param, dag, task
 
 from accounting_sync.common.flows import IMPORT
-from accounting_sync.common.schedule import changes_or_hourly
 from accounting_sync.config.companies import Company, load_companies
+from accounting_sync.webhooks.schedule import changes_or_hourly
 
 
 def build_import_dag(company: Company) -> Any:

@@ -29,8 +29,8 @@ from typing import Any
 from airflow.sdk import Param, dag, task
 
 from accounting_sync.common.flows import SYNC
-from accounting_sync.common.schedule import changes_or_hourly
 from accounting_sync.config.companies import Company, load_companies
+from accounting_sync.webhooks.schedule import changes_or_hourly
 
 
 def build_sync_dag(company: Company) -> Any:
