@@ -75,3 +75,18 @@ def test_an_invoice_entered_in_quickbooks_reaches_invoiced_by_an_asset_triggered
     eventually(lambda: on_invoiced(airflow, number), 600, f"{number} on Invoiced", airflow)
     run = newest_run(airflow, "qbo_import", before)
     assert run is not None and run["run_type"] == "asset_triggered", run
+
+
+def test_a_burst_of_changes_makes_at_most_one_run_and_one_queued(airflow: Airflow) -> None:
+    """Events waiting at one poll make one asset event; one run at a time, so events during
+    a run fold into one queued run: however many changes, at most two runs."""
+    wait_until_idle(airflow, DAGS)
+    before = {run["dag_run_id"] for run in dag_runs(airflow, "qbo_sync")}
+    numbers = [f"BURST-{n}-{uuid.uuid4().hex[:4]}" for n in range(5)]
+    for number in numbers:
+        issue_on_invoiced(airflow, number)
+
+    eventually(lambda: all(in_quickbooks(airflow, n) for n in numbers), 600, "the burst in QBO", airflow)
+    wait_until_idle(airflow, DAGS)
+    runs = [r for r in dag_runs(airflow, "qbo_sync") if r["dag_run_id"] not in before and r["run_type"] == "asset_triggered"]
+    assert 1 <= len(runs) <= 2, runs
