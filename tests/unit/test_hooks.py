@@ -309,3 +309,13 @@ def test_the_invoiced_webhook_secret_is_never_sent_as_a_header(create_connection
     create_connection("invoiced_default", "invoiced", {"webhook_secret": "whsec-1"}, password="key")
     session = InvoicedHook().get_conn()
     assert "webhook_secret" not in session.headers and "whsec-1" not in session.headers.values()
+
+
+def test_a_malformed_webhook_secret_is_named_but_never_repeated(create_connection: ConnFactory) -> None:
+    create_connection("invoiced_default", "invoiced", {"webhook_secret": 987654321}, password="key")
+    quickbooks(create_connection, {"webhook_verifier_token": ["verify", "me"]})
+    with pytest.raises(InvalidConnection, match="extra field 'webhook_secret'") as invoiced:
+        InvoicedHook().config()
+    with pytest.raises(InvalidConnection, match="extra field 'webhook_verifier_token'") as qbo:
+        QuickBooksHook().config()
+    assert "987654321" not in str(invoiced.value) and "verify" not in str(qbo.value)

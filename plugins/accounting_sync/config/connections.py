@@ -164,11 +164,16 @@ class InvoicedExtra(BaseModel):
     webhook_secret: str | None = None
 
 
+SECRET_EXTRAS = frozenset({"webhook_secret", "webhook_verifier_token"})
+"""Extras whose value an error message must not repeat."""
+
+
 def _describe(conn_id: str, error: ValidationError) -> str:
     problems = []
     for item in error.errors():
         where = ".".join(str(part) for part in item["loc"])
-        got = f" (got {item['input']!r})" if item["type"] != "extra_forbidden" and "input" in item else ""
+        shown = item["type"] != "extra_forbidden" and "input" in item and not SECRET_EXTRAS & set(map(str, item["loc"]))
+        got = f" (got {item['input']!r})" if shown else ""
         message = "unknown field" if item["type"] == "extra_forbidden" else item["msg"]
         problems.append(f"extra field {where!r}: {message}{got}")
     return f"Connection {conn_id!r} is invalid: " + "; ".join(problems)

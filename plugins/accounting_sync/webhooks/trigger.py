@@ -8,7 +8,10 @@ server. An ``AssetWatcher`` is Airflow's documented event-driven scheduling: the
 triggerer runs this trigger (only while a DAG scheduled on the asset is unpaused), and
 every event it yields becomes an asset event. The trigger reads the state store, never
 Airflow's metadata DB. All events waiting at one poll become one asset event, and with
-``max_active_runs=1`` a burst of changes becomes one run.
+``max_active_runs=1`` a burst of changes becomes one run. Events are claimed before
+Airflow has stored the asset event: a triggerer that dies in between loses that one
+event, and the hourly run picks the change up (the records are read from the source
+either way, never from the event).
 """
 
 from __future__ import annotations
