@@ -79,6 +79,8 @@ def run(samples: int) -> dict[str, Any]:
             airflow.api(f"dags/{dag_id}/dagRuns", "POST", {"logical_date": None})
         to_qbo = [time_change(airflow, issue_on_invoiced, in_quickbooks, "FRESH-") for _ in range(samples)]
         to_invoiced = [time_change(airflow, enter_in_quickbooks, on_invoiced, "Q") for _ in range(samples)]
+        deliveries = {name: requests.get(f"{url}/_sandbox/webhooks", timeout=10).json()
+                      for name, url in (("quickbooks", airflow.qbo_url), ("invoiced", airflow.invoiced_url))}
     from accounting_sync.webhooks.trigger import POLL_SECONDS
 
     return {
@@ -86,6 +88,9 @@ def run(samples: int) -> dict[str, Any]:
         **summary("invoiced_to_qbo", to_qbo),
         **summary("qbo_to_invoiced", to_invoiced),
         "targets": TARGETS,
+        # A QBO delivery answered after 3 s counts as failed: 0 means every answer was in time.
+        "webhook_deliveries": {name: {key: status[key] for key in ("deliveries", "delivered_events", "failed_attempts")}
+                               for name, status in deliveries.items()},
         "samples_per_direction": samples,
         "trigger_poll_seconds": POLL_SECONDS,
         "schedule": "webhook asset or @hourly (AssetOrTimeSchedule), max_active_runs=1",
