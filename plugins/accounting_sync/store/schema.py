@@ -226,9 +226,9 @@ class AuditEvent(Base):
 
 
 class ReceivedEvent(Base):
-    """A change Invoiced or Intuit announced by webhook, kept until the next run of the
-    company's DAG has been asked for (``announced_at``). The unique key is how a repeated
-    delivery of the same event is recognised."""
+    """A change Invoiced or Intuit announced by webhook. ``announced_at``: when the trigger
+    asked Airflow for a run of the company's DAG; kept a week longer, as the unique key is
+    how a repeated delivery of the same event is recognised."""
 
     __tablename__ = "webhook_event"
     __table_args__ = (UniqueConstraint("company_key", "source", "event_id"),)

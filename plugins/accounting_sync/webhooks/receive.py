@@ -9,6 +9,7 @@ companies of the app whose token signed the body. Secrets and signatures are nev
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -65,12 +66,22 @@ def _secret(company: Company, source: str) -> str | None:
     return secret
 
 
+MAX_EVENT_ID = 128
+
+
+def _event_id(event_id: str) -> str:
+    """The sender's id, or its hash when longer than the column: still one per event."""
+    if len(event_id) <= MAX_EVENT_ID:
+        return event_id
+    return "sha256-" + hashlib.sha256(event_id.encode()).hexdigest()
+
+
 def _rows(company: str, source: str, changes: Iterable[Change]) -> list[dict[str, Any]]:
     return [
         {
             "company_key": company,
             "source": source,
-            "event_id": change.event_id,
+            "event_id": _event_id(change.event_id),
             "entity_type": change.entity_type[:64],
             "entity_id": change.entity_id[:64],
             "operation": change.operation[:32],

@@ -215,3 +215,13 @@ def test_pages_stay_behind_airflow_auth_next_to_the_webhooks(client: TestClient)
     assert client.get("/accounting-sync/").status_code == 401
 
 
+
+
+def test_an_event_id_longer_than_the_column_is_kept_by_its_hash(client: TestClient, store: StateStore) -> None:
+    body = cloud_events("x" * 300)
+    first = client.post(INTUIT_URL, content=body, headers=intuit_headers(body))
+    again = client.post(INTUIT_URL, content=body, headers=intuit_headers(body))
+
+    assert first.json()["stored"] == 1 and again.json()["repeated"] == 1
+    (event,) = store.webhook_events("default")
+    assert event.event_id.startswith("sha256-") and len(event.event_id) <= 128
