@@ -142,29 +142,15 @@ def connections(qbo: dict[str, Any], invoiced: dict[str, Any]) -> dict[str, Any]
     }
 
 
-def register_webhooks() -> None:
-    """Once Airflow answers: the sandboxes deliver their webhooks to the Accounting Sync
-    endpoints (Intuit's newer retry schedule for the QuickBooks one)."""
-    sys.path.insert(0, str(REPO))
-    from sandbox.quickbooks.webhooks import RETRY_SCHEDULES
-
-    hooks = f"http://127.0.0.1:{UI_PORT}/accounting-sync/webhooks"
-    for port, url, secret, options in (
-        (QBO_PORT, f"{hooks}/quickbooks", WEBHOOK_SECRETS["quickbooks"],
-         {"retry_seconds": RETRY_SCHEDULES["best_practices_2025"]}),
-        (INVOICED_PORT, f"{hooks}/invoiced/default", WEBHOOK_SECRETS["invoiced"], {}),
-    ):
-        body = {"url": url, "secret": secret, **options}
-        requests.post(f"http://127.0.0.1:{port}/_sandbox/webhooks", json=body, timeout=10).raise_for_status()
-
-
 def prepare_airflow(env: dict[str, str]) -> None:
     """The same steps a compose deployment runs: migrate, state store, pools; then
-    connect the demo company to the freshly started QuickBooks sandbox."""
+    connect the demo company to the freshly started QuickBooks sandbox, and have both
+    sandboxes send their webhooks to this Airflow."""
     python = sys.executable
     subprocess.run([python, "-m", "airflow", "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
     subprocess.run([python, str(REPO / "scripts" / "deploy_init.py")], env=env, check=True)
-    subprocess.run([python, str(REPO / "scripts" / "connect_sandbox.py"), "default"], env=env, check=True)
+    subprocess.run([python, str(REPO / "scripts" / "connect_sandbox.py"), "--webhooks", f"http://127.0.0.1:{UI_PORT}",
+                    "default"], env=env, check=True)
 
 
 def print_login() -> None:
@@ -211,7 +197,6 @@ def main() -> None:
     prepare_airflow(env)
     airflow = start([str(Path(sys.executable).with_name("airflow")), "standalone"], env=env)
     print_login()
-    register_webhooks()
     airflow.wait()
     stop_children()
 

@@ -241,21 +241,10 @@ def running_airflow() -> Iterator[Airflow]:
 
 
 def wire_webhooks(airflow: Airflow, company: str = "default") -> None:
-    """Connect the company to its QBO sandbox (as `make run` does) and point both sandboxes'
-    webhooks at the Accounting Sync endpoints, signed with the connections' secrets."""
-    subprocess.run(
-        [PYTHON, str(REPO / "scripts" / "connect_sandbox.py"), company], env=airflow.env, check=True, capture_output=True
-    )
-    from sandbox.quickbooks.webhooks import RETRY_SCHEDULES
-
-    targets = (  # Intuit's newer retry schedule (likely the current one), Invoiced's only one
-        (airflow.qbo_url, "/accounting-sync/webhooks/quickbooks", WEBHOOK_SECRETS["quickbooks"],
-         {"retry_seconds": RETRY_SCHEDULES["best_practices_2025"]}),
-        (airflow.invoiced_url, f"/accounting-sync/webhooks/invoiced/{company}", WEBHOOK_SECRETS["invoiced"], {}),
-    )
-    for sandbox, path, secret, options in targets:
-        body = {"url": f"{airflow.url}{path}", "secret": secret, **options}
-        requests.post(f"{sandbox}/_sandbox/webhooks", json=body, timeout=10).raise_for_status()
+    """Connect the company to its QBO sandbox and point both sandboxes' webhooks at the
+    Accounting Sync endpoints, as `make run` does."""
+    script = [PYTHON, str(REPO / "scripts" / "connect_sandbox.py"), "--webhooks", airflow.url, company]
+    subprocess.run(script, env=airflow.env, check=True, capture_output=True)
 
 
 def wait_for_dags(airflow: Airflow, dag_ids: list[str], seconds: float = 300) -> None:
