@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bench import first_sync, incremental, parse_time, read_budget, tie_out, transform_throughput
+from bench import first_sync, freshness, incremental, parse_time, read_budget, tie_out, transform_throughput
 
 
 def main() -> None:
@@ -15,6 +15,7 @@ def main() -> None:
         incremental.run(100_000),
         read_budget.run(),
         tie_out.run(100_000),
+        freshness.run(samples=5),
     ):
         print(json.dumps(result, indent=2), flush=True)
 

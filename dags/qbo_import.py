@@ -1,8 +1,9 @@
 """
 ### QuickBooks Online import (QuickBooks → Invoiced)
 
-Every hour, brings the receivables kept in **QuickBooks Online** into **Invoiced** so they
-can be collected there, and keeps them in step.
+Every hour, and within seconds of a change Intuit announces by webhook, brings the
+receivables kept in **QuickBooks Online** into **Invoiced** so they can be collected
+there, and keeps them in step.
 
 **What is imported**
 - *Customers*: every active QuickBooks customer (name, email, phone, billing address),
@@ -42,11 +43,12 @@ from airflow.sdk import Param, dag, task
 
 from accounting_sync.common.flows import IMPORT
 from accounting_sync.config.companies import Company, load_companies
+from accounting_sync.webhooks.schedule import changes_or_hourly
 
 
 def build_import_dag(company: Company) -> Any:
     @dag(
-        **company.dag_args(IMPORT.name, __doc__, tags=["import"]),
+        **company.dag_args(IMPORT.name, __doc__, tags=["import"], schedule=changes_or_hourly(company, IMPORT)),
         params={
             "full_reimport": Param(
                 False, type="boolean", description="Look at every outstanding invoice and active customer again."

@@ -1,8 +1,9 @@
 """
 ### QuickBooks Online sync (Invoiced → QuickBooks)
 
-Every hour, writes the invoices issued on **Invoiced** into **QuickBooks Online** and
-records the payments received on Invoiced against them, exactly once and to the cent.
+Every hour, and within seconds of a change Invoiced announces by webhook, writes the
+invoices issued on **Invoiced** into **QuickBooks Online** and records the payments
+received on Invoiced against them, exactly once and to the cent.
 
 **What is synced**: non-draft invoices and credit notes changed since the last successful
 sync (the first sync takes them all), their customers and line items (as
@@ -31,11 +32,12 @@ from airflow.sdk import Param, dag, task
 
 from accounting_sync.common.flows import SYNC
 from accounting_sync.config.companies import Company, load_companies
+from accounting_sync.webhooks.schedule import changes_or_hourly
 
 
 def build_sync_dag(company: Company) -> Any:
     @dag(
-        **company.dag_args(SYNC.name, __doc__, tags=["sync"]),
+        **company.dag_args(SYNC.name, __doc__, tags=["sync"], schedule=changes_or_hourly(company, SYNC)),
         params={
             "full_resync": Param(False, type="boolean", description="Ignore the last-sync point and look at every record."),
             "since": Param(None, type=["null", "string"], format="date", description="Re-read changes since this date."),

@@ -2,7 +2,8 @@
 
 Starts both sandboxes with demo data, points the Airflow connections at them, seeds a
 QuickBooks token, then runs `airflow standalone` on 127.0.0.1:8080 with an Airflow home
-inside the repo. Ctrl-C stops everything it started; running it again is safe.
+inside the repo, and has both sandboxes send their webhooks to the Accounting Sync
+endpoints. Ctrl-C stops everything it started; running it again is safe.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -26,6 +28,8 @@ QBO_PORT = int(os.environ.get("QBO_SANDBOX_PORT", "8100"))
 INVOICED_PORT = int(os.environ.get("INVOICED_SANDBOX_PORT", "8200"))
 UI_PORT = int(os.environ.get("AIRFLOW_PORT", "8080"))
 CHILDREN: list[subprocess.Popen[bytes]] = []
+WEBHOOK_SECRETS = {"quickbooks": secrets.token_urlsafe(24), "invoiced": secrets.token_urlsafe(24)}
+"""New with every run, like the sandboxes they are shared with."""
 
 
 def fernet_key() -> str:
@@ -126,23 +130,27 @@ def connections(qbo: dict[str, Any], invoiced: dict[str, Any]) -> dict[str, Any]
                 "token_url": f"{base}/oauth2/v1/tokens/bearer",
                 "revoke_url": f"{base}/oauth2/v1/tokens/revoke",
                 "redirect_uri": f"http://127.0.0.1:{UI_PORT}/accounting-sync/callback",
+                "webhook_verifier_token": WEBHOOK_SECRETS["quickbooks"],
             },
         },
         "invoiced_default": {
             "conn_type": "invoiced",
             "host": f"http://127.0.0.1:{INVOICED_PORT}",
             "password": invoiced["api_key"],
+            "extra": {"webhook_secret": WEBHOOK_SECRETS["invoiced"]},
         },
     }
 
 
 def prepare_airflow(env: dict[str, str]) -> None:
     """The same steps a compose deployment runs: migrate, state store, pools; then
-    connect the demo company to the freshly started QuickBooks sandbox."""
+    connect the demo company to the freshly started QuickBooks sandbox, and have both
+    sandboxes send their webhooks to this Airflow."""
     python = sys.executable
     subprocess.run([python, "-m", "airflow", "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
     subprocess.run([python, str(REPO / "scripts" / "deploy_init.py")], env=env, check=True)
-    subprocess.run([python, str(REPO / "scripts" / "connect_sandbox.py"), "default"], env=env, check=True)
+    subprocess.run([python, str(REPO / "scripts" / "connect_sandbox.py"), "--webhooks", f"http://127.0.0.1:{UI_PORT}",
+                    "default"], env=env, check=True)
 
 
 def print_login() -> None:

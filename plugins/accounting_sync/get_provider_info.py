@@ -14,6 +14,11 @@ from typing import Any
 PACKAGE_NAME = "invoiced-qbo-airflow"
 
 
+def _secret(label: str, description: str) -> dict[str, Any]:
+    """A password-style field: Airflow masks it in the form and in logs."""
+    return {"label": label, "description": description, "schema": {"type": ["string", "null"], "format": "password"}}
+
+
 def _integer(label: str, description: str, minimum: int = 1) -> dict[str, Any]:
     return {"label": label, "description": description, "schema": {"type": ["integer", "null"], "minimum": minimum}}
 
@@ -43,11 +48,21 @@ QUICKBOOKS_FIELDS: dict[str, Any] = {
     "rate_limit_concurrent": _integer(
         "Rate limit: concurrent requests", "Requests in flight at once to one company. Default 10 (Intuit's limit)."
     ),
+    "webhook_verifier_token": _secret(
+        "Webhook verifier token",
+        "The Intuit app's verifier token (developer portal > Webhooks): checks the intuit-signature of the "
+        "events Intuit sends to /accounting-sync/webhooks/quickbooks. Empty: QuickBooks webhooks are refused.",
+    ),
 }
 
 INVOICED_FIELDS: dict[str, Any] = {
     "timeout": _integer("Timeout (seconds)", "How long one Invoiced request may take. Default 60."),
     "concurrency": _integer("Concurrent requests", "Invoiced requests in flight at once. Default 5."),
+    "webhook_secret": _secret(
+        "Webhook secret",
+        "Settings > Developers > Webhooks on Invoiced: checks the X-Invoiced-Signature of the events Invoiced "
+        "sends to /accounting-sync/webhooks/invoiced/<company key>. Empty: Invoiced webhooks are refused.",
+    ),
 }
 
 

@@ -70,9 +70,19 @@ class InvoicedApi:
 
     # Rendering
 
+    def render(self, record: Any, query: dict[str, str]) -> dict[str, Any]:
+        return dict(Renderer(self.store, Rendering.from_query(query)).render(record))
+
+    def announce(self, record: Any, action: str, rendered: dict[str, Any] | None = None) -> None:
+        """A webhook event, with the object as the API renders it by default."""
+        rendered = self.render(record, {}) if rendered is None else rendered
+        self.state.events.announce(record, rendered, action, self.store.now())
+
     def one(self, request: Request, record: Any, status: int = 200) -> Response:
-        renderer = Renderer(self.store, Rendering.from_query(dict(request.query_params)))
-        return InvoicedJSONResponse(renderer.render(record), status_code=status)
+        """The record as the request asked for it; a write is also announced by webhook."""
+        if request.method != "GET":
+            self.announce(record, "created" if status == 201 else "updated")
+        return InvoicedJSONResponse(self.render(record, dict(request.query_params)), status_code=status)
 
     def page(self, request: Request, records: Iterable[Any], listing: Listing) -> Response:
         config = self.state.config
@@ -136,8 +146,13 @@ class InvoicedApi:
         def delete(request: Request, object_id: str) -> Response:
             self.check_query(request, queries.get("delete"))
             with session():
-                result = resource.delete(load(request, object_id).id)
-                return Response(status_code=204) if result is None else self.one(request, result)
+                record = load(request, object_id)
+                before = self.render(record, {})  # what the deleted event shows
+                result = resource.delete(record.id)
+                if result is not None:  # a payment's DELETE voids it: an update
+                    return self.one(request, result)
+                self.announce(record, "deleted", before)
+                return Response(status_code=204)
 
         def accounting_sync_status(request: Request, object_id: str) -> Response:
             with session():

@@ -8,9 +8,11 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field, model_validator
 
 from sandbox.common.faults import FaultConfig
+from sandbox.common.webhook_routes import add_webhook_routes
 from sandbox.invoiced.bulk import BulkLoad, bulk_load
 from sandbox.invoiced.seed import LOCALES, seed_demo
 from sandbox.invoiced.state import SandboxState
+from sandbox.invoiced.webhooks import FORMATS, RETRY_SECONDS
 
 
 class Limits(BaseModel):
@@ -47,6 +49,7 @@ def build_control_router(state: SandboxState) -> APIRouter:
     _data_routes(router, state)
     _fault_routes(router, state)
     _clock_routes(router, state)
+    add_webhook_routes(router, lambda _: state.webhooks, FORMATS, lambda _: list(RETRY_SECONDS))
     return router
 
 

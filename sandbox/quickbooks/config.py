@@ -128,6 +128,7 @@ class SandboxConfig(BaseModel):
     seed_demo: bool = False
     company_profile: CompanyProfile = Field(default_factory=CompanyProfile)
     global_tax_rounding: Literal["line", "rate"] = "line"
+    webhook_retry_schedule: Literal["webhooks_page", "best_practices_2025"] = "webhooks_page"
 
     @field_validator("timezone")
     @classmethod

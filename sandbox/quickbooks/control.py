@@ -9,13 +9,20 @@ from fastapi import APIRouter, Body, Request
 from pydantic import BaseModel, Field
 
 from sandbox.common.faults import FaultConfig
-from sandbox.quickbooks import seed
+from sandbox.common.webhook_routes import add_webhook_routes
+from sandbox.quickbooks import seed, webhooks
 from sandbox.quickbooks.config import CompanyProfile, LatencyConfig, LimitsUpdate
 from sandbox.quickbooks.oauth import REVOKE_PATH, TOKEN_PATH
 from sandbox.quickbooks.rules import revise
 from sandbox.quickbooks.state import sandbox_state
 
 router = APIRouter(prefix="/_sandbox")
+add_webhook_routes(
+    router,
+    lambda request: sandbox_state(request).webhooks,
+    webhooks.FORMATS,
+    lambda request: webhooks.RETRY_SCHEDULES[sandbox_state(request).config.webhook_retry_schedule],
+)
 
 
 class RealmChoice(BaseModel):

@@ -6,11 +6,11 @@ from fastapi import Request
 
 from sandbox.common.faults import FaultConfig, FaultInjector
 from sandbox.common.middleware import RequestStats
-from sandbox.quickbooks import clock, errors, seed
+from sandbox.quickbooks import clock, errors, seed, webhooks
 from sandbox.quickbooks.config import CompanyProfile, SandboxConfig, new_realm_id
 from sandbox.quickbooks.limits import RateLimiter, call_kind
 from sandbox.quickbooks.rules import WriteContext
-from sandbox.quickbooks.store import Realm, ReplayCache
+from sandbox.quickbooks.store import Obj, Realm, ReplayCache
 from sandbox.quickbooks.tokens import TokenStore
 
 
@@ -28,6 +28,7 @@ class SandboxState:
         self.limits = config.limits.model_copy()
         self.latency = config.latency.model_copy()
         self.realms: dict[str, Realm] = {}
+        self.webhooks = webhooks.sender()
         self.reset()
         if config.seed_demo:
             seed.seed_demo(self.context(self.default_realm))
@@ -46,6 +47,7 @@ class SandboxState:
         self.faults.configure(FaultConfig.model_validate({}))
         self.limits = self.config.limits.model_copy()
         self.latency = self.config.latency.model_copy()
+        self.webhooks.unregister()
 
     def add_realm(self, realm_id: str | None = None, company_name: str | None = None,
                   profile: CompanyProfile | None = None) -> Realm:
@@ -55,7 +57,13 @@ class SandboxState:
         realm.profile = profile or self.config.company_profile
         self.realms[realm.realm_id] = realm
         seed.initialize_company(self.context(realm))
+        realm.on_change = self._changed  # a new company's own accounts and codes are not news
         return realm
+
+    def _changed(self, realm: Realm, entity: str, obj_id: str, operation: str, obj: Obj | None) -> None:
+        if entity in webhooks.WEBHOOK_ENTITIES:
+            updated = ((obj or {}).get("MetaData") or {}).get("LastUpdatedTime") or self.clock.stamp_now().isoformat()
+            self.webhooks.publish(webhooks.change_event(realm.realm_id, entity, obj_id, operation, str(updated)))
 
     def realm(self, realm_id: str | None) -> Realm:
         realm = self.realms.get(realm_id or self.config.realm_id)

@@ -51,6 +51,8 @@ class Realm:
     name_lock: threading.Lock = field(default_factory=threading.Lock)
     case_insensitive_names: bool = True
     profile: CompanyProfile = field(default_factory=CompanyProfile)
+    on_change: Callable[[Realm, str, str, str, Obj | None], None] | None = None
+    """(realm, entity, id, Create|Update|Delete, the stored object): webhooks listen here."""
 
     def next_id(self, entity: str) -> str:
         self.sequences[entity] += 1
@@ -70,6 +72,8 @@ class Realm:
             self._reindex(entity, old, obj)
             table[obj["Id"]] = obj
             self._shift_receivable(entity, old, obj)
+            if self.on_change is not None:
+                self.on_change(self, entity, obj["Id"], "Create" if old is None else "Update", obj)
 
     def remove(self, entity: str, obj_id: str, stamp: str) -> None:
         """Delete an object, remembering when (``stamp``, as MetaData times are spelt)."""
@@ -78,6 +82,8 @@ class Realm:
             self._reindex(entity, old, None)
             self._shift_receivable(entity, old, None)
             self.deleted[entity][obj_id] = stamp
+            if self.on_change is not None:
+                self.on_change(self, entity, obj_id, "Delete", old)
 
     def holders(self, group: str, key: str) -> set[tuple[str, str]]:
         """Which (entity, id) pairs use `key` in a uniqueness group (names, doc numbers)."""

@@ -50,9 +50,11 @@ class Airflow:
         response.raise_for_status()
         return str(response.json()["access_token"])
 
-    def api(self, path: str) -> Any:
+    def api(self, path: str, method: str = "GET", body: Any = None, **params: Any) -> Any:
         headers = {"Authorization": f"Bearer {self.token()}"}
-        response = requests.get(f"{self.url}/api/v2/{path}", headers=headers, timeout=10)
+        response = requests.request(
+            method, f"{self.url}/api/v2/{path}", headers=headers, json=body, params=params or None, timeout=10
+        )
         response.raise_for_status()
         return response.json()
 
@@ -114,10 +116,15 @@ def stop(processes: list[subprocess.Popen[bytes]]) -> None:
             process.wait(timeout=10)
 
 
+WEBHOOK_SECRETS = {"quickbooks": secrets.token_urlsafe(24), "invoiced": secrets.token_urlsafe(24)}
+"""The Intuit app's verifier token and the Invoiced webhook secret of these throw-away Airflows."""
+
+
 def connections(
     qbo_url: str, qbo: dict[str, Any], invoiced_url: str, invoiced: dict[str, Any]
 ) -> dict[str, str]:
-    """The AIRFLOW_CONN_* variables of scripts/run_local.py, pointing at these sandboxes."""
+    """The AIRFLOW_CONN_* variables of scripts/run_local.py, pointing at these sandboxes,
+    with the webhook secrets the sandboxes sign with once ``wire_webhooks`` registers them."""
     values = {
         "quickbooks_default": {
             "conn_type": "quickbooks",
@@ -129,9 +136,15 @@ def connections(
                 "authorize_url": f"{qbo_url}/connect/oauth2",
                 "token_url": f"{qbo_url}/oauth2/v1/tokens/bearer",
                 "revoke_url": f"{qbo_url}/oauth2/v1/tokens/revoke",
+                "webhook_verifier_token": WEBHOOK_SECRETS["quickbooks"],
             },
         },
-        "invoiced_default": {"conn_type": "invoiced", "host": invoiced_url, "password": invoiced["api_key"]},
+        "invoiced_default": {
+            "conn_type": "invoiced",
+            "host": invoiced_url,
+            "password": invoiced["api_key"],
+            "extra": {"webhook_secret": WEBHOOK_SECRETS["invoiced"]},
+        },
     }
     return {f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(value) for conn_id, value in values.items()}
 
@@ -225,3 +238,65 @@ def running_airflow() -> Iterator[Airflow]:
             yield airflow
         finally:
             stop(airflow.processes)
+
+
+def wire_webhooks(airflow: Airflow, company: str = "default") -> None:
+    """Connect the company to its QBO sandbox and point both sandboxes' webhooks at the
+    Accounting Sync endpoints, as `make run` does."""
+    script = [PYTHON, str(REPO / "scripts" / "connect_sandbox.py"), "--webhooks", airflow.url, company]
+    subprocess.run(script, env=airflow.env, check=True, capture_output=True)
+
+
+def wait_for_dags(airflow: Airflow, dag_ids: list[str], seconds: float = 300) -> None:
+    """The DAG processor has to parse the DAGs before Airflow can run them."""
+    deadline = time.monotonic() + seconds
+    while not set(dag_ids) <= {dag["dag_id"] for dag in airflow.api("dags", limit=100)["dags"]}:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{dag_ids} were not parsed in {seconds:.0f} s:\n{airflow.log_tail()}")
+        time.sleep(1)
+
+
+def dag_runs(airflow: Airflow, dag_id: str) -> list[dict[str, Any]]:
+    """The DAG's runs, newest first."""
+    return list(airflow.api(f"dags/{dag_id}/dagRuns", order_by="-run_after", limit=50)["dag_runs"])
+
+
+def wait_until_idle(airflow: Airflow, dag_ids: list[str], seconds: float = 900) -> None:
+    """No run of these DAGs queued or running (the webhook echo of a sync included)."""
+    deadline = time.monotonic() + seconds
+    while any(run["state"] in ("queued", "running") for dag_id in dag_ids for run in dag_runs(airflow, dag_id)):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{dag_ids} still running after {seconds:.0f} s:\n{airflow.log_tail()}")
+        time.sleep(1)
+
+
+def issue_on_invoiced(airflow: Airflow, number: str) -> None:
+    """An invoice issued on Invoiced, for the first demo customer."""
+    key = requests.get(f"{airflow.invoiced_url}/_sandbox/info", timeout=10).json()["api_key"]
+    customer = requests.get(f"{airflow.invoiced_url}/customers", params={"per_page": 1}, auth=(key, ""), timeout=10)
+    body = {"customer": customer.json()[0]["id"], "number": number, "items": [{"name": "Hooked work", "unit_cost": 42}]}
+    requests.post(f"{airflow.invoiced_url}/invoices", json=body, auth=(key, ""), timeout=10).raise_for_status()
+
+
+def on_invoiced(airflow: Airflow, number: str) -> bool:
+    key = requests.get(f"{airflow.invoiced_url}/_sandbox/info", timeout=10).json()["api_key"]
+    found = requests.get(f"{airflow.invoiced_url}/invoices", params={"filter[number]": number}, auth=(key, ""), timeout=10)
+    return bool(found.json())
+
+
+def enter_in_quickbooks(airflow: Airflow, number: str) -> None:
+    """An open invoice entered in QBO, as someone working in QuickBooks would."""
+    from tests.support.sandboxes import Sandboxes
+
+    boxes = Sandboxes.started(airflow.qbo_url, airflow.invoiced_url)
+    customer = boxes.qbo_rows("Customer")[0]
+    item = next(i for i in boxes.qbo_rows("Item") if i.get("Type") == "Service")
+    line = {"Amount": 25.0, "DetailType": "SalesItemLineDetail",
+            "SalesItemLineDetail": {"ItemRef": {"value": item["Id"]}, "Qty": 1, "UnitPrice": 25.0}}
+    boxes.qbo("invoice", "POST", {"DocNumber": number, "CustomerRef": {"value": customer["Id"]}, "Line": [line]})
+
+
+def in_quickbooks(airflow: Airflow, number: str) -> bool:
+    from tests.support.sandboxes import Sandboxes
+
+    return bool(Sandboxes.started(airflow.qbo_url, airflow.invoiced_url).qbo_rows("Invoice", f"DocNumber = '{number}'"))

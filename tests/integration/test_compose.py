@@ -260,7 +260,9 @@ def test_sandboxes_run_as_in_make_run_with_the_env_credentials(config: dict[str,
     assert invoiced["password"] == invoiced_env["INVOICED_SANDBOX_API_KEY"]
     assert invoiced["host"] == "http://invoiced-sandbox:8200"
     connect = config["services"]["sandbox-connect"]
-    assert connect["command"] == ["python", "/opt/airflow/scripts/connect_sandbox.py", "default"]
+    assert connect["command"] == [
+        "python", "/opt/airflow/scripts/connect_sandbox.py", "--webhooks", "http://airflow-apiserver:8080", "default"
+    ]
 
 
 def test_unfilled_env_example_is_refused(tmp_path: Path) -> None:

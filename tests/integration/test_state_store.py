@@ -119,3 +119,45 @@ def test_a_run_that_died_before_its_load_finished_is_recorded_as_failed(store: S
         pipeline.report(job)
     [run] = store.recent_runs("acme")
     assert run.state == "failed" and "reconnect" in (run.summary or "")
+
+
+def _event(event_id: str, company: str = "acme", source: str = "invoiced") -> dict[str, object]:
+    return {"company_key": company, "source": source, "event_id": event_id, "entity_type": "invoice",
+            "entity_id": "1", "operation": "updated", "occurred_at": None}
+
+
+def test_webhook_events_are_kept_once_and_claimed_once(any_store: StateStore) -> None:
+    assert any_store.record_webhook_events([_event("1"), _event("2"), _event("1")]) == 2
+    assert any_store.record_webhook_events([_event("2"), _event("1", company="globex")]) == 1
+    assert any_store.record_webhook_events([_event("1", source="quickbooks")]) == 1
+
+    assert any_store.claim_webhook_events("acme", "invoiced") == 2
+    assert any_store.claim_webhook_events("acme", "invoiced") == 0
+    assert any_store.claim_webhook_events("acme", "quickbooks") == 1
+    assert [e.event_id for e in any_store.webhook_events("globex")] == ["1"]
+
+
+def test_announced_events_are_kept_a_week_to_recognise_repeats(any_store: StateStore) -> None:
+    from sqlalchemy import update
+
+    from accounting_sync.common.values import utcnow
+    from accounting_sync.store.schema import ReceivedEvent
+
+    any_store.record_webhook_events([_event("old"), _event("recent")])
+    any_store.claim_webhook_events("acme", "invoiced")
+    with any_store.session() as session:
+        session.execute(update(ReceivedEvent).where(ReceivedEvent.event_id == "old")
+                        .values(announced_at=utcnow() - timedelta(days=8)))
+    any_store.claim_webhook_events("acme", "invoiced")
+    assert [e.event_id for e in any_store.webhook_events("acme")] == ["recent"]
+
+
+def test_concurrent_deliveries_of_one_event_store_it_once(any_store: StateStore) -> None:
+    results: list[int] = []
+    threads = [threading.Thread(target=lambda: results.append(any_store.record_webhook_events([_event("7")])))
+               for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [0, 0, 0, 1]

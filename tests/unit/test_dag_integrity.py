@@ -67,3 +67,31 @@ def test_parse_time_is_reported(path: Path) -> None:
     subprocess.run([sys.executable, str(path)], check=True, capture_output=True, env=env)
     elapsed_ms = (time.perf_counter() - started) * 1000
     print(f"\n{path.name}: parsed in {elapsed_ms:.0f} ms (fresh interpreter, includes importing Airflow)")
+
+
+@pytest.mark.parametrize(("dag_id", "source"), [("qbo_sync", "invoiced"), ("qbo_import", "quickbooks")])
+def test_each_dag_runs_on_its_webhook_asset_or_the_hour(dagbag: DagBag, dag_id: str, source: str) -> None:
+    from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable
+
+    from accounting_sync.webhooks.trigger import WebhookEventTrigger
+
+    schedule = dagbag.dags[dag_id].schedule
+    assert isinstance(schedule, AssetOrTimeSchedule)
+    assert isinstance(schedule.timetable, CronTriggerTimetable)
+    assert schedule.timetable.expression == "0 * * * *"  # the hourly safety net stays
+    asset = schedule.asset_condition
+    assert asset.uri == f"accounting-sync://default/{source}"  # type: ignore[attr-defined]
+    (watcher,) = asset.watchers  # type: ignore[attr-defined]
+    assert isinstance(watcher.trigger, WebhookEventTrigger)
+    assert (watcher.trigger.company, watcher.trigger.source) == ("default", source)
+
+
+def test_each_company_watches_its_own_webhooks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    companies = tmp_path / "companies.yaml"
+    companies.write_text("companies:\n  - key: default\n  - key: acme\n    invoiced_conn_id: invoiced_acme\n")
+    monkeypatch.setenv("ACCOUNTING_SYNC_COMPANIES_FILE", str(companies))
+    dags = DagBag(dag_folder=str(DAGS)).dags
+    uris = {dag_id: dag.schedule.asset_condition.uri for dag_id, dag in dags.items()}
+    assert uris["qbo_sync__acme"] == "accounting-sync://acme/invoiced"
+    assert uris["qbo_import__acme"] == "accounting-sync://acme/quickbooks"
+    assert uris["qbo_sync"] == "accounting-sync://default/invoiced"

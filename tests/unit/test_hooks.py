@@ -286,3 +286,36 @@ def test_invoiced_without_key_is_refused(create_connection: ConnFactory) -> None
     create_connection("invoiced_default", "invoiced", host="https://api.invoiced.com")
     ok, message = InvoicedHook().test_connection()
     assert not ok and "API key (password) is empty" in message
+
+
+# -- webhook secrets ----------------------------------------------------------------------
+
+
+def test_the_webhook_secrets_are_password_fields_of_the_forms() -> None:
+    types = provider_connection_types()
+    for conn_type, name in (("quickbooks", "webhook_verifier_token"), ("invoiced", "webhook_secret")):
+        assert types[conn_type]["conn-fields"][name]["schema"]["format"] == "password"
+
+
+def test_the_webhook_secrets_are_read_from_the_extras_and_never_shown(create_connection: ConnFactory) -> None:
+    quickbooks(create_connection, {"webhook_verifier_token": "verify-me"})
+    create_connection("invoiced_default", "invoiced", {"webhook_secret": "whsec-1"}, password="key")
+    qbo, invoiced = QuickBooksHook().config(), InvoicedHook().config()
+    assert (qbo.webhook_verifier_token, invoiced.webhook_secret) == ("verify-me", "whsec-1")
+    assert "verify-me" not in repr(qbo) and "whsec-1" not in repr(invoiced)
+
+
+def test_the_invoiced_webhook_secret_is_never_sent_as_a_header(create_connection: ConnFactory) -> None:
+    create_connection("invoiced_default", "invoiced", {"webhook_secret": "whsec-1"}, password="key")
+    session = InvoicedHook().get_conn()
+    assert "webhook_secret" not in session.headers and "whsec-1" not in session.headers.values()
+
+
+def test_a_malformed_webhook_secret_is_named_but_never_repeated(create_connection: ConnFactory) -> None:
+    create_connection("invoiced_default", "invoiced", {"webhook_secret": 987654321}, password="key")
+    quickbooks(create_connection, {"webhook_verifier_token": ["verify", "me"]})
+    with pytest.raises(InvalidConnection, match="extra field 'webhook_secret'") as invoiced:
+        InvoicedHook().config()
+    with pytest.raises(InvalidConnection, match="extra field 'webhook_verifier_token'") as qbo:
+        QuickBooksHook().config()
+    assert "987654321" not in str(invoiced.value) and "verify" not in str(qbo.value)

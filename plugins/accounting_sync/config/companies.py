@@ -30,12 +30,13 @@ class Company(BaseModel):
         """``qbo_sync`` for the default company, ``qbo_sync__<key>`` for the others."""
         return base if self.key == DEFAULT_COMPANY else f"{base}__{self.key}"
 
-    def dag_args(self, base: str, doc_md: str | None, tags: list[str]) -> dict[str, Any]:
-        """What every pipeline DAG shares: hourly, one run at a time, no catch-up, paused
-        until someone enables auto-sync, retries on transient failures."""
+    def dag_args(self, base: str, doc_md: str | None, tags: list[str], schedule: Any) -> dict[str, Any]:
+        """What every pipeline DAG shares: ``schedule`` (the DAG file builds it: this module
+        stays free of Airflow), one run at a time, so a burst of webhook events becomes one
+        run, no catch-up, paused until someone enables auto-sync, retries on transient failures."""
         return {
             "dag_id": self.dag_id(base),
-            "schedule": "@hourly",
+            "schedule": schedule,
             "start_date": datetime(2026, 1, 1, tzinfo=timezone.utc),
             "catchup": False,
             "max_active_runs": 1,

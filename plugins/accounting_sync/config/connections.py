@@ -2,10 +2,12 @@
 
 ``quickbooks`` connections (``quickbooks_default`` and one per company): login = client
 ID, password = client secret; extra: ``environment`` (production | sandbox),
-``redirect_uri``, ``timeout``, the rate limits, and for a local stand-in of Intuit
-``host`` (API base) with ``authorize_url``, ``token_url`` and ``revoke_url``.
+``redirect_uri``, ``timeout``, the rate limits, ``webhook_verifier_token`` (the Intuit
+app's webhook verifier token), and for a local stand-in of Intuit ``host`` (API base)
+with ``authorize_url``, ``token_url`` and ``revoke_url``.
 ``invoiced`` connections: host = API URL (production by default), password = API key;
-extra: ``timeout``, ``concurrency`` and any HTTP provider option.
+extra: ``timeout``, ``concurrency``, ``webhook_secret`` (the account's webhook secret)
+and any HTTP provider option.
 ``accounting_sync_db``: the state store; without it a SQLite file in the Airflow home.
 
 Every lookup goes through ``lookup_connection`` (the hooks use it too); the rest of this
@@ -93,6 +95,7 @@ class QuickBooksConfig:
     timeout: float = 60.0
     limits: RateLimits = RateLimits()
     environment: Literal["production", "sandbox", "local"] = "production"
+    webhook_verifier_token: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,7 @@ class InvoicedConfig:
     api_key: str = field(repr=False)
     timeout: float = 60.0
     concurrency: int = 5
+    webhook_secret: str | None = field(default=None, repr=False)
 
 
 # -- extras, validated ------------------------------------------------------------------
@@ -134,6 +138,7 @@ class QuickBooksExtra(BaseModel):
     authorize_url: str | None = None
     token_url: str | None = None
     revoke_url: str | None = None
+    webhook_verifier_token: str | None = None
 
     def limits(self) -> RateLimits:
         """``rate_limit`` first, the three form fields over it."""
@@ -156,13 +161,19 @@ class InvoicedExtra(BaseModel):
 
     timeout: PositiveFloat | None = None
     concurrency: PositiveInt | None = None
+    webhook_secret: str | None = None
+
+
+SECRET_EXTRAS = frozenset({"webhook_secret", "webhook_verifier_token"})
+"""Extras whose value an error message must not repeat."""
 
 
 def _describe(conn_id: str, error: ValidationError) -> str:
     problems = []
     for item in error.errors():
         where = ".".join(str(part) for part in item["loc"])
-        got = f" (got {item['input']!r})" if item["type"] != "extra_forbidden" and "input" in item else ""
+        shown = item["type"] != "extra_forbidden" and "input" in item and not SECRET_EXTRAS & set(map(str, item["loc"]))
+        got = f" (got {item['input']!r})" if shown else ""
         message = "unknown field" if item["type"] == "extra_forbidden" else item["msg"]
         problems.append(f"extra field {where!r}: {message}{got}")
     return f"Connection {conn_id!r} is invalid: " + "; ".join(problems)
@@ -271,6 +282,7 @@ def quickbooks_config(conn: ConnectionLike) -> QuickBooksConfig:
         timeout=extra.timeout or 60.0,
         limits=extra.limits(),
         environment=environment,
+        webhook_verifier_token=extra.webhook_verifier_token or None,
     )
 
 
@@ -295,6 +307,7 @@ def invoiced_config(conn: ConnectionLike) -> InvoicedConfig:
         api_key=api_key,
         timeout=extra.timeout or 60.0,
         concurrency=extra.concurrency or 5,
+        webhook_secret=extra.webhook_secret or None,
     )
 
 

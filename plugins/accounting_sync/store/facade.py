@@ -3,7 +3,7 @@ one database (SQLite for ``make run``, PostgreSQL in the compose deployment).
 
 A thin facade: each concern is a small repository of its own (``idmap``, ``cursors``,
 ``journal``, ``staging``, ``leases``, ``runs``, ``settings``, ``tokens``, ``bindings``,
-``audit``, ``tieouts``, ``cache``),
+``audit``, ``tieouts``, ``cache``, ``webhooks``),
 all sharing the engine and the short transactions of ``schema.Repository``. Every method
 is one short transaction."""
 
@@ -27,6 +27,7 @@ from accounting_sync.store.settings import SettingsRepository
 from accounting_sync.store.staging import StagingRepository
 from accounting_sync.store.tieouts import TieOutRepository
 from accounting_sync.store.tokens import TokenRepository
+from accounting_sync.store.webhooks import WebhookRepository
 
 
 class StateStore(
@@ -42,6 +43,7 @@ class StateStore(
     AuditRepository,
     TieOutRepository,
     ReadCacheRepository,
+    WebhookRepository,
 ):
     """Typed access to the state tables; tables are created on first use."""
 

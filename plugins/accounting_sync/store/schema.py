@@ -33,7 +33,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 
 from accounting_sync.common.values import utcnow
 
-SCHEMA_VERSION = 3  # 2: state bindings (which QBO company and Invoiced account a state belongs to); 3: audit trail, ignored records, tie-outs, read cache
+SCHEMA_VERSION = 4  # 2: state bindings (which QBO company and Invoiced account a state belongs to); 3: audit trail, ignored records, tie-outs, read cache; 4: webhook events
 IN_CHUNK = 500  # ids per "IN (...)" clause
 
 
@@ -256,6 +256,25 @@ class TieOutRecord(RunKeyed, Base):
     unexplained: Mapped[int] = mapped_column(Integer, default=0)
     summary: Mapped[str] = mapped_column(Text)
     result: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ReceivedEvent(Base):
+    """A change Invoiced or Intuit announced by webhook. ``announced_at``: when the trigger
+    asked Airflow for a run of the company's DAG; kept a week longer, as the unique key is
+    how a repeated delivery of the same event is recognised."""
+
+    __tablename__ = "webhook_event"
+    __table_args__ = (UniqueConstraint("company_key", "source", "event_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    company_key: Mapped[str] = mapped_column(String(64), index=True)
+    source: Mapped[str] = mapped_column(String(16))  # invoiced | quickbooks
+    event_id: Mapped[str] = mapped_column(String(128))
+    entity_type: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    operation: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[datetime | None]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    announced_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 def _configure_sqlite(engine: Engine) -> None:

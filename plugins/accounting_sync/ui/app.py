@@ -3,7 +3,9 @@
 Connection (connect / disconnect QuickBooks), Configure (account mapping and sync
 options) and Recent Syncs (runs with their errors, Sync Now, auto-sync). Pages are
 rendered on the server, so they work inside the Airflow UI's iframe without a build step.
-Every route needs an Airflow user (see ``security``); every POST needs the CSRF token.
+Every page route needs an Airflow user (see ``security``); every POST needs the CSRF
+token. The webhook routes (``webhooks``) are the exception: Invoiced and Intuit call them,
+authenticated by the signature of the body instead.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from accounting_sync.store.bindings import StateHeld
 from accounting_sync.store.facade import StateStore, open_store
 from accounting_sync.store.schema import IgnoredRecord, RecordError
 from accounting_sync.tie_out.resync import request_resync
-from accounting_sync.ui import audit, oauth, qbo
+from accounting_sync.ui import audit, oauth, qbo, webhooks
 from accounting_sync.ui.airflow_api import AirflowApi, AirflowApiError, loopback_url
 from accounting_sync.ui.routes import CALLBACK, UI_ROUTE, URL_PREFIX
 from accounting_sync.ui.security import (
@@ -710,15 +712,11 @@ async def security_headers(request: Request, call_next: Any) -> Response:
 
 
 def create_app() -> FastAPI:
-    app = FastAPI(
-        title="Accounting Sync",
-        dependencies=[Depends(require_view)],
-        docs_url=None,
-        redoc_url=None,
-        openapi_url=None,
-    )
-    app.include_router(pages)
-    app.include_router(actions)
+    app = FastAPI(title="Accounting Sync", docs_url=None, redoc_url=None, openapi_url=None)
+    # Airflow's auth on every page router, not on the app: the webhook routes have none.
+    app.include_router(pages, dependencies=[Depends(require_view)])
+    app.include_router(actions, dependencies=[Depends(require_view)])
+    app.include_router(webhooks.build_router(get_store))
     app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
     app.middleware("http")(security_headers)
     return app

@@ -150,3 +150,26 @@ def test_an_admin_saves_with_the_csrf_token_and_not_without(
     assert refused.status_code == 403
     assert saved.status_code == 303
     assert store.get_settings("default")["duplicate_customer_names"] == "merge"
+
+
+WEBHOOKS = {"/webhooks/invoiced/{company_key}", "/webhooks/quickbooks"}
+"""The only routes without Airflow auth: Invoiced and Intuit sign their bodies instead."""
+
+
+def test_every_route_but_the_webhooks_needs_an_airflow_user(ui_app: FastAPI) -> None:
+    from fastapi.routing import APIRoute
+
+    from accounting_sync.ui.security import require_view
+
+    routes = [route for route in ui_app.routes if isinstance(route, APIRoute)]
+    guarded = {route.path for route in routes if any(d.call is require_view for d in route.dependant.dependencies)}
+    assert {route.path for route in routes} - guarded == WEBHOOKS
+    assert len(guarded) >= len(GETS) + len(POSTS) - 1  # /configure is both a GET and a POST
+
+
+@pytest.mark.parametrize("path", ["/accounting-sync/webhooks/invoiced/default", "/accounting-sync/webhooks/quickbooks"])
+def test_the_webhooks_answer_anonymous_callers_by_their_signature(client: TestClient, path: str) -> None:
+    response = client.post(path, content=b"{}")
+
+    assert response.status_code == 401
+    assert response.json() == {"detail": "The webhook signature is missing or does not match."}

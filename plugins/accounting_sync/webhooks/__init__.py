@@ -1,0 +1,1 @@
+"""Webhooks in: Invoiced and Intuit announce changes; the company's DAG runs soon after."""
