@@ -25,7 +25,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Expect, FrameLocator, Page, Route, sync_playwright
+import requests
+from playwright.sync_api import Browser, Expect, FrameLocator, Locator, Page, Route, sync_playwright
 
 from tests.e2e.airflow_harness import REPO, Airflow, running_airflow
 from tests.support.cpu_burn import busy_cores
@@ -113,6 +114,29 @@ def created_invoices(app: FrameLocator) -> list[int]:
     )
 
 
+def issue_in_euros(airflow: Airflow, number: str) -> None:
+    """An invoice in a currency the (single-currency) QBO company does not have."""
+    key = requests.get(f"{airflow.invoiced_url}/_sandbox/info", timeout=10).json()["api_key"]
+    customer = requests.get(f"{airflow.invoiced_url}/customers", params={"per_page": 1}, auth=(key, ""), timeout=10)
+    body = {"customer": customer.json()[0]["id"], "number": number, "currency": "eur",
+            "items": [{"name": "Consulting", "unit_cost": 80}]}
+    requests.post(f"{airflow.invoiced_url}/invoices", json=body, auth=(key, ""), timeout=10).raise_for_status()
+
+
+def until_failing(app: FrameLocator, number: str) -> Locator:
+    """The record's row on Failing records, once a run has tried it (the page is reopened
+    until then: it does not refresh itself)."""
+    deadline = time.monotonic() + RUN_TIMEOUT_MS / 1000
+    row = app.locator("tr", has_text=number)
+    while True:
+        app.get_by_role("link", name="Failing records").click()
+        expect(app.locator("h2", has_text="Every record still failing")).to_be_visible()
+        if row.count() or time.monotonic() > deadline:
+            expect(row).to_have_count(1, timeout=1000)
+            return row
+        time.sleep(5)
+
+
 def test_connect_configure_and_sync_from_the_airflow_ui(airflow: Airflow, browser: Browser) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 1100})
     page.set_default_timeout(STEP_TIMEOUT_MS)
@@ -186,7 +210,22 @@ def test_connect_configure_and_sync_from_the_airflow_ui(airflow: Airflow, browse
     expect(manual_run.locator("table.counts td", has_text="invoice")).to_have_count(1)
     assert max(created_invoices(app)) > 0  # whichever run came first wrote the invoices
 
+    # A record that cannot be synced (a currency the QBO company lacks): Ignore, then Retry.
+    issue_in_euros(airflow, "EUR-0001")
+    app.get_by_role("link", name="Recent Syncs").click()
+    sync_row.get_by_role("button", name="Sync Now").click()
+    expect(app.locator(".flash")).to_contain_text("Sync Now: run manual__")
+    failing = until_failing(app, "EUR-0001")
+    failing.get_by_role("button", name="Ignore").click()
+    expect(app.locator(".flash")).to_contain_text("invoice EUR-0001 is ignored")
+    expect(app.locator("tr", has_text="EUR-0001")).to_contain_text("ignored by admin")
+    shoot(page, "07-failing-records")
+    app.locator("tr", has_text="EUR-0001").get_by_role("button", name="Retry").click()
+    expect(app.locator(".flash")).to_contain_text("invoice EUR-0001 is queued for the next run")
+
     # The run's task log opens in Airflow itself, outside the plugin's frame.
+    app.get_by_role("link", name="Recent Syncs").click()
+    manual_run = app.locator(f'.run[data-run-id="{run_id.group(1)}"]')
     manual_run.get_by_role("link", name="report log").click()
     page.wait_for_url(re.compile(rf"{re.escape(airflow.url)}/dags/qbo_sync/runs/.+/tasks/report"))
     shoot(page, "06-task-log")
