@@ -289,3 +289,22 @@ def test_with_credit_notes_turned_off_none_is_written(books: Sandboxes, store: S
     assert failure is None, failure
     assert "created" not in counts.get("credit_note", {}) and books.qbo_rows("CreditMemo") == []  # not even read
     assert len(books.qbo_rows("Invoice")) == 1
+
+
+def test_a_credit_memo_edited_in_qbo_is_found_by_the_tie_out(books: Sandboxes, store: StateStore) -> None:
+    customer = write(books, "POST", "/customers", {"name": "Edited Credit Ltd"})["id"]
+    document(books, "/invoices", customer, 60)
+    credit = document(books, "/credit_notes", customer, 20, "Goodwill")
+    synced(books, store, "first")
+    memo = qbo_row(books, "CreditMemo", f"Invoiced credit note {credit['id']}")
+    extra = {"DetailType": "SalesItemLineDetail", "Amount": 5.0,
+             "SalesItemLineDetail": {"ItemRef": memo["Line"][0]["SalesItemLineDetail"]["ItemRef"], "Qty": 1, "UnitPrice": 5.0}}
+    lines = [line for line in memo["Line"] if line.get("DetailType") != "SubTotalLineDetail"]
+    books.qbo("creditmemo", method="POST", body={**memo, "Line": [*lines, extra]})
+
+    result = tie_out(sync_job(books, store, "check"), full=True)
+
+    memo_diffs = [d for d in result.differences if d.number.startswith("credit note ")]
+    assert result.credit_memos == 1 and len(memo_diffs) == 1
+    assert memo_diffs[0].explanation == "changed in QuickBooks after the sync"
+    assert memo_diffs[0].qbo == "total 25.00, open 25.00"

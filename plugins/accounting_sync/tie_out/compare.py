@@ -119,6 +119,7 @@ class TieOut:
 
     full: bool
     checked: int = 0
+    credit_memos: int = 0
     open_invoiced: Decimal = Decimal("0.00")
     open_qbo: Decimal = Decimal("0.00")
     qbo_reads: int = 0
@@ -138,14 +139,15 @@ class TieOut:
             if self.receivable_invoiced is not None and self.receivable_qbo is not None
             else ""
         )
+        memos = f" and {self.credit_memos:,} credit memos" if self.credit_memos else ""
         if not self.differences:
             return (
-                f"Books match: {self.checked:,} invoices, ${self.open_qbo:,.2f} open on both sides{receivable} "
+                f"Books match: {self.checked:,} invoices{memos}, ${self.open_qbo:,.2f} open on both sides{receivable} "
                 f"({kind} tie-out, {self.qbo_reads} QuickBooks reads)"
             )
         gap = self.open_invoiced - self.open_qbo
         return (
-            f"Books differ on {len(self.differences)} of {self.checked:,} invoices: ${self.open_invoiced:,.2f} open "
+            f"Books differ on {len(self.differences)} of {self.checked:,} invoices{memos}: ${self.open_invoiced:,.2f} open "
             f"on Invoiced, ${self.open_qbo:,.2f} in QuickBooks (difference ${gap:,.2f}); "
             f"{len(self.unexplained)} unexplained{receivable} ({kind} tie-out, {self.qbo_reads} QuickBooks reads)"
         )
@@ -154,6 +156,7 @@ class TieOut:
         return {
             "full": self.full,
             "checked": self.checked,
+            "credit_memos": self.credit_memos,
             "open_invoiced": str(self.open_invoiced),
             "open_qbo": str(self.open_qbo),
             "qbo_reads": self.qbo_reads,

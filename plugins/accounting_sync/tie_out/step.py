@@ -22,9 +22,16 @@ from accounting_sync.common.runtime import sync_job
 from accounting_sync.common.values import aware, money, utcnow
 from accounting_sync.qbo_sync.extract import INVOICE_INCLUDE
 from accounting_sync.quickbooks.client import QuickBooksClient, rows_by_id
-from accounting_sync.store.idmap import APPLIED_TYPES, INVOICE_TYPES, ORIGIN_QUICKBOOKS, MappedRecord
+from accounting_sync.store.idmap import (
+    APPLIED_TYPES,
+    INVOICE_TYPES,
+    ORIGIN_INVOICED,
+    ORIGIN_QUICKBOOKS,
+    MappedRecord,
+)
 from accounting_sync.store.schema import TieOutRecord
 from accounting_sync.tie_out.compare import (
+    Amounts,
     CustomerBalance,
     Pair,
     TieOut,
@@ -39,6 +46,7 @@ log = logging.getLogger(__name__)
 
 ONE_BY_ONE = 50  # more Invoiced invoices than this are read in pages instead
 LISTED = {"include": INVOICE_INCLUDE, "exclude": "items"}  # the lines are not compared
+MEMO_FIELDS = ("Id", "DocNumber", "TotalAmt", "RemainingCredit", "SyncToken")
 QBO_FIELDS = ("Id", "DocNumber", "TotalAmt", "Balance", "CurrencyRef", "SyncToken", "CustomerRef", "LinkedTxn")
 INVOICED_FIELDS = ("id", "number", "customer", "currency", "total", "balance", "status", "closed", "paid", "voided",
                    "draft")
@@ -94,7 +102,7 @@ class Books:
     def pair(self, mapping: MappedRecord, invoice: dict[str, Any], row: dict[str, Any] | None) -> Pair:
         mastered_by = "quickbooks" if mapping.origin == ORIGIN_QUICKBOOKS else "invoiced"
         flow, source = (IMPORT.name, mapping.qbo_id) if mastered_by == "quickbooks" else (SYNC.name, mapping.invoiced_id)
-        pending = self._pending(flow, "invoice", source)
+        pending = self.pending(flow, "invoice", source)
         token = int(row["SyncToken"]) if row else 0
         return Pair(
             invoiced_id=mapping.invoiced_id,
@@ -123,7 +131,7 @@ class Books:
             (
                 f"payment {p.get('reference') or p['id']}: {reason}"
                 for p in payments
-                if str(p["id"]) not in mapped and (reason := self._pending(SYNC.name, "payment", str(p["id"])) or "waiting")
+                if str(p["id"]) not in mapped and (reason := self.pending(SYNC.name, "payment", str(p["id"])) or "waiting")
             ),
             None,
         )
@@ -139,7 +147,7 @@ class Books:
             "missing_payments": missing,
         })
 
-    def _pending(self, flow: str, object_type: str, source_id: str) -> str | None:
+    def pending(self, flow: str, object_type: str, source_id: str) -> str | None:
         if (flow, object_type, source_id) in self.ignored:
             return "ignored on the Accounting Sync page"
         message = self.failing.get((flow, object_type, source_id))
@@ -190,6 +198,7 @@ def tie_out(job: SyncJob, full: bool = False) -> TieOut:
         result.open_qbo += pair.qbo.open if pair.qbo else 0
         if not agrees(pair):
             result.differences.append(difference(books.with_payments(pair, invoice, row)))
+    credit_memos(books, result, since)
     if full:
         customer_balances(books, result, invoices, rows, pairs)
     result.qbo_reads = _reads(job.qbo) - reads
@@ -204,6 +213,41 @@ def tie_out(job: SyncJob, full: bool = False) -> TieOut:
             diff.number, diff.invoiced, diff.qbo, diff.explanation, diff.detail,
         )
     return result
+
+
+def credit_memos(books: Books, result: TieOut, since: str | None) -> None:
+    """Each credit memo the sync wrote for an Invoiced credit note: its total and the credit
+    it has left against the credit note's total and balance (none, once voided: the memo is
+    deleted). All of them in a full tie-out, those QBO changed since ``since`` otherwise."""
+    job = books.job
+    mapped = {
+        m.qbo_id: m for m in job.store.get_mappings(job.company, "credit_note").values() if m.origin == ORIGIN_INVOICED
+    }
+    if not mapped:
+        return
+    where = "" if since is None else f"MetaData.LastUpdatedTime >= '{since}'"
+    rows = {str(r["Id"]): _slim(r, MEMO_FIELDS) for r in books.qbo.query_rows("CreditMemo", where) if str(r["Id"]) in mapped}
+    wanted = {m.invoiced_id for q, m in mapped.items() if since is None or q in rows}
+    notes = (
+        {str(n["id"]): n for n in job.invoiced.iter_list("/credit_notes", {}) if str(n["id"]) in wanted}
+        if len(wanted) > ONE_BY_ONE
+        else {i: dict(job.invoiced.get(f"/credit_notes/{i}")) for i in sorted(wanted)}
+    )
+    for qbo_id, mapping in sorted(mapped.items()):
+        note = notes.get(mapping.invoiced_id)
+        if note is None:
+            continue
+        row = rows.get(qbo_id)
+        pair = Pair(
+            invoiced_id=mapping.invoiced_id, qbo_id=qbo_id, number=f"credit note {note.get('number') or mapping.invoiced_id}",
+            mastered_by="invoiced", invoiced=on_invoiced(note),
+            qbo=Amounts(money(row.get("TotalAmt") or 0), money(row.get("RemainingCredit") or 0), None) if row else None,
+            qbo_changed=row is not None and int(row.get("SyncToken") or 0) > int(mapping.sync_token or 0),
+            pending=books.pending(SYNC.name, "credit_note", mapping.invoiced_id),
+        )
+        result.credit_memos += 1
+        if not agrees(pair):
+            result.differences.append(difference(pair))
 
 
 def customer_balances(
