@@ -95,6 +95,7 @@ class SyncSettings(BaseModel):
     import_invoices: bool = True
     import_customers: bool = True
     import_payments: bool = True
+    import_credit_notes: bool = True
     cursor_overlap_seconds: int = Field(300, ge=0, le=86400)
     full_tie_out_every_hours: int = Field(24, ge=1, le=24 * 31)
     qbo_cache_hours: float = Field(6, ge=0, le=168)

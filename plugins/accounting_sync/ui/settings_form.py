@@ -20,6 +20,7 @@ from accounting_sync.ui.qbo import Choices
 ACCOUNT_FIELDS = ("income_account", "discount_account", "deposit_account", "bad_debt_account")
 FLAG_FIELDS = (
     "write_invoices", "write_credit_notes", "write_payments", "import_invoices", "import_customers", "import_payments",
+    "import_credit_notes",
 )
 LABELS = {
     "income_account": "Income account",
@@ -36,6 +37,7 @@ LABELS = {
     "import_invoices": "Import invoices from QuickBooks",
     "import_customers": "Import customers from QuickBooks",
     "import_payments": "Record payments received in QuickBooks on Invoiced",
+    "import_credit_notes": "Import credit memos made in QuickBooks as credit notes",
     "tax_code_map": "VAT/GST tax code",
     "untaxed_tax_code": "Tax code of untaxed lines",
 }

@@ -69,6 +69,7 @@ def test_choices_come_from_the_connected_company(browser: Browser, connected: di
     assert "TAX" not in options(page, "tax_code")
     assert selected(page, "income_account") == "Invoiced Income"  # from include/mappings/defaults.yaml
     assert selected(page, "duplicate_customer_names") == "disambiguate"
+    assert checked(page, "import_credit_notes")  # on by default, as Invoiced reads credit notes
 
 
 def test_saving_a_mapping_stores_it_for_the_dags(
