@@ -44,7 +44,7 @@ from accounting_sync.common.values import (
     number,
 )
 from accounting_sync.config.settings import SyncSettings, field_limits, name_replacements, write_off_item
-from accounting_sync.qbo_import.transform import recorded_from_quickbooks
+from accounting_sync.qbo_import.transform import is_imported, recorded_from_quickbooks
 from accounting_sync.qbo_sync.globaltax import tax_plan
 from accounting_sync.store.idmap import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS
 
@@ -394,8 +394,8 @@ def plan_invoice(
     number = str(invoice.get("number") or source_id)
     planned = Planned(kind, source_id, "skip", document_number=number)
     planned.currency = str(invoice.get("currency") or "").upper() or None
-    if mapped_origin == "quickbooks" or (invoice.get("metadata") or {}).get("quickbooks_invoice_id"):
-        planned.reason = "imported from QuickBooks: QuickBooks is the master of this invoice"
+    if mapped_origin == "quickbooks" or is_imported(invoice):
+        planned.reason = f"imported from QuickBooks: QuickBooks is the master of this {kind_label(kind)}"
         return planned
     if not (settings.write_credit_notes if kind == "credit_note" else settings.write_invoices):
         planned.reason = f"writing {kind.replace('_', ' ')}s to QuickBooks is turned off"
