@@ -381,6 +381,35 @@ def invoice_payload(invoice: dict[str, Any], lines: list[dict[str, Any]], label:
     return payload
 
 
+OPTIONAL_REFS = (("ClassRef", "$class", "class_metadata_key"), ("DepartmentRef", "$department", "location_metadata_key"),
+                 ("SalesTermRef", "$term", "terms_metadata_key"))
+"""QBO references set through Invoiced metadata: the field, its placeholder (resolved by
+name in ``setup``) and the setting naming the metadata key."""
+
+
+def optional_fields(document: dict[str, Any], settings: SyncSettings, kind: str = "invoice") -> dict[str, Any]:
+    """The QBO fields Invoiced has no field for, from the document's metadata under the keys
+    the settings name: class, location, terms (invoices only: a credit memo is never due)
+    and up to three custom fields."""
+    metadata = document.get("metadata") or {}
+
+    def value(key: str) -> str:
+        return str(metadata.get(key) or "").strip() if key else ""
+
+    fields: dict[str, Any] = {
+        field: {placeholder: value(getattr(settings, setting))}
+        for field, placeholder, setting in OPTIONAL_REFS
+        if value(getattr(settings, setting)) and (field != "SalesTermRef" or kind == "invoice")
+    }
+    limit = field_limits()["custom_field"]
+    custom = [{"DefinitionId": definition, "Name": spec.qbo_name, "Type": "StringType",
+               "StringValue": truncate(value(spec.metadata_key), limit)}
+              for definition, spec in settings.custom_field_ids() if value(spec.metadata_key)]
+    if custom:
+        fields["CustomField"] = custom
+    return fields
+
+
 def plan_invoice(
     invoice: dict[str, Any],
     lines: list[dict[str, Any]],
@@ -413,7 +442,7 @@ def plan_invoice(
             return planned
         if invoice.get("customer") in (None, ""):
             raise RecordRejected(f"the {kind_label(kind)} has no customer", "Assign a customer on Invoiced.")
-        payload = invoice_payload(invoice, lines, kind_label(kind))
+        payload = {**invoice_payload(invoice, lines, kind_label(kind)), **optional_fields(invoice, settings, kind)}
     except RecordRejected as rejected:
         return planned.refused(rejected)
     planned.payload, planned.hash = payload, content_hash(payload)
