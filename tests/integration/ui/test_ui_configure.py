@@ -138,6 +138,25 @@ def test_invalid_settings_are_rejected_with_a_message(
     assert store.get_settings("default") == {}
 
 
+def test_optional_qbo_fields_are_mapped_from_metadata_keys(
+    browser: Browser, connected: dict[str, Any], store: StateStore
+) -> None:
+    page = browser.get(PAGE).text
+    assert 'name="class_metadata_key" value="qbo_class"' in page  # Invoiced's own key by default
+
+    form = {**VALID, "class_metadata_key": "department_class", "location_metadata_key": "",
+            "terms_metadata_key": "qbo_terms", "custom_fields.2.qbo_name": "PO number",
+            "custom_fields.2.metadata_key": "po"}
+    assert browser.post(SAVE, form, page=PAGE).status_code == 303
+
+    settings = runtime.settings_for(store, runtime.company("default"))
+    assert (settings.class_metadata_key, settings.location_metadata_key) == ("department_class", "")
+    assert [(d, s.qbo_name, s.metadata_key) for d, s in settings.custom_field_ids()] == [("2", "PO number", "po")]
+    assert 'name="custom_fields.2.qbo_name" value="PO number"' in browser.get(PAGE).text
+    half = browser.post(SAVE, {**form, "custom_fields.1.metadata_key": "crew"}, page=PAGE)
+    assert half.status_code == 400 and "QuickBooks custom field" in half.text
+
+
 def test_without_a_connection_only_the_current_accounts_are_offered(
     browser: Browser, store: StateStore
 ) -> None:
