@@ -7,9 +7,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from accounting_sync.common.values import money
+from accounting_sync.qbo_import.pipeline import ImportFailed
 from accounting_sync.qbo_import.transform import CREDIT_MEMO_KEY
-from tests.e2e.import_harness import Pipelines
+from tests.e2e.import_harness import COMPANY, Pipelines
 
 
 def qbo_credit_memo(pipes: Pipelines, invoice: dict[str, Any], amount: float, number: str) -> dict[str, Any]:
@@ -116,3 +119,29 @@ def test_with_import_credit_notes_off_the_credit_memo_stays_in_quickbooks(pipeli
     pipelines.run_import()
 
     assert pipelines.invoiced("GET", "/credit_notes", params={"filter[number]": "CM-5"}) == []
+
+
+def test_an_invoice_waits_for_its_failed_credit_memo_instead_of_recording_the_credit_as_a_payment(
+    pipelines: Pipelines,
+) -> None:
+    pipelines.run_import()
+    invoice = pipelines.qbo_invoice("1005")
+    before = pipelines.invoiced_invoice("1005")
+    taken = pipelines.invoiced("POST", "/credit_notes", json={  # an Invoiced credit note holds the number
+        "customer": before["customer"], "number": "CM-6", "items": [{"name": "Other", "unit_cost": 1}]})
+    memo = qbo_credit_memo(pipelines, invoice, 30.00, "CM-6")
+    qbo_apply(pipelines, memo, invoice, 30.00)
+
+    with pytest.raises(ImportFailed):
+        pipelines.run_import()
+
+    errors = {e.object_type: e for e in pipelines.store.open_errors(COMPANY, "qbo_import")}
+    assert errors["invoice"].code == "credit_memo_failed" and "CM-6" in errors["invoice"].message
+    assert money(pipelines.invoiced_invoice("1005")["balance"]) == money(before["balance"])  # no payment instead
+
+    pipelines.invoiced("PATCH", f"/credit_notes/{taken['id']}", json={"number": "CM-6-OLD"})  # the fix
+    pipelines.run_import()
+
+    assert money(pipelines.invoiced_invoice("1005")["balance"]) == money(pipelines.qbo_invoice("1005")["Balance"])
+    assert money(credit_note(pipelines, "CM-6")["balance"]) == Decimal("0.00")
+    assert pipelines.store.open_errors(COMPANY, "qbo_import") == []

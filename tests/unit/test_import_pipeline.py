@@ -321,3 +321,21 @@ def test_with_import_credit_notes_off_no_credit_memo_is_read(store: StateStore) 
     importer.extract(job_for(store, qbo, import_customers=False, import_invoices=False, import_credit_notes=False))
 
     assert qbo.queries == []
+
+
+def test_an_invoice_waits_with_the_credit_memo_applied_to_it_while_qbo_sync_has_unconfirmed_writes(
+    store: StateStore,
+) -> None:
+    """Else the invoice's balance reconciliation would record the credit as a payment."""
+    store.add_intent(COMPANY, "unconfirmed-batch", "qbo_sync", {"entity": "Invoice"})
+    store.put_mappings(COMPANY, "invoice", [MappedRecord("inv-1", "1", "0", "open:h", ORIGIN_QUICKBOOKS)])
+    job = staged_job(store)
+    job.stage("extract", "invoice", [("1", {**invoice("1"), "SyncToken": "1", "Balance": 4, "TotalAmt": 10})])
+    job.stage("extract", "credit_memo", [("3", credit_memo("3", "90"))])
+    job.stage("extract", "credit_payment", [("90", {"Id": "90", "Line": [
+        {"Amount": 6, "LinkedTxn": [{"TxnId": "1", "TxnType": "Invoice"}]},
+        {"Amount": 6, "LinkedTxn": [{"TxnId": "3", "TxnType": "CreditMemo"}]}]})])
+
+    counts = importer.load(job)
+
+    assert counts["credit_note"] == {"deferred": 1} and counts["invoice"] == {"deferred": 1}

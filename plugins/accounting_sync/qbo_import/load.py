@@ -99,7 +99,9 @@ class Importer:
         self._lease_renewed = time.monotonic()
         self._held: dict[str, str] = {}
         """QBO invoices a credit memo that failed this run applies to, with its number:
-        they wait, or the credit would be recorded on Invoiced as a payment."""
+        they fail too, or the credit would be recorded on Invoiced as a payment."""
+        self._waiting: set[str] = set()
+        """QBO invoices a deferred credit memo applies to: deferred with it."""
 
     def run(self) -> None:
         if self.plan.deferring:
@@ -303,6 +305,9 @@ class Importer:
         settings = self.job.settings
         action = self.plan.invoice(qbo_id, record, settings.sync_start_date, settings.import_payments).action
         mapped = self.mappings["invoice"].get(qbo_id)
+        if qbo_id in self._waiting and action not in {"skip", "unchanged"}:
+            self._defer("invoice")
+            return
 
         def step() -> bool:
             if qbo_id in self._held:
@@ -532,9 +537,12 @@ class Importer:
             assert mapped is not None
             return self._refresh_credit_note(record, mapped)
 
+        deferred = self.deferred
         if not self._carry_out("credit_note", qbo_id, record, action, step) and record is not None:
             number = str(record.get("DocNumber") or qbo_id)
             self._held.update(dict.fromkeys(credit_applications(record, self.plan.credit_payments), number))
+        elif record is not None and self.deferred > deferred:
+            self._waiting.update(credit_applications(record, self.plan.credit_payments))
 
     def _create_credit_note(self, record: dict[str, Any]) -> bool:
         if self.plan.deferring:
