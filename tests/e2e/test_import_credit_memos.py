@@ -12,6 +12,7 @@ import pytest
 from accounting_sync.common.values import money
 from accounting_sync.qbo_import.pipeline import ImportFailed
 from accounting_sync.qbo_import.transform import CREDIT_MEMO_KEY
+from accounting_sync.tie_out.step import tie_out
 from tests.e2e.import_harness import COMPANY, Pipelines
 
 
@@ -61,6 +62,8 @@ def test_credit_memos_arrive_applied_or_as_credit_and_nothing_echoes(pipelines: 
     assert [(money(p["amount"]), p["source"]) for p in credit] == [(Decimal("0.00"), "accounting_system")]
     assert money(credit[0]["applied_to"][0]["amount"]) == Decimal("75.55")
     assert sum(money(p["amount"]) for p in on_invoice) == money(invoice["TotalAmt"]) - money(invoice["Balance"])
+    books = tie_out(pipelines.job("qbo_sync"), full=True)  # the product's own check: A/R less credit alike
+    assert books.differences == [] and books.receivable_invoiced == books.receivable_qbo
 
     pipelines.boxes.reset_stats()
     pipelines.run_import()
@@ -145,3 +148,29 @@ def test_an_invoice_waits_for_its_failed_credit_memo_instead_of_recording_the_cr
     assert money(pipelines.invoiced_invoice("1005")["balance"]) == money(pipelines.qbo_invoice("1005")["Balance"])
     assert money(credit_note(pipelines, "CM-6")["balance"]) == Decimal("0.00")
     assert pipelines.store.open_errors(COMPANY, "qbo_import") == []
+
+
+def test_an_imported_credit_note_applied_on_invoiced_reaches_qbo_once_and_does_not_come_back(
+    pipelines: Pipelines,
+) -> None:
+    customer = pipelines.invoiced("POST", "/customers", json={"name": "Harbor Freight Co"})
+    invoice = pipelines.invoiced("POST", "/invoices", json={
+        "customer": customer["id"], "items": [{"name": "Consulting", "quantity": 1, "unit_cost": 100}]})
+    pipelines.run_sync()
+    qbo_invoice = next(row for row in pipelines.boxes.qbo_rows("Invoice")
+                       if f"Invoiced invoice {invoice['id']}" in row.get("PrivateNote", ""))
+    qbo_credit_memo(pipelines, qbo_invoice, 25.00, "CM-7")  # for a customer that came from Invoiced
+    pipelines.run_import()
+    note = credit_note(pipelines, "CM-7")
+    pipelines.invoiced("POST", "/payments", json={"customer": customer["id"], "amount": 0, "applied_to": [
+        {"type": "credit_note", "credit_note": note["id"], "invoice": invoice["id"], "document_type": "invoice",
+         "amount": 25}]})
+    pipelines.run_sync()  # the application happened on Invoiced: written to QBO as a $0 payment
+    pipelines.boxes.reset_stats()
+
+    pipelines.run_import()
+
+    assert pipelines.invoiced_writes() == []  # not applied a second time
+    on_invoiced = pipelines.invoiced("GET", f"/invoices/{invoice['id']}")
+    assert money(on_invoiced["balance"]) == money(pipelines.qbo_invoice(qbo_invoice["DocNumber"])["Balance"]) == (
+        Decimal("75.00"))

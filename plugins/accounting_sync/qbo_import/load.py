@@ -50,7 +50,13 @@ from accounting_sync.qbo_import.transform import (
     new_invoice_body,
     payment_body,
 )
-from accounting_sync.store.idmap import APPLIED_TYPES, INVOICE_TYPES, ORIGIN_QUICKBOOKS, MappedRecord
+from accounting_sync.store.idmap import (
+    APPLIED_TYPES,
+    INVOICE_TYPES,
+    ORIGIN_INVOICED,
+    ORIGIN_QUICKBOOKS,
+    MappedRecord,
+)
 
 log = logging.getLogger(__name__)
 
@@ -588,7 +594,7 @@ class Importer:
     def _applications_wanted(self, record: dict[str, Any]) -> dict[str, Decimal]:
         """What QBO applied of the credit memo, per Invoiced invoice; ``RecordRejected`` when
         it went to an invoice Invoiced does not have."""
-        by_qbo = credit_applications(record, self.plan.credit_payments)
+        by_qbo = credit_applications(record, self._quickbooks_payments())
         known: dict[str, MappedRecord] = {}
         for kind in INVOICE_TYPES:
             known.update(self.store.find_by_qbo_id(self.company, kind, by_qbo.keys()))
@@ -601,6 +607,15 @@ class Importer:
                 "missing_invoice",
             )
         return {known[qbo_id].invoiced_id: amount for qbo_id, amount in by_qbo.items()}
+
+    def _quickbooks_payments(self) -> dict[str, dict[str, Any]]:
+        """The payments applying credit memos that were made in QBO: one qbo_sync wrote
+        applies an imported credit note as it was applied on Invoiced already."""
+        payments = self.plan.credit_payments
+        written = {qbo_id for kind in APPLIED_TYPES["Payment"]
+                   for qbo_id, mapped in self.store.find_by_qbo_id(self.company, kind, payments).items()
+                   if mapped.origin == ORIGIN_INVOICED}
+        return {qbo_id: payment for qbo_id, payment in payments.items() if qbo_id not in written}
 
     def _unapply_changed(self, qbo_id: str, wanted: dict[str, Decimal]) -> dict[str, Decimal]:
         """What the credit note is applied to on Invoiced per invoice, after taking back every
