@@ -32,6 +32,9 @@ def test_class_location_terms_and_a_custom_field_arrive_as_qbo_references(pipeli
     pipelines.settings["custom_fields"] = [{"metadata_key": "po", "qbo_name": "PO number", "definition_id": "2"}]
     invoice = invoiced_invoice(pipelines, "OPT-1", {"qbo_class": "retail", "qbo_location": "Downtown",
                                                     "qbo_terms": "Net 15", "po": "PO-77"})
+    note = pipelines.invoiced("POST", "/credit_notes", json={
+        "customer": invoice["customer"], "metadata": {"qbo_class": "Retail", "qbo_terms": "Net 15"},
+        "items": [{"name": "Consulting", "unit_cost": 20}]})
 
     pipelines.run_sync()
 
@@ -41,6 +44,9 @@ def test_class_location_terms_and_a_custom_field_arrive_as_qbo_references(pipeli
     assert written["SalesTermRef"]["value"] == net_15["Id"]
     assert [(f["DefinitionId"], f["StringValue"]) for f in written["CustomField"]] == [("2", "PO-77")]
     assert written["TotalAmt"] == invoice["total"] == 120.5
+    memo = next(row for row in pipelines.boxes.qbo_rows("CreditMemo")
+                if f"Invoiced credit note {note['id']}" in row.get("PrivateNote", ""))
+    assert memo["ClassRef"]["value"] == retail["Id"] and "SalesTermRef" not in memo  # a credit is never due
     pipelines.boxes.reset_stats()
     pipelines.run_sync()
     assert pipelines.qbo_writes() == []  # a second run writes nothing
