@@ -162,7 +162,7 @@ def default_settings_dict() -> dict[str, Any]:
         "exchange_rates": {str(k).upper(): v for k, v in (raw["multicurrency"].get("exchange_rates") or {}).items()},
         "item_type": raw["items"].get("type", "Service"),
         "deposit_rules": raw.get("deposit_rules") or [],
-        **raw["optional_fields"],
+        **(raw.get("optional_fields") or {}),  # a deployment's older defaults.yaml: off
         **raw["sync"],
     }
 
