@@ -52,7 +52,6 @@ from accounting_sync.qbo_import.transform import (
 )
 from accounting_sync.store.idmap import (
     APPLIED_TYPES,
-    INVOICE_TYPES,
     ORIGIN_INVOICED,
     ORIGIN_QUICKBOOKS,
     MappedRecord,
@@ -595,9 +594,8 @@ class Importer:
         """What QBO applied of the credit memo, per Invoiced invoice; ``RecordRejected`` when
         it went to an invoice Invoiced does not have."""
         by_qbo = credit_applications(record, self._quickbooks_payments())
-        known: dict[str, MappedRecord] = {}
-        for kind in INVOICE_TYPES:
-            known.update(self.store.find_by_qbo_id(self.company, kind, by_qbo.keys()))
+        # Only invoices proper: a fee or refund invoice qbo_sync wrote has no Invoiced invoice.
+        known = self.store.find_by_qbo_id(self.company, "invoice", by_qbo.keys())
         missing = sorted(by_qbo.keys() - known.keys())
         if missing:
             raise RecordRejected(
@@ -645,7 +643,8 @@ class Importer:
             missing = amount - applied.get(invoice_id, Decimal(0))
             if missing <= 0:
                 continue
-            key = self._key("credit_note.apply", qbo_id, f"{credit_note['id']}:{invoice_id}:{applied}->{amount}")
+            fingerprint = f"{credit_note['id']}:{invoice_id}:{applied.get(invoice_id, Decimal(0))}->{amount}"
+            key = self._key("credit_note.apply", qbo_id, fingerprint)
             self._post("/payments", application_body(record, credit_note, invoice_id, missing, key), key,
                        functools.partial(self._first, "/payments", {f"metadata[{PAYMENT_KEY}]": key}))
             self.job.count("credit_note", "applied")
