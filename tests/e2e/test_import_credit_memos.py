@@ -13,7 +13,7 @@ from accounting_sync.common.values import money
 from accounting_sync.qbo_import.pipeline import ImportFailed
 from accounting_sync.qbo_import.transform import CREDIT_MEMO_KEY
 from accounting_sync.tie_out.step import tie_out
-from tests.e2e.import_harness import COMPANY, Pipelines
+from tests.e2e.import_harness import COMPANY, Pipelines, fault_first_post
 
 
 def qbo_credit_memo(pipes: Pipelines, invoice: dict[str, Any], amount: float, number: str) -> dict[str, Any]:
@@ -174,3 +174,22 @@ def test_an_imported_credit_note_applied_on_invoiced_reaches_qbo_once_and_does_n
     on_invoiced = pipelines.invoiced("GET", f"/invoices/{invoice['id']}")
     assert money(on_invoiced["balance"]) == money(pipelines.qbo_invoice(qbo_invoice["DocNumber"])["Balance"]) == (
         Decimal("75.00"))
+
+
+@pytest.mark.parametrize("target", ["/credit_notes", "/payments"])
+def test_a_lost_answer_to_the_credit_note_or_its_application_is_read_back_not_written_again(
+    pipelines: Pipelines, monkeypatch: pytest.MonkeyPatch, target: str
+) -> None:
+    """commit_500: Invoiced stores the record, then answers 500 (and replays it for the key)."""
+    pipelines.run_import()
+    invoice = pipelines.qbo_invoice("1001")
+    qbo_apply(pipelines, qbo_credit_memo(pipelines, invoice, 10.01, "CM-8"), invoice, 10.01)
+    fault_first_post(pipelines, monkeypatch, lambda path: path == target, kinds=["commit_500"])
+
+    pipelines.run_import()
+
+    pipelines.boxes.faults("invoiced", probability=0, kinds=[])
+    assert 500 in [row["status"] for row in pipelines.invoiced_writes() if row["path"] == target]
+    assert len(pipelines.invoiced("GET", "/credit_notes", params={"filter[number]": "CM-8"})) == 1
+    assert money(credit_note(pipelines, "CM-8")["balance"]) == Decimal("0.00")
+    assert money(pipelines.invoiced_invoice("1001")["balance"]) == money(pipelines.qbo_invoice("1001")["Balance"])
