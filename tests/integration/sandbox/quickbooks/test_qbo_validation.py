@@ -303,6 +303,7 @@ def test_classes_locations_and_terms_are_lists_a_sales_form_refers_to(qbo: Qbo) 
     store = qbo.create("Department", {"Name": "Downtown"})
     net_15 = qbo.query("SELECT * FROM Term WHERE Name = 'Net 15'")["Term"][0]  # every company starts with it
     assert (child["FullyQualifiedName"], child["SubClass"]) == ("Retail:Online", True)
+    assert qbo.read("Department", store["Id"])["Name"] == "Downtown"
     assert fault(qbo.post("class", {"Name": "retail"}))["code"] == "6240"
 
     created = invoice(qbo, acme, consulting, TxnDate="2026-03-01", ClassRef={"value": child["Id"]},
