@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from sandbox.quickbooks import errors
-from sandbox.quickbooks.names import AccountRules, ItemRules, PersonRules
+from sandbox.quickbooks.names import AccountRules, ItemRules, ListRules, PersonRules
 from sandbox.quickbooks.rules import EntityRules, WriteContext, revise, stamp_new
 from sandbox.quickbooks.schema import SYSTEM_FIELDS, EntitySpec
 from sandbox.quickbooks.store import Obj
@@ -21,6 +21,9 @@ RULES: dict[str, EntityRules] = {
     "Employee": PersonRules("Employee"),
     "Item": ItemRules(),
     "Account": AccountRules(),
+    "Class": ListRules("Class"),
+    "Department": ListRules("Department"),
+    "Term": ListRules("Term"),
     "Invoice": SalesFormRules("Invoice"),
     "CreditMemo": SalesFormRules("CreditMemo"),
     "Payment": PaymentRules(),

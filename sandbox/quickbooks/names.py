@@ -1,4 +1,4 @@
-"""Name-list entities: Customer, Vendor, Employee, Item, Account.
+"""Name-list entities: Customer, Vendor, Employee, Item, Account, Class, Department, Term.
 
 These can never be deleted (only made inactive) and share QBO's uniqueness rules:
 one DisplayName space for customers, vendors and employees; item and account names apart.
@@ -191,3 +191,33 @@ class AccountRules(EntityRules):
         if account_type not in ACCOUNT_TYPES:
             raise errors.invalid_enumeration("AccountType", account_type)
         return str(account_type)
+
+
+TERM_TYPES = frozenset({"STANDARD", "DATE_DRIVEN"})
+
+
+class ListRules(EntityRules):
+    """Class, Department (a location in QBO's UI) and Term: a unique name, made inactive
+    rather than deleted. Classes and departments nest (``FullyQualifiedName`` = parent:child);
+    a term is ``STANDARD`` (``DueDays`` after the transaction) or ``DATE_DRIVEN``."""
+
+    def __init__(self, entity: str) -> None:
+        self.entity = entity
+
+    def build(self, ctx: WriteContext, data: Obj, existing: Obj | None) -> Obj:
+        obj = dict(data)
+        name = require(obj, "Name")
+        check_lengths(obj, {"Name": 31 if self.entity == "Term" else 100})
+        check_characters(obj, ("Name",), ":")
+        ensure_unique_name(ctx, self.entity, self.entity, name, existing)
+        obj.setdefault("Active", True)
+        if self.entity == "Term":
+            obj.setdefault("Type", "STANDARD")
+            if obj["Type"] not in TERM_TYPES:
+                raise errors.invalid_enumeration("Type", obj["Type"])
+            return obj
+        parent = obj.get("ParentRef")
+        obj[f"Sub{self.entity}"] = parent is not None
+        prefix = ctx.reference(self.entity, parent, "ParentRef")["FullyQualifiedName"] + ":" if parent else ""
+        obj["FullyQualifiedName"] = prefix + name
+        return obj

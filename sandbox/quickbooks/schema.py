@@ -100,6 +100,14 @@ ENTITIES: dict[str, EntitySpec] = {
             },
             {"FullyQualifiedName", "Classification", "CurrentBalance", "CurrentBalanceWithSubAccounts"},
         ),
+        _spec("Class", "name", {"Name", "SubClass", "ParentRef", "Active"}, {"FullyQualifiedName"}),
+        _spec("Department", "name", {"Name", "SubDepartment", "ParentRef", "Active"}, {"FullyQualifiedName"}),
+        _spec(
+            "Term",
+            "name",
+            {"Name", "Active", "Type", "DueDays", "DiscountPercent", "DiscountDays", "DayOfMonthDue",
+             "DueNextMonthDays", "DiscountDayOfMonth"},
+        ),
         _spec(
             "TaxCode",
             "tax",
@@ -148,6 +156,8 @@ NAME_LIST = frozenset(name for name, spec in ENTITIES.items() if spec.kind == "n
 """Entities whose query results hide inactive rows unless the WHERE mentions `Active`."""
 ACTIVE_FILTERED = NAME_LIST | {"TaxCode", "TaxRate"}
 PEOPLE = frozenset({"Customer", "Vendor", "Employee"})
+LISTS = frozenset({"Class", "Department", "Term"})
+"""Lists a sales form refers to by ``ClassRef``, ``DepartmentRef`` (a location) and ``SalesTermRef``."""
 
 LINE_FIELDS = frozenset({"Id", "LineNum", "Description", "Amount", "DetailType", "LinkedTxn", "CustomField",
                          "LineEx", "ProjectRef", "Received"})

@@ -86,6 +86,10 @@ DEMO_INVOICES: tuple[tuple[int, int, tuple[tuple[str, float], ...], str], ...] =
 )
 
 
+DEFAULT_TERMS = (("Due on receipt", 0), ("Net 15", 15), ("Net 30", 30), ("Net 60", 60))
+"""The payment terms a new QBO company starts with."""
+
+
 def initialize_company(ctx: WriteContext) -> None:
     """A new QBO company of the realm's kind: preferences, company info, a default chart of
     accounts, its tax agency and tax codes (US `TAX`/`NON`, or the country's own), currencies."""
@@ -111,6 +115,8 @@ def initialize_company(ctx: WriteContext) -> None:
     if profile.automated_sales_tax:
         for name, rate in profiles.ast_jurisdictions().items():
             _system_tax_code(ctx, agency_id, name, f"{name} sales tax", ((name, rate),))
+    for name, days in DEFAULT_TERMS:
+        entities.create(ctx, ENTITIES["Term"], {"Name": name, "Type": "STANDARD", "DueDays": days})
     for code in profile.enabled_currencies():
         currency = {"Code": code, "Name": profiles.CURRENCY_NAMES.get(code, code), "Active": True}
         realm.put("CompanyCurrency", stamp_new(ctx, "CompanyCurrency", currency))

@@ -15,7 +15,7 @@ from typing import Any
 
 from sandbox.quickbooks.config import CompanyProfile
 from sandbox.quickbooks.money import amount, money
-from sandbox.quickbooks.schema import ENTITIES, PEOPLE
+from sandbox.quickbooks.schema import ENTITIES, LISTS, PEOPLE
 
 Obj = dict[str, Any]
 
@@ -121,7 +121,7 @@ def unique_keys(entity: str, obj: Obj | None) -> list[tuple[str, str]]:
         return []
     if entity in PEOPLE and obj.get("DisplayName"):
         return [("people", obj["DisplayName"])]
-    if entity in ("Item", "Account", "TaxCode", "TaxRate") and obj.get("Name"):
+    if entity in ("Item", "Account", "TaxCode", "TaxRate", *LISTS) and obj.get("Name"):
         return [(entity, obj["Name"])]
     if entity in ("Invoice", "CreditMemo") and obj.get("DocNumber"):
         return [(f"doc:{entity}", obj["DocNumber"])]

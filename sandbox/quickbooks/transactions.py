@@ -65,6 +65,34 @@ def _header(ctx: WriteContext, obj: Obj, existing: Obj | None) -> Obj:
     return obj
 
 
+FORM_REFERENCES = {"ClassRef": "Class", "DepartmentRef": "Department", "SalesTermRef": "Term"}
+CUSTOM_FIELD_KEYS = frozenset({"DefinitionId", "Name", "Type", "StringValue"})
+CUSTOM_FIELD_IDS = frozenset({"1", "2", "3"})
+"""The three sales-form custom fields the Accounting API exposes (StringType)."""
+CUSTOM_FIELD_LENGTH = 31  # our assumption, harder on the product: QuickBooks' classic custom-field limit
+
+
+def _form_references(ctx: WriteContext, obj: Obj) -> None:
+    """Class, location and terms must be active objects of the company (fault 2500, as for
+    any reference); a custom field must be one of the three sales-form fields."""
+    for element, entity in FORM_REFERENCES.items():
+        if element in obj:
+            obj[element] = ctx.named_ref(entity, obj[element], element)
+    fields = obj.get("CustomField")
+    if fields is None:
+        return
+    if not isinstance(fields, list) or len(fields) > len(CUSTOM_FIELD_IDS):
+        raise errors.malformed_body("CustomField must be a list of at most 3 objects")
+    for entry in fields:
+        if not isinstance(entry, dict):
+            raise errors.malformed_body("CustomField must be a list of at most 3 objects")
+        _reject_unknown(entry, CUSTOM_FIELD_KEYS, "CustomField")
+        definition = str(require(entry, "DefinitionId", "CustomField.DefinitionId"))
+        if definition not in CUSTOM_FIELD_IDS:
+            raise errors.invalid_reference("CustomField", definition)
+        check_lengths(entry, {"StringValue": CUSTOM_FIELD_LENGTH}, "CustomField.")
+
+
 def _reject_unknown(data: Obj, allowed: frozenset[str], schema_class: str) -> None:
     for key in data:
         if key not in allowed:
@@ -198,6 +226,7 @@ class SalesFormRules(EntityRules):
 
     def build(self, ctx: WriteContext, data: Obj, existing: Obj | None) -> Obj:
         obj = _header(ctx, data, existing)
+        _form_references(ctx, obj)
         self._doc_number(ctx, obj, existing)
         if ctx.realm.profile.global_tax:
             obj["GlobalTaxCalculation"] = salestax.global_mode(obj)
@@ -233,7 +262,9 @@ class SalesFormRules(EntityRules):
         obj.setdefault("EmailStatus", "NotSet")
         obj.setdefault("PrintStatus", "NotSet")
         if self.entity == "Invoice":
-            due = parse_day(obj["TxnDate"], "TxnDate") + timedelta(days=ctx.config.default_due_days)
+            term = ctx.realm.get("Term", obj["SalesTermRef"]["value"]) if "SalesTermRef" in obj else None
+            days = int((term or {}).get("DueDays", ctx.config.default_due_days))
+            due = parse_day(obj["TxnDate"], "TxnDate") + timedelta(days=days)
             obj["DueDate"] = parse_day(obj.get("DueDate", due.isoformat()), "DueDate").isoformat()
             obj.setdefault("Deposit", 0)
 

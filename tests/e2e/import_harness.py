@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
 from accounting_sync.common.job import SyncJob
+from accounting_sync.invoiced.client import InvoicedClient
 from accounting_sync.qbo_import import pipeline as importer
 from accounting_sync.quickbooks.client import escape
 from accounting_sync.store.facade import StateStore
@@ -93,6 +96,22 @@ class Pipelines:
         """Every POST/PATCH/DELETE the Invoiced API answered since the stats were reset."""
         return [row for row in self.boxes.stats("invoiced")["requests"]
                 if row["method"] in {"POST", "PATCH", "DELETE"} and not row["path"].startswith("/_sandbox")]
+
+
+def fault_first_post(
+    pipes: Pipelines, monkeypatch: pytest.MonkeyPatch, wanted: Callable[[str], bool], **fault: Any
+) -> None:
+    """Arm one Invoiced fault just before the import's first POST to a matching path."""
+    post = InvoicedClient.post
+    armed = []
+
+    def post_with_fault(self: InvoicedClient, path: str, *args: Any, **kwargs: Any) -> Any:
+        if wanted(path) and not armed:
+            armed.append(path)
+            pipes.boxes.faults("invoiced", probability=1.0, limit=1, **fault)
+        return post(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(InvoicedClient, "post", post_with_fault)
 
 
 def fresh_pipelines(boxes: Sandboxes, tmp_path: Path) -> Pipelines:

@@ -8,14 +8,13 @@ instead. Each test ends with exactly one record per QBO record and matching bala
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from accounting_sync.invoiced.client import InvoicedClient
 from accounting_sync.qbo_import.pipeline import ImportFailed
-from tests.e2e.import_harness import Pipelines
+from tests.e2e.import_harness import Pipelines, fault_first_post
 
 DEMO_OPEN_INVOICES = 13
 DEMO_CUSTOMERS = 10
@@ -28,22 +27,6 @@ pytestmark = pytest.mark.parametrize(
     "switched_boxes", [{"idempotency_lock": False}, {"idempotency_lock": True}],
     ids=["no-key-lock", "key-lock"], indirect=True, scope="module",
 )
-
-
-def fault_first_post(
-    pipes: Pipelines, monkeypatch: pytest.MonkeyPatch, wanted: Callable[[str], bool], **fault: Any
-) -> None:
-    """Arm one Invoiced fault just before the import's first POST to a matching path."""
-    post = InvoicedClient.post
-    armed = []
-
-    def post_with_fault(self: InvoicedClient, path: str, *args: Any, **kwargs: Any) -> Any:
-        if wanted(path) and not armed:
-            armed.append(path)
-            pipes.boxes.faults("invoiced", probability=1.0, limit=1, **fault)
-        return post(self, path, *args, **kwargs)
-
-    monkeypatch.setattr(InvoicedClient, "post", post_with_fault)
 
 
 def assert_imported_once(pipes: Pipelines) -> None:

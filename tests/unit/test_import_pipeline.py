@@ -81,7 +81,7 @@ def test_later_runs_read_what_changed_since_the_cursor_minus_the_overlap(store: 
     store.set_cursor(COMPANY, "qbo_import.invoices", "2026-03-05T10:30:00-08:00")
     qbo = RecordingQbo({"Invoice": []})
 
-    importer.extract(job_for(store, qbo, import_customers=False, cursor_overlap_seconds=300))
+    importer.extract(job_for(store, qbo, import_customers=False, import_credit_notes=False, cursor_overlap_seconds=300))
 
     assert qbo.queries == [("Invoice", "MetaData.LastUpdatedTime >= '2026-03-05T10:25:00-08:00'")]
 
@@ -90,7 +90,7 @@ def test_a_full_reimport_ignores_the_cursor(store: StateStore) -> None:
     store.set_cursor(COMPANY, "qbo_import.invoices", "2026-03-05T10:30:00-08:00")
     qbo = RecordingQbo({"Invoice": []})
 
-    importer.extract(job_for(store, qbo, import_customers=False), full_reimport=True)
+    importer.extract(job_for(store, qbo, import_customers=False, import_credit_notes=False), full_reimport=True)
 
     assert qbo.queries == [("Invoice", "Balance > '0'")]
 
@@ -153,7 +153,7 @@ def test_a_recent_cursor_reads_every_change_in_one_cdc_read_and_no_open_invoice(
     changes = Changes({"Customer": [stamped("7", "2026-03-05T10:00:00Z")],
                        "Invoice": [invoice("100"), tombstone("101"), tombstone("999")]}, answered)
     qbo = RecordingQbo({}, changes)
-    job = job_for(store, qbo, cursor_overlap_seconds=300)
+    job = job_for(store, qbo, cursor_overlap_seconds=300, import_credit_notes=False)
 
     importer.extract(job)
 
@@ -200,7 +200,7 @@ def test_when_cdc_cannot_answer_for_sure_the_queries_read_it(store: StateStore, 
 def test_a_cursor_older_than_cdc_reaches_is_read_by_queries(store: StateStore) -> None:
     recent_cursors(store, 29 * 24 + 1, "invoices")
     qbo = RecordingQbo({"Invoice": []})
-    job = job_for(store, qbo, import_customers=False)
+    job = job_for(store, qbo, import_customers=False, import_credit_notes=False)
 
     importer.extract(job)
 
@@ -290,3 +290,52 @@ def test_new_records_wait_while_qbo_sync_has_unconfirmed_writes_and_the_cursor_s
 
     assert counts == {"customer": {"deferred": 1}, "invoice": {"deferred": 1}}
     assert store.get_cursor(COMPANY, "qbo_import.invoices") is None
+
+
+def credit_memo(entity_id: str, *payments: str) -> dict[str, Any]:
+    links = [{"TxnId": p, "TxnType": "Payment"} for p in payments]
+    return stamped(entity_id, "2026-03-05T10:30:00-08:00", CustomerRef={"value": "7"}, TotalAmt=30, Balance=0,
+                   LinkedTxn=links)
+
+
+def test_credit_memos_come_in_the_same_cdc_read_with_the_payments_that_apply_them(store: StateStore) -> None:
+    recent_cursors(store, 1, "invoices", "credit_memos")
+    store.put_mappings(COMPANY, "credit_note", [MappedRecord("cn-4", "4", "0", "open:h", ORIGIN_QUICKBOOKS),
+                                                MappedRecord("cn-5", "5", "0", "open:h", ORIGIN_INVOICED)])
+    changes = Changes({"Invoice": [], "CreditMemo": [credit_memo("3", "90"), tombstone("4"), tombstone("5")]},
+                      SERVER_TIME)
+    qbo = RecordingQbo({"Payment": [stamped("90", "2026-03-05T10:30:00-08:00")]}, changes)
+    job = job_for(store, qbo, import_customers=False)
+
+    importer.extract(job)
+
+    assert qbo.cdc_reads[0][0] == ["Invoice", "CreditMemo"]
+    assert qbo.queries == [("Payment", "Id IN ('90')")]
+    assert (staged(job, "credit_memo"), staged(job, "credit_payment")) == (["3"], ["90"])
+    assert staged(job, "deleted_credit_memo") == ["4"]  # 5 is a credit memo qbo_sync wrote
+
+
+def test_with_import_credit_notes_off_no_credit_memo_is_read(store: StateStore) -> None:
+    qbo = RecordingQbo({"CreditMemo": [credit_memo("3")]})
+
+    importer.extract(job_for(store, qbo, import_customers=False, import_invoices=False, import_credit_notes=False))
+
+    assert qbo.queries == []
+
+
+def test_an_invoice_waits_with_the_credit_memo_applied_to_it_while_qbo_sync_has_unconfirmed_writes(
+    store: StateStore,
+) -> None:
+    """Else the invoice's balance reconciliation would record the credit as a payment."""
+    store.add_intent(COMPANY, "unconfirmed-batch", "qbo_sync", {"entity": "Invoice"})
+    store.put_mappings(COMPANY, "invoice", [MappedRecord("inv-1", "1", "0", "open:h", ORIGIN_QUICKBOOKS)])
+    job = staged_job(store)
+    job.stage("extract", "invoice", [("1", {**invoice("1"), "SyncToken": "1", "Balance": 4, "TotalAmt": 10})])
+    job.stage("extract", "credit_memo", [("3", credit_memo("3", "90"))])
+    job.stage("extract", "credit_payment", [("90", {"Id": "90", "Line": [
+        {"Amount": 6, "LinkedTxn": [{"TxnId": "1", "TxnType": "Invoice"}]},
+        {"Amount": 6, "LinkedTxn": [{"TxnId": "3", "TxnType": "CreditMemo"}]}]})])
+
+    counts = importer.load(job)
+
+    assert counts["credit_note"] == {"deferred": 1} and counts["invoice"] == {"deferred": 1}

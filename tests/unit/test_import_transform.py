@@ -12,24 +12,30 @@ from accounting_sync.common.values import RecordRejected
 from accounting_sync.config.settings import resolve_settings
 from accounting_sync.qbo_import.plan import (
     customer_changes,
+    decide_credit_memo,
     decide_invoice,
     invoice_state,
     is_open,
     paid_in_quickbooks,
 )
 from accounting_sync.qbo_import.transform import (
+    CREDIT_MEMO_KEY,
     METADATA_KEY,
     PAYMENT_KEY,
     VOIDED,
+    application_body,
     contact_body,
+    credit_applications,
+    credit_note_body,
     customer_body,
     idempotency_key,
     invoice_body,
     new_customer_body,
     new_invoice_body,
     payment_body,
+    recorded_from_quickbooks,
 )
-from accounting_sync.qbo_sync.transform import lines_frame, plan_invoice
+from accounting_sync.qbo_sync.transform import lines_frame, plan_credit_note, plan_invoice
 from accounting_sync.store.idmap import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord
 
 
@@ -341,3 +347,78 @@ def test_idempotency_keys_are_deterministic_short_and_specific() -> None:
         idempotency_key("default", "invoice.create", "130", "abc#1"),
     }
     assert key not in others and len(others) == 5
+
+
+# -- credit memos made in QuickBooks ----------------------------------------------------------
+
+
+def qbo_credit_memo(**overrides: Any) -> dict[str, Any]:
+    base = {key: value for key, value in qbo_invoice(Id="77", DocNumber="CM-9").items() if key != "DueDate"}
+    return {**base, "RemainingCredit": 613.07, **overrides}
+
+
+def applying(payment_id: str, *lines: tuple[str, str, float]) -> dict[str, Any]:
+    return {"Id": payment_id, "Line": [{"Amount": amount, "LinkedTxn": [{"TxnId": txn, "TxnType": kind}]}
+                                       for kind, txn, amount in lines]}
+
+
+def test_a_credit_memo_arrives_line_for_line_marked_as_imported() -> None:
+    body = credit_note_body(qbo_credit_memo(), "900")
+
+    assert invoiced_total(body) == Decimal("613.07")
+    assert body["metadata"] == {CREDIT_MEMO_KEY: "77"} and "due_date" not in body
+    with pytest.raises(RecordRejected, match="credit memo"):
+        credit_note_body(qbo_credit_memo(Line=[]), "900")
+
+
+def test_qbo_sync_never_writes_an_imported_credit_note_back() -> None:
+    body = credit_note_body(qbo_credit_memo(), "900")
+    as_on_invoiced = {"id": 901, "customer": 900, "number": "CM-9", "draft": False, "status": "open",
+                      "date": body["date"], "items": body["items"], "total": 613.07, "metadata": body["metadata"]}
+    settings = resolve_settings()
+
+    plan = plan_credit_note(as_on_invoiced, lines_frame([as_on_invoiced], settings), settings, None, None)
+
+    assert (plan.action, "imported from QuickBooks" in (plan.reason or "")) == ("skip", True)
+
+
+def test_the_credit_applied_by_each_qbo_payment_goes_to_its_invoices_in_line_order() -> None:
+    record = qbo_credit_memo(LinkedTxn=[{"TxnId": "50", "TxnType": "Payment"}, {"TxnId": "51", "TxnType": "Payment"}])
+    payments = {
+        "50": applying("50", ("Invoice", "130", 40.0), ("CreditMemo", "77", 40.0)),
+        # cash and two credit memos over two invoices: ours (25) goes to the first invoice
+        "51": applying("51", ("Invoice", "131", 20.0), ("Invoice", "132", 30.0), ("CreditMemo", "77", 25.0),
+                       ("CreditMemo", "78", 10.0)),
+    }
+
+    assert credit_applications(record, payments) == {"130": Decimal("40"), "131": Decimal("20"),
+                                                     "132": Decimal("5")}
+
+
+def test_the_application_is_a_zero_payment_marked_as_from_quickbooks() -> None:
+    record = qbo_credit_memo()
+    body = application_body(record, {"id": 901, "customer": 900, "currency": "usd"}, "300", Decimal("40"), "k")
+
+    assert body["amount"] == 0
+    assert body["applied_to"] == [{"type": "credit_note", "credit_note": 901, "invoice": 300,
+                                   "document_type": "invoice", "amount": 40.0}]
+    assert recorded_from_quickbooks(body) and recorded_from_quickbooks({"metadata": body["metadata"]})
+
+
+@pytest.mark.parametrize(
+    ("record", "known", "expected"),
+    [
+        (qbo_credit_memo(), None, "create"),
+        (qbo_credit_memo(TotalAmt=0, Balance=0), None, "skip"),  # voided before it was imported
+        (qbo_credit_memo(), mapped(origin=ORIGIN_INVOICED), "skip"),  # a credit note qbo_sync wrote
+        (qbo_credit_memo(SyncToken="1"), mapped(), "refresh"),  # applied, or edited, in QBO
+        (qbo_credit_memo(), mapped(), "unchanged"),
+        (None, mapped(), "void"),  # deleted in QBO
+        (qbo_credit_memo(TotalAmt=0, Balance=0), mapped(), "void"),
+        (None, mapped(state=VOIDED), "unchanged"),
+    ],
+)
+def test_imported_credit_memos_follow_quickbooks(
+    record: dict[str, Any] | None, known: MappedRecord | None, expected: str
+) -> None:
+    assert decide_credit_memo(record, known).action == expected

@@ -6,6 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
+from accounting_sync.common.values import RecordRejected
 from accounting_sync.config.settings import resolve_settings
 from accounting_sync.qbo_sync.setup import QboSetup
 from accounting_sync.qbo_sync.writer import record_fault
@@ -70,3 +73,16 @@ def test_other_refusals_keep_the_cache(store: StateStore) -> None:
     record_fault(store, COMPANY, "qbo_sync", "run-2", "invoice", "1", "INV-1", QboFault(400, "6140", "Duplicate"))
 
     assert store.cached_read(COMPANY, "taxcode:Invoiced Sales Tax", timedelta(hours=1)) == "7"
+
+
+def test_classes_are_read_once_and_a_missing_one_is_read_again_before_it_fails(store: StateStore) -> None:
+    session = FakeQbo(rows("Class", [{"Id": "5", "Name": "Retail"}]),
+                      rows("Class", [{"Id": "5", "Name": "Retail"}]))
+
+    assert [setup(store, session).list_id("$class", "retail") for _ in range(2)] == ["5", "5"]
+    assert len(session.sent) == 1  # cached like accounts
+    with pytest.raises(RecordRejected) as missing:
+        setup(store, session).list_id("$class", "Wholesale")
+    assert len(session.sent) == 2  # perhaps added since: read again, once
+    assert missing.value.code == "missing_class"
+    assert "qbo_class" in str(missing.value) and "never creates" in (missing.value.hint or "")

@@ -474,3 +474,36 @@ def test_a_refund_of_a_credit_note_pays_cash_out_and_spends_the_credit_memo() ->
     assert [p.action for p in again] == ["unchanged", "unchanged"]
     skipped = plan_refund(of_note, resolve_settings({"write_payments": False}), None)
     assert plan_credit_refund(of_note, skipped, {}) == []
+
+
+# -- optional QBO fields from Invoiced metadata -----------------------------------------------
+
+
+def test_class_location_terms_and_custom_fields_come_from_the_metadata_keys_in_the_settings() -> None:
+    settings = resolve_settings({"custom_fields": [{"metadata_key": "crew", "qbo_name": "Crew #"},
+                                                   {"metadata_key": "po", "qbo_name": "PO", "definition_id": "3"}]})
+    metadata = {"qbo_class": "Retail", "qbo_location": " Downtown ", "qbo_terms": "Net 15", "crew": "x" * 40,
+                "po": "PO-7"}
+
+    payload = plan(invoice(metadata=metadata), settings=settings).payload
+
+    assert (payload["ClassRef"], payload["DepartmentRef"], payload["SalesTermRef"]) == (
+        {"$class": "Retail"}, {"$department": "Downtown"}, {"$term": "Net 15"})
+    assert [(f["DefinitionId"], f["Name"], len(f["StringValue"])) for f in payload["CustomField"]] == [
+        ("1", "Crew #", 31), ("3", "PO", 4)]
+
+
+def test_without_metadata_or_with_a_key_turned_off_nothing_is_added() -> None:
+    off = resolve_settings({"class_metadata_key": ""})
+
+    assert not {"ClassRef", "DepartmentRef", "SalesTermRef", "CustomField"} & plan(invoice()).payload.keys()
+    assert "ClassRef" not in plan(invoice(metadata={"qbo_class": "Retail"}), settings=off).payload
+
+
+def test_a_credit_memo_takes_class_and_location_but_no_terms() -> None:
+    note = invoice(metadata={"qbo_class": "Retail", "qbo_terms": "Net 15"}, due_date=None)
+    lines = group_lines(lines_frame([note], SETTINGS)).get("11", [])
+
+    payload = plan_credit_note(note, lines, SETTINGS, None, None).payload
+
+    assert payload["ClassRef"] == {"$class": "Retail"} and "SalesTermRef" not in payload

@@ -60,6 +60,15 @@ class TaxCodeSpec(BaseModel):
     agency_id: str = "1"
 
 
+class CustomFieldSpec(BaseModel):
+    """One QBO custom field filled from an Invoiced metadata key. QBO's sales forms have three
+    (DefinitionId 1-3); without an id the n-th mapping fills QBO's n-th field."""
+
+    metadata_key: str = Field(min_length=1, max_length=40)
+    qbo_name: str = Field(min_length=1, max_length=31)
+    definition_id: Literal["1", "2", "3"] | None = None
+
+
 class DepositRule(BaseModel):
     method: str = "*"
     currency: str = "*"
@@ -95,6 +104,11 @@ class SyncSettings(BaseModel):
     import_invoices: bool = True
     import_customers: bool = True
     import_payments: bool = True
+    import_credit_notes: bool = True
+    class_metadata_key: str = Field("", max_length=40)
+    location_metadata_key: str = Field("", max_length=40)
+    terms_metadata_key: str = Field("", max_length=40)
+    custom_fields: list[CustomFieldSpec] = Field(default_factory=list, max_length=3)
     cursor_overlap_seconds: int = Field(300, ge=0, le=86400)
     full_tie_out_every_hours: int = Field(24, ge=1, le=24 * 31)
     qbo_cache_hours: float = Field(6, ge=0, le=168)
@@ -103,6 +117,10 @@ class SyncSettings(BaseModel):
     @classmethod
     def _blank_date_is_none(cls, value: Any) -> Any:
         return None if value in ("", None) else value
+
+    def custom_field_ids(self) -> list[tuple[str, CustomFieldSpec]]:
+        """Each custom-field mapping with the QBO DefinitionId it fills."""
+        return [(spec.definition_id or str(position), spec) for position, spec in enumerate(self.custom_fields, 1)]
 
     def deposit_account_for(self, method: str | None, currency: str | None) -> str:
         """The best matching deposit rule: exact matches beat wildcards, first wins ties."""
@@ -144,6 +162,7 @@ def default_settings_dict() -> dict[str, Any]:
         "exchange_rates": {str(k).upper(): v for k, v in (raw["multicurrency"].get("exchange_rates") or {}).items()},
         "item_type": raw["items"].get("type", "Service"),
         "deposit_rules": raw.get("deposit_rules") or [],
+        **(raw.get("optional_fields") or {}),  # a deployment's older defaults.yaml: off
         **raw["sync"],
     }
 

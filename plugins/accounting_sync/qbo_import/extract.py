@@ -1,14 +1,14 @@
 """The extract step of qbo_import: every QuickBooks record this run has to look at, staged.
 
 What changed since the cursors (with overlap) comes from one change-data-capture read for
-customers and invoices: the changed records, voids among them, and deletions as
+customers, invoices and credit memos: the changed records, voids among them, and deletions as
 tombstones, however many imported invoices are still open. A type CDC cannot answer for
 sure is read by queries instead, as before CDC: on the first run (no cursor), when its
 cursor is older than CDC reaches (30 days), when QBO refuses the read, or when the answer
 reached CDC's 1,000-object cap (the rest would be cut silently). Then the imported invoices
 that are still open are read back by id too, which is how deletions show without CDC.
-The records that failed last time (by id, batched) and the customers of outstanding
-invoices are read in any case.
+The records that failed last time (by id, batched), the customers of outstanding
+invoices and the payments that apply the credit memos are read in any case.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from accounting_sync.common.ignores import Ignores
 from accounting_sync.common.job import SyncJob, record_key
 from accounting_sync.common.values import money, utcnow
 from accounting_sync.qbo_import.plan import is_open
+from accounting_sync.qbo_import.transform import linked_payments
 from accounting_sync.quickbooks.client import CDC_LOOKBACK, Changes, QuickBooksClient, rows_by_id
 from accounting_sync.quickbooks.faults import QboFault
 from accounting_sync.store.idmap import ORIGIN_QUICKBOOKS
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 FLOW = IMPORT.name
 CDC_REACH = CDC_LOOKBACK - timedelta(days=1)
 """How old a cursor CDC is asked for: a day short of Intuit's 30, for the clocks' skew."""
+KINDS = {"Customer": "customer", "Invoice": "invoice", "CreditMemo": "credit_note"}
+"""The object type each QBO entity is recorded under (errors, ignores) once imported."""
 
 
 @dataclass
@@ -80,20 +83,28 @@ def stage_changes(job: SyncJob, full_reimport: bool = False) -> dict[str, int]:
     invoices: dict[str, dict[str, Any]] = {}
     refs: dict[str, dict[str, Any]] = {}
     deleted: set[str] = set()
+    memos: dict[str, dict[str, Any]] = {}
+    deleted_memos: set[str] = set()
     if "Customer" in streams:
         customers = streams["Customer"].rows
         retry = _failed_ids(job, "customer") - customers.keys()
         customers.update(_by_id(job.qbo, "Customer", retry, "Active IN (true, false)"))
     if "Invoice" in streams:
-        invoices, deleted = _invoices(job, streams["Invoice"])
+        invoices, deleted = _documents(job, streams["Invoice"])
         wanted = {str(i["CustomerRef"]["value"]) for i in invoices.values() if money(i.get("Balance", 0)) > 0}
         unmapped = wanted - customers.keys() - job.store.find_by_qbo_id(job.company, "customer", wanted).keys()
         refs = _by_id(job.qbo, "Customer", unmapped, "Active IN (true, false)")
+    if "CreditMemo" in streams:
+        memos, deleted_memos = _documents(job, streams["CreditMemo"])
+    applying = _by_id(job.qbo, "Payment", {p for memo in memos.values() for p in linked_payments(memo)})
     counts = {
         "customers": job.stage("extract", "customer", _keyed(customers)),
         "customer_refs": job.stage("extract", "customer_ref", _keyed(refs)),
         "invoices": job.stage("extract", "invoice", _keyed(invoices)),
-        "deleted": job.stage("extract", "deleted", ((record_key(i), {"Id": i}) for i in sorted(deleted))),
+        "deleted": job.stage("extract", "deleted", _tombstones(deleted)),
+        "credit_memos": job.stage("extract", "credit_memo", _keyed(memos)),
+        "deleted_credit_memos": job.stage("extract", "deleted_credit_memo", _tombstones(deleted_memos)),
+        "credit_payments": job.stage("extract", "credit_payment", _keyed(applying)),
     }
     cursors = {stream.name: position for stream in streams.values()
                if (position := stream.cursor.next_position()) is not None}
@@ -103,10 +114,12 @@ def stage_changes(job: SyncJob, full_reimport: bool = False) -> dict[str, int]:
 
 
 def _streams(job: SyncJob, full: bool) -> dict[str, Stream]:
-    """The types this company imports: every customer and the outstanding invoices on the
-    first run, what changed since the cursor afterwards."""
+    """The types this company imports: every customer and the outstanding invoices and
+    credit memos (those with credit left) on the first run, what changed since the cursor
+    afterwards."""
     wanted = [("Customer", "customers", "", job.settings.import_customers),
-              ("Invoice", "invoices", "Balance > '0'", job.settings.import_invoices)]
+              ("Invoice", "invoices", "Balance > '0'", job.settings.import_invoices),
+              ("CreditMemo", "credit_memos", "Balance > '0'", job.settings.import_credit_notes)]
     overlap = job.settings.cursor_overlap_seconds
     return {
         entity: Stream(entity, name, Cursor.load(job.store, job.company, f"{FLOW}.{name}", overlap, kind=ISO,
@@ -138,23 +151,24 @@ def _cdc(client: QuickBooksClient, streams: list[Stream]) -> Changes | None:
         return None
 
 
-def _invoices(job: SyncJob, stream: Stream) -> tuple[dict[str, dict[str, Any]], set[str]]:
-    """The changed invoices plus those read back by id, and the deleted imports: CDC names
-    them; without it an open import missing from QBO is one."""
+def _documents(job: SyncJob, stream: Stream) -> tuple[dict[str, dict[str, Any]], set[str]]:
+    """The changed invoices (or credit memos) plus those read back by id, and the deleted
+    imports: CDC names them; without it an open import missing from QBO is one."""
     assert job.qbo is not None
-    invoices = stream.rows
-    watched = _failed_ids(job, "invoice") | (set() if stream.by_cdc else _open_imports(job))
-    watched -= invoices.keys() | job.store.ignored_ids(job.company, FLOW, "invoice")
-    found = _by_id(job.qbo, "Invoice", watched)
-    invoices.update(found)
-    mapped = job.store.find_by_qbo_id(job.company, "invoice", stream.deleted)
+    kind = KINDS[stream.entity]
+    documents = stream.rows
+    watched = _failed_ids(job, kind) | (set() if stream.by_cdc else _open_imports(job, kind))
+    watched -= documents.keys() | job.store.ignored_ids(job.company, FLOW, kind)
+    found = _by_id(job.qbo, stream.entity, watched)
+    documents.update(found)
+    mapped = job.store.find_by_qbo_id(job.company, kind, stream.deleted)
     imported = {qbo_id for qbo_id, record in mapped.items() if record.origin == ORIGIN_QUICKBOOKS}
-    return invoices, (watched - found.keys()) | imported
+    return documents, (watched - found.keys()) | imported
 
 
 def _leave_out_ignored(job: SyncJob, stream: Stream) -> None:
     """Ignored records stay out of the run unless QuickBooks changed them since."""
-    ignores = Ignores(job.store, job.company, FLOW, stream.entity.lower())
+    ignores = Ignores(job.store, job.company, FLOW, KINDS[stream.entity])
     stream.rows = {
         qbo_id: row for qbo_id, row in stream.rows.items()
         if ignores.keep(qbo_id, datetime.fromisoformat(row["MetaData"]["LastUpdatedTime"]))
@@ -166,14 +180,18 @@ def _keyed(records: dict[str, dict[str, Any]]) -> Iterator[tuple[str, dict[str, 
     return ((record_key(qbo_id), record) for qbo_id, record in records.items())
 
 
+def _tombstones(ids: set[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    return ((record_key(i), {"Id": i}) for i in sorted(ids))
+
+
 def _by_id(client: QuickBooksClient, entity: str, ids: Iterable[str], where: str = "") -> dict[str, dict[str, Any]]:
     """The current version of each record; deleted ones are simply absent."""
     return {str(row["Id"]): row for row in rows_by_id(client, entity, ids, where)}
 
 
-def _open_imports(job: SyncJob) -> set[str]:
-    """QBO ids of imported invoices that still had a balance when last seen."""
-    mappings = job.store.get_mappings(job.company, "invoice").values()
+def _open_imports(job: SyncJob, kind: str) -> set[str]:
+    """QBO ids of imported invoices (or credit notes) that were still open when last seen."""
+    mappings = job.store.get_mappings(job.company, kind).values()
     return {m.qbo_id for m in mappings if m.origin == ORIGIN_QUICKBOOKS and is_open(m)}
 
 

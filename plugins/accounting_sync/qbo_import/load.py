@@ -1,8 +1,9 @@
 """The apply step of qbo_import: carry the plan out on Invoiced, one record at a time.
 
 Under the company's write lease (qbo_sync's load takes the same one) it links or creates
-customers and their contacts, imports outstanding invoices, lowers the balance of imported
-invoices to QBO's, and voids what QBO voided or deleted. Every write is made once: each
+customers and their contacts, imports credit memos as credit notes applied where QBO
+applied them, imports outstanding invoices, lowers the balance of imported invoices to
+QBO's, and voids what QBO voided or deleted. Every write is made once: each
 carries an idempotency key, and a create whose answer was lost is found by reading back.
 
 A dry run applies nothing: it reads what the decisions need, counts each write it would
@@ -12,9 +13,11 @@ make as ``would_<action>`` and stops that record there.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from accounting_sync.common.flows import IMPORT
@@ -31,11 +34,15 @@ from accounting_sync.qbo_import.plan import (
     paid_in_quickbooks,
 )
 from accounting_sync.qbo_import.transform import (
+    CREDIT_MEMO_KEY,
     METADATA_KEY,
     PAYMENT_KEY,
     VOIDED,
     accounting_mark,
+    application_body,
     contact_body,
+    credit_applications,
+    credit_note_body,
     idempotency_key,
     invoice_body,
     linked_payments,
@@ -43,7 +50,12 @@ from accounting_sync.qbo_import.transform import (
     new_invoice_body,
     payment_body,
 )
-from accounting_sync.store.idmap import APPLIED_TYPES, ORIGIN_QUICKBOOKS, MappedRecord
+from accounting_sync.store.idmap import (
+    APPLIED_TYPES,
+    ORIGIN_INVOICED,
+    ORIGIN_QUICKBOOKS,
+    MappedRecord,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +64,10 @@ LEASE_RENEWAL_SECONDS = 60
 NAME_LOOKUPS = 25  # more new customers than this: one streamed list beats a filter per name
 DRY_RUN_ID = "0"
 FATAL_STATUSES = {401, 402, 403}  # the key or the account, not the record: fail the run
+DOCUMENTS = {"invoice": ("/invoices", METADATA_KEY), "credit_note": ("/credit_notes", CREDIT_MEMO_KEY)}
+"""Where each imported document lives on Invoiced, and the metadata key that marks it."""
+KEY_KINDS = (("customer", "customer"), ("contact", "customer"), ("credit_note", "credit_note"))
+"""Which record's failures a write's action counts: the rest are invoices'."""
 INVOICED_HINTS = {
     "already been taken": "Another Invoiced record already uses this number. Renumber one of them; "
     "the next import retries.",
@@ -86,6 +102,11 @@ class Importer:
         self._filtered = len(plan.unmapped_customers()) <= NAME_LOOKUPS
         self._names: dict[str, list[dict[str, Any]]] | None = None
         self._lease_renewed = time.monotonic()
+        self._held: dict[str, str] = {}
+        """QBO invoices a credit memo that failed this run applies to, with its number:
+        they fail too, or the credit would be recorded on Invoiced as a payment."""
+        self._waiting: set[str] = set()
+        """QBO invoices a deferred credit memo applies to: deferred with it."""
 
     def run(self) -> None:
         if self.plan.deferring:
@@ -93,6 +114,9 @@ class Importer:
         if self.job.settings.import_customers:
             for customer in self.plan.customers.values():
                 self.customer(customer)
+        if self.job.settings.import_credit_notes:  # before invoices: applied credit lowers their balance
+            for qbo_id, record in self.plan.credit_memos:
+                self.credit_memo(qbo_id, record)
         if self.job.settings.import_invoices:
             for qbo_id, record in self.plan.invoices:
                 self.invoice(qbo_id, record)
@@ -104,7 +128,7 @@ class Importer:
         key's first answer for a day, refusals included, so a record refused before gets a
         fresh key once; a write whose answer was lost is caught by the checks each run
         starts with (same number, same name, same email, the current balance)."""
-        kind = "customer" if action.startswith(("customer", "contact")) else "invoice"
+        kind = next((kind for prefix, kind in KEY_KINDS if action.startswith(prefix)), "invoice")
         failures = self.failures[kind].get(qbo_id, 0)
         return idempotency_key(self.company, action, qbo_id, f"{fingerprint}#{failures}")
 
@@ -284,51 +308,57 @@ class Importer:
     def invoice(self, qbo_id: str, record: dict[str, Any] | None) -> None:
         """Import, refresh or void one QBO invoice (``record`` None: deleted in QBO)."""
         settings = self.job.settings
-        decision = self.plan.invoice(qbo_id, record, settings.sync_start_date, settings.import_payments)
-        if decision.action in {"skip", "unchanged"}:
-            self.job.count("invoice", "skipped" if decision.action == "skip" else "unchanged")
-            self._resolved("invoice", qbo_id)
-            return
+        action = self.plan.invoice(qbo_id, record, settings.sync_start_date, settings.import_payments).action
         mapped = self.mappings["invoice"].get(qbo_id)
-        try:
-            if decision.action == "void":
-                assert mapped is not None
-                in_step = self._void_invoice(qbo_id, mapped)
-            elif decision.action == "settle":
-                assert record is not None and mapped is not None
-                in_step = self._settle_synced(record, mapped)
-            elif decision.action == "create":
-                assert record is not None
-                in_step = self._create_invoice(record)
-            else:
-                assert record is not None and mapped is not None
-                in_step = self._refresh_invoice(record, mapped)
-        except (InvoicedError, RecordRejected) as error:
-            self._failed("invoice", qbo_id, str((record or {}).get("DocNumber") or qbo_id), error)
+        if qbo_id in self._waiting and action not in {"skip", "unchanged"}:
+            self._defer("invoice")
             return
+
+        def step() -> bool:
+            if qbo_id in self._held:
+                raise RecordRejected(f"credit memo {self._held[qbo_id]}, applied to it in QuickBooks, could not be "
+                                     "imported", "Fix the credit memo's error first; the invoice follows.",
+                                     "credit_memo_failed")
+            if action == "void":
+                assert mapped is not None
+                return self._void_document("invoice", qbo_id, mapped)
+            if action == "settle":
+                assert record is not None and mapped is not None
+                return self._settle_synced(record, mapped)
+            assert record is not None
+            if action == "create":
+                return self._create_invoice(record)
+            assert mapped is not None
+            return self._refresh_invoice(record, mapped)
+
+        self._carry_out("invoice", qbo_id, record, action, step)
+
+    def _carry_out(self, kind: str, qbo_id: str, record: dict[str, Any] | None, action: str,
+                   step: Callable[[], bool]) -> bool:
+        """One document's decision: counted when there is nothing to write, else ``step``
+        writes it; False when it failed (recorded for the report)."""
+        if action in {"skip", "unchanged"}:
+            self.job.count(kind, "skipped" if action == "skip" else "unchanged")
+            self._resolved(kind, qbo_id)
+            return True
+        try:
+            in_step = step()
+        except (InvoicedError, RecordRejected) as error:
+            self._failed(kind, qbo_id, str((record or {}).get("DocNumber") or qbo_id), error)
+            return False
         if in_step:
-            self._resolved("invoice", qbo_id)
+            self._resolved(kind, qbo_id)
+        return True
 
     def _create_invoice(self, record: dict[str, Any]) -> bool:
         if self.plan.deferring:
             self._defer("invoice")
             return False
-        qbo_id = str(record["Id"])
         body = invoice_body(record, self._invoice_customer(record))
         if self.dry_run:
             self._would("invoice", "create")
             return False
-        digest = content_hash(body)
-        try:
-            created = self._post("/invoices", new_invoice_body(record, body), self._key("invoice.create", qbo_id, digest),
-                                 lambda: self._earlier_import(record, body["number"]))
-        except InvoicedError as error:
-            # The number is taken: by our own earlier import whose answer was lost, or by another invoice.
-            earlier = self._earlier_import(record, body["number"]) if "already been taken" in error.message else None
-            if earlier is None:
-                raise
-            created = earlier
-        self.job.count("invoice", "created")
+        created, digest = self._create_document("invoice", record, body)
         # Mapped before the paid part is recorded, without a SyncToken, so a crash in
         # between is finished by the next run instead of leaving the balance too high.
         self._map("invoice", str(created["id"]), record, invoice_state(record, digest), None)
@@ -336,10 +366,27 @@ class Importer:
         self._map("invoice", str(created["id"]), record, invoice_state(record, digest), record.get("SyncToken"))
         return True
 
-    def _earlier_import(self, record: dict[str, Any], number: str) -> dict[str, Any] | None:
-        """The invoice an earlier attempt imported for this QBO invoice, if any."""
-        found = self.job.invoiced.iter_list("/invoices", {"filter[number]": number})
-        return next((dict(i) for i in found if str((i.get("metadata") or {}).get(METADATA_KEY)) == str(record["Id"])),
+    def _create_document(self, kind: str, record: dict[str, Any], body: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        """Create the Invoiced invoice or credit note of a QBO document; it and its body's hash."""
+        qbo_id, digest = str(record["Id"]), content_hash(body)
+        path = DOCUMENTS[kind][0]
+        try:
+            created = self._post(path, new_invoice_body(record, body), self._key(f"{kind}.create", qbo_id, digest),
+                                 lambda: self._earlier_import(kind, record, body["number"]))
+        except InvoicedError as error:
+            # The number is taken: by our own earlier import whose answer was lost, or by another document.
+            earlier = self._earlier_import(kind, record, body["number"]) if "already been taken" in error.message else None
+            if earlier is None:
+                raise
+            created = earlier
+        self.job.count(kind, "created")
+        return created, digest
+
+    def _earlier_import(self, kind: str, record: dict[str, Any], number: str) -> dict[str, Any] | None:
+        """The document an earlier attempt imported for this QBO document, if any."""
+        path, marker = DOCUMENTS[kind]
+        found = self.job.invoiced.iter_list(path, {"filter[number]": number})
+        return next((dict(i) for i in found if str((i.get("metadata") or {}).get(marker)) == str(record["Id"])),
                     None)
 
     def _first(self, path: str, params: dict[str, Any]) -> dict[str, Any] | None:
@@ -445,35 +492,164 @@ class Importer:
         self.job.count("invoice", "balance_matched" if settled else "unchanged")
         return True
 
-    def _void_invoice(self, qbo_id: str, mapped: MappedRecord) -> bool:
-        """Voided or deleted in QBO: undo what was recorded from QBO, then void."""
+    def _void_document(self, kind: str, qbo_id: str, mapped: MappedRecord) -> bool:
+        """Voided or deleted in QBO: undo what was recorded from QBO (the payments, or the
+        credit note's applications), then void the invoice or credit note."""
+        path, marker = DOCUMENTS[kind]
+        path = f"{path}/{mapped.invoiced_id}"
         try:
-            current = dict(self.job.invoiced.get(f"/invoices/{mapped.invoiced_id}"))
+            current = dict(self.job.invoiced.get(path))
         except InvoicedError as error:
             if error.status != 404:
                 raise
             current = {"status": "voided"}  # deleted on Invoiced: nothing left to void
         if current.get("status") == "voided":
-            self.job.count("invoice", "unchanged")
+            self.job.count(kind, "unchanged")
         elif self.dry_run:
-            self._would("invoice", "void")
+            self._would(kind, "void")
             return False
         else:
-            for payment in self._recorded_payments(qbo_id):
+            for payment in self._recorded_payments(marker, qbo_id):
                 self.job.invoiced.request("DELETE", f"/payments/{payment['id']}")
                 self.job.count("payment", "voided")
-            path = f"/invoices/{mapped.invoiced_id}"
-            self._post(f"{path}/void", {}, self._key("invoice.void", qbo_id, ""),
+            self._post(f"{path}/void", {}, self._key(f"{kind}.void", qbo_id, ""),
                        lambda: voided if (voided := self.job.invoiced.get(path)).get("status") == "voided" else None)
-            self.job.count("invoice", "voided")
-        self._map("invoice", mapped.invoiced_id, {"Id": qbo_id}, VOIDED, mapped.sync_token)
+            self.job.count(kind, "voided")
+        self._map(kind, mapped.invoiced_id, {"Id": qbo_id}, VOIDED, mapped.sync_token)
         return True
 
-    def _recorded_payments(self, qbo_id: str) -> list[dict[str, Any]]:
-        """The payments this pipeline recorded on Invoiced for a QBO invoice: they carry our
+    def _recorded_payments(self, marker: str, qbo_id: str) -> list[dict[str, Any]]:
+        """The payments this pipeline recorded on Invoiced for a QBO document: they carry our
         marker (``source`` alone proves nothing: Invoiced's default is ``keyed``)."""
-        found = self.job.invoiced.iter_list("/payments", {f"metadata[{METADATA_KEY}]": qbo_id})
+        found = self.job.invoiced.iter_list("/payments", {f"metadata[{marker}]": qbo_id, "include": "applied_to"})
         return [p for p in found if not p.get("voided")]
+
+    # -- credit memos -----------------------------------------------------------------------
+
+    def credit_memo(self, qbo_id: str, record: dict[str, Any] | None) -> None:
+        """Import, re-apply or reverse one QBO credit memo (``record`` None: deleted in QBO).
+        When it fails, the invoices it applies to wait for it."""
+        action = self.plan.credit_memo(qbo_id, record).action
+        mapped = self.mappings["credit_note"].get(qbo_id)
+
+        def step() -> bool:
+            if action == "void":
+                assert mapped is not None
+                return self._void_document("credit_note", qbo_id, mapped)
+            assert record is not None
+            if action == "create":
+                return self._create_credit_note(record)
+            assert mapped is not None
+            return self._refresh_credit_note(record, mapped)
+
+        deferred = self.deferred
+        if not self._carry_out("credit_note", qbo_id, record, action, step) and record is not None:
+            number = str(record.get("DocNumber") or qbo_id)
+            self._held.update(dict.fromkeys(credit_applications(record, self.plan.credit_payments), number))
+        elif record is not None and self.deferred > deferred:
+            self._waiting.update(credit_applications(record, self.plan.credit_payments))
+
+    def _create_credit_note(self, record: dict[str, Any]) -> bool:
+        if self.plan.deferring:
+            self._defer("credit_note")
+            return False
+        body = credit_note_body(record, self._invoice_customer(record))
+        wanted = self._applications_wanted(record)
+        if self.dry_run:
+            self._would("credit_note", "create")
+            return False
+        created, digest = self._create_document("credit_note", record, body)
+        # Mapped before it is applied, without a SyncToken, so a crash in between is
+        # finished by the next run.
+        self._map("credit_note", str(created["id"]), record, invoice_state(record, digest), None)
+        self._apply_credit(record, created, wanted)
+        self._map("credit_note", str(created["id"]), record, invoice_state(record, digest), record.get("SyncToken"))
+        return True
+
+    def _refresh_credit_note(self, record: dict[str, Any], mapped: MappedRecord) -> bool:
+        """QBO changed an imported credit memo: carry edits over, then apply it where QBO does."""
+        current = dict(self.job.invoiced.get(f"/credit_notes/{mapped.invoiced_id}"))
+        if current.get("status") == "voided":
+            self.job.count("credit_note", "skipped")  # voided on Invoiced; nothing left to keep in step
+            self._map("credit_note", mapped.invoiced_id, record, VOIDED, record.get("SyncToken"))
+            return True
+        body = credit_note_body(record, str(current["customer"]))
+        digest = content_hash(body)
+        wanted = self._applications_wanted(record)
+        if self.dry_run:
+            self._would("credit_note", "update")
+            return False
+        applied = self._unapply_changed(str(record["Id"]), wanted)
+        edited = body_hash(mapped) != digest and not current.get("closed")  # closed: fully applied on Invoiced
+        if edited:
+            changes = {**invoice_changes(body), "metadata": {**(current.get("metadata") or {}), **body["metadata"]}}
+            current = self._patch(f"/credit_notes/{mapped.invoiced_id}", changes,
+                                  self._key("credit_note.update", str(record["Id"]), digest))
+        wrote = self._apply_credit(record, current, wanted, applied)
+        self.job.count("credit_note", "updated" if edited else "applied" if wrote else "unchanged")
+        self._map("credit_note", mapped.invoiced_id, record, invoice_state(record, digest), record.get("SyncToken"))
+        return True
+
+    def _applications_wanted(self, record: dict[str, Any]) -> dict[str, Decimal]:
+        """What QBO applied of the credit memo, per Invoiced invoice; ``RecordRejected`` when
+        it went to an invoice Invoiced does not have."""
+        by_qbo = credit_applications(record, self._quickbooks_payments())
+        # Only invoices proper: a fee or refund invoice qbo_sync wrote has no Invoiced invoice.
+        known = self.store.find_by_qbo_id(self.company, "invoice", by_qbo.keys())
+        missing = sorted(by_qbo.keys() - known.keys())
+        if missing:
+            raise RecordRejected(
+                f"it is applied in QuickBooks to invoice {', '.join(missing)}, which is not on Invoiced",
+                "Only invoices with a balance are imported: apply the credit memo in QuickBooks before the "
+                "invoice is paid in full, or ignore the credit memo.",
+                "missing_invoice",
+            )
+        return {known[qbo_id].invoiced_id: amount for qbo_id, amount in by_qbo.items()}
+
+    def _quickbooks_payments(self) -> dict[str, dict[str, Any]]:
+        """The payments applying credit memos that were made in QBO: one qbo_sync wrote
+        applies an imported credit note as it was applied on Invoiced already."""
+        payments = self.plan.credit_payments
+        written = {qbo_id for kind in APPLIED_TYPES["Payment"]
+                   for qbo_id, mapped in self.store.find_by_qbo_id(self.company, kind, payments).items()
+                   if mapped.origin == ORIGIN_INVOICED}
+        return {qbo_id: payment for qbo_id, payment in payments.items() if qbo_id not in written}
+
+    def _unapply_changed(self, qbo_id: str, wanted: dict[str, Decimal]) -> dict[str, Decimal]:
+        """What the credit note is applied to on Invoiced per invoice, after taking back every
+        application when QBO applies less anywhere (QBO unapplied or moved the credit)."""
+        payments = self._recorded_payments(CREDIT_MEMO_KEY, qbo_id)
+        applied: dict[str, Decimal] = {}
+        for payment in payments:
+            for split in payment.get("applied_to") or []:
+                if split.get("type") == "credit_note":
+                    invoice = str(split.get("invoice"))
+                    applied[invoice] = applied.get(invoice, Decimal(0)) + money(split.get("amount", 0))
+        if all(amount <= wanted.get(invoice, Decimal(0)) for invoice, amount in applied.items()):
+            return applied
+        for payment in payments:
+            self.job.invoiced.request("DELETE", f"/payments/{payment['id']}")
+            self.job.count("payment", "voided")
+        return {}
+
+    def _apply_credit(self, record: dict[str, Any], credit_note: dict[str, Any], wanted: dict[str, Decimal],
+                      applied: dict[str, Decimal] | None = None) -> bool:
+        """Apply the credit note on Invoiced where QBO applied the credit memo and it is not
+        applied yet (a $0 payment each); True when something was applied."""
+        applied = applied or {}
+        qbo_id = str(record["Id"])
+        wrote = False
+        for invoice_id, amount in sorted(wanted.items()):
+            missing = amount - applied.get(invoice_id, Decimal(0))
+            if missing <= 0:
+                continue
+            fingerprint = f"{credit_note['id']}:{invoice_id}:{applied.get(invoice_id, Decimal(0))}->{amount}"
+            key = self._key("credit_note.apply", qbo_id, fingerprint)
+            self._post("/payments", application_body(record, credit_note, invoice_id, missing, key), key,
+                       functools.partial(self._first, "/payments", {f"metadata[{PAYMENT_KEY}]": key}))
+            self.job.count("credit_note", "applied")
+            wrote = True
+        return wrote
 
 
 def invoiced_customer(mapped: MappedRecord) -> str:

@@ -18,7 +18,7 @@ from accounting_sync.common.flows import IMPORT, SYNC
 from accounting_sync.common.job import SyncJob
 from accounting_sync.common.values import content_hash, money
 from accounting_sync.qbo_import.transform import VOIDED, customer_body, is_voided, linked_payments
-from accounting_sync.store.idmap import INVOICE_TYPES, ORIGIN_INVOICED, MappedRecord
+from accounting_sync.store.idmap import APPLIED_TYPES, INVOICE_TYPES, ORIGIN_INVOICED, MappedRecord
 
 FLOW = IMPORT.name
 
@@ -33,6 +33,10 @@ class ImportPlan:
     """Customers of outstanding invoices that are not staged themselves: imported on demand."""
     invoices: list[tuple[str, dict[str, Any] | None]]
     """Every invoice to look at; ``None``: deleted in QBO."""
+    credit_memos: list[tuple[str, dict[str, Any] | None]]
+    """Every credit memo to look at; ``None``: deleted in QBO."""
+    credit_payments: dict[str, dict[str, Any]]
+    """The QBO payments that apply those credit memos, by id."""
     mappings: dict[str, dict[str, MappedRecord]]
     failures: dict[str, dict[str, int]]
     """Records that failed before, with their attempts so far."""
@@ -43,7 +47,8 @@ class ImportPlan:
         customers, refs = _staged(job, "customer"), _staged(job, "customer_ref")
         invoices = _staged(job, "invoice")
         deleted = sorted(_staged(job, "deleted"))
-        failures: dict[str, dict[str, int]] = {"customer": {}, "invoice": {}}
+        memos, deleted_memos = _staged(job, "credit_memo"), sorted(_staged(job, "deleted_credit_memo"))
+        failures: dict[str, dict[str, int]] = {"customer": {}, "invoice": {}, "credit_note": {}}
         for error in job.store.open_errors(job.company, FLOW):
             failures.setdefault(error.object_type, {})[error.source_id] = error.attempts
         people = {*customers, *refs}
@@ -55,11 +60,18 @@ class ImportPlan:
                 for kind in INVOICE_TYPES
                 for qbo_id, record in job.store.find_by_qbo_id(job.company, kind, {*invoices, *deleted}).items()
             },
+            "credit_note": {
+                qbo_id: record
+                for kind in APPLIED_TYPES["CreditMemo"]
+                for qbo_id, record in job.store.find_by_qbo_id(job.company, kind, {*memos, *deleted_memos}).items()
+            },
         }
         return cls(
             customers=customers,
             refs=refs,
             invoices=[*invoices.items(), *((qbo_id, None) for qbo_id in deleted)],
+            credit_memos=[*memos.items(), *((qbo_id, None) for qbo_id in deleted_memos)],
+            credit_payments=_staged(job, "credit_payment"),
             mappings=mappings,
             failures=failures,
             deferring=bool(job.store.pending_intents(job.company, SYNC.name)),
@@ -77,6 +89,11 @@ class ImportPlan:
     ) -> InvoiceDecision:
         mapped = self.mappings["invoice"].get(qbo_id)
         return decide_invoice(record, mapped, retry=qbo_id in self.failures["invoice"], start=start, payments=payments)
+
+
+    def credit_memo(self, qbo_id: str, record: dict[str, Any] | None) -> InvoiceDecision:
+        mapped = self.mappings["credit_note"].get(qbo_id)
+        return decide_credit_memo(record, mapped, retry=qbo_id in self.failures["credit_note"])
 
 
 def _staged(job: SyncJob, kind: str) -> dict[str, dict[str, Any]]:
@@ -146,6 +163,25 @@ def decide_invoice(
         if start is not None and date.fromisoformat(record["TxnDate"][:10]) < start:
             return InvoiceDecision("skip", f"dated before the sync start date {start}")
         return InvoiceDecision("create")
+    return _imported_decision(record, mapped, retry)
+
+
+def decide_credit_memo(
+    record: dict[str, Any] | None, mapped: MappedRecord | None, *, retry: bool = False
+) -> InvoiceDecision:
+    """What this run does with one QBO credit memo (``record`` None: deleted in QBO): one
+    qbo_sync wrote (a credit note or a write-off) is Invoiced's and never comes back."""
+    if mapped is not None and mapped.origin == ORIGIN_INVOICED:
+        return InvoiceDecision("skip", "written to QuickBooks by qbo_sync: Invoiced is its master")
+    if mapped is None:
+        if record is None or is_voided(record):
+            return InvoiceDecision("skip", "deleted or voided in QuickBooks before it was imported")
+        return InvoiceDecision("create")
+    return _imported_decision(record, mapped, retry)
+
+
+def _imported_decision(record: dict[str, Any] | None, mapped: MappedRecord, retry: bool) -> InvoiceDecision:
+    """A document imported before: voided with QBO's, else refreshed when QBO changed it."""
     if mapped.content_hash == VOIDED:
         return InvoiceDecision("unchanged")
     if record is None or is_voided(record):

@@ -18,6 +18,9 @@ from accounting_sync.quickbooks.client import live_name
 
 ACCOUNTING_SYSTEM = "quickbooks_online"
 METADATA_KEY = "quickbooks_invoice_id"
+CREDIT_MEMO_KEY = "quickbooks_credit_memo_id"  # Invoiced credit note (and its applications): the QBO credit memo
+IMPORTED_KEYS = (METADATA_KEY, CREDIT_MEMO_KEY)
+"""Invoiced metadata keys that mark a record as imported from QuickBooks."""
 PAYMENT_KEY = "qbo_import_key"  # Invoiced payment metadata: the write that recorded it
 ACCOUNTING_SOURCE = "accounting_system"  # Invoiced payment source of records from an accounting system
 VOIDED = "voided"
@@ -142,7 +145,22 @@ def invoice_item(line: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def invoice_body(record: dict[str, Any], customer_id: str) -> dict[str, Any]:
-    """The Invoiced invoice that shows a QBO invoice line for line, to QBO's total.
+    """The Invoiced invoice that shows a QBO invoice line for line, to QBO's total."""
+    body = document_body(record, customer_id, "invoice", METADATA_KEY)
+    if record.get("DueDate"):
+        body["due_date"] = timestamp(record["DueDate"])
+    return body
+
+
+def credit_note_body(record: dict[str, Any], customer_id: str) -> dict[str, Any]:
+    """The Invoiced credit note that shows a QBO credit memo, by the rules of invoices; its
+    own metadata key marks it as imported, so qbo_sync never writes it back."""
+    return document_body(record, customer_id, "credit memo", CREDIT_MEMO_KEY)
+
+
+def document_body(record: dict[str, Any], customer_id: str, label: str, marker: str) -> dict[str, Any]:
+    """An Invoiced document that shows a QBO sales form (``label``) line for line, to QBO's
+    total, marked with the QBO id under ``marker``.
 
     Tax and discounts arrive as flat amounts with Invoiced's tax engine off, the way
     Invoiced's own accounting readers load documents.
@@ -158,7 +176,8 @@ def invoice_body(record: dict[str, Any], customer_id: str) -> dict[str, Any]:
             items.append(item)
             subtotal += money(line.get("Amount", 0))
     if not items:
-        raise RecordRejected("the QuickBooks invoice has no lines to import", "Add a line to the invoice in QuickBooks.")
+        raise RecordRejected(f"the QuickBooks {label} has no lines to import",
+                             f"Add a line to the {label} in QuickBooks.")
     tax = money((record.get("TxnTaxDetail") or {}).get("TotalTax") or 0)
     total = money(record.get("TotalAmt"))
     if record.get("GlobalTaxCalculation") == "TaxInclusive" and subtotal - discount == total:
@@ -169,7 +188,7 @@ def invoice_body(record: dict[str, Any], customer_id: str) -> dict[str, Any]:
         raise RecordRejected(
             f"the lines ({subtotal}), discount ({discount}) and tax ({tax}) do not add up to the QuickBooks "
             f"total {total}",
-            "Check the invoice's lines in QuickBooks; bundles and inclusive tax must add up to the total.",
+            f"Check the {label}'s lines in QuickBooks; bundles and inclusive tax must add up to the total.",
             "total_mismatch",
         )
     body: dict[str, Any] = {
@@ -180,10 +199,8 @@ def invoice_body(record: dict[str, Any], customer_id: str) -> dict[str, Any]:
         "discounts": [{"amount": as_float(discount)}] if discount else [],
         "taxes": [{"amount": as_float(tax)}] if tax else [],
         "calculate_taxes": False,
-        "metadata": {METADATA_KEY: str(record["Id"])},
+        "metadata": {marker: str(record["Id"])},
     }
-    if record.get("DueDate"):
-        body["due_date"] = timestamp(record["DueDate"])
     if (record.get("CurrencyRef") or {}).get("value"):
         body["currency"] = str(record["CurrencyRef"]["value"]).lower()
     if (record.get("CustomerMemo") or {}).get("value"):
@@ -209,25 +226,82 @@ def payment_body(
     (the write's idempotency key) is kept in the metadata too, to find the payment again
     when Invoiced's answer is lost."""
     reference = ", ".join(quickbooks_payments) or str(record["Id"])
+    applied = [{"type": "invoice", "invoice": invoice["id"], "amount": as_float(amount)}]
+    notes = f"Recorded in QuickBooks Online against invoice {record.get('DocNumber') or record['Id']}"
+    return _from_quickbooks(record, invoice, amount, applied, reference, notes, {METADATA_KEY: str(record["Id"]),
+                                                                                PAYMENT_KEY: key})
+
+
+def application_body(
+    record: dict[str, Any], credit_note: dict[str, Any], invoice_id: str, amount: Decimal, key: str
+) -> dict[str, Any]:
+    """The $0 Invoiced payment that applies an imported credit note to an invoice, as QBO
+    applied the credit memo (Invoiced applies credit notes through a payment's
+    ``credit_note`` split); marked as from QuickBooks like ``payment_body``."""
+    applied = [{"type": "credit_note", "credit_note": credit_note["id"], "invoice": int(invoice_id),
+                "document_type": "invoice", "amount": as_float(amount)}]
+    memo = str(record.get("DocNumber") or record["Id"])
+    return _from_quickbooks(record, credit_note, Decimal(0), applied, f"credit memo {memo}",
+                            f"Credit memo {memo} applied in QuickBooks Online",
+                            {CREDIT_MEMO_KEY: str(record["Id"]), PAYMENT_KEY: key})
+
+
+def _from_quickbooks(
+    record: dict[str, Any], document: dict[str, Any], amount: Decimal, applied: list[dict[str, Any]],
+    reference: str, notes: str, metadata: dict[str, str],
+) -> dict[str, Any]:
     return {
-        "customer": invoice["customer"],
+        "customer": document["customer"],
         "amount": as_float(amount),
-        "currency": invoice.get("currency"),
+        "currency": document.get("currency"),
         "date": int(updated_at(record).timestamp()),
         "method": "other",
         "reference": f"QuickBooks {reference}"[:255],
-        "notes": f"Recorded in QuickBooks Online against invoice {record.get('DocNumber') or record['Id']}",
-        "applied_to": [{"type": "invoice", "invoice": invoice["id"], "amount": as_float(amount)}],
+        "notes": notes,
+        "applied_to": applied,
         "source": ACCOUNTING_SOURCE,
-        "metadata": {METADATA_KEY: str(record["Id"]), PAYMENT_KEY: key},
+        "metadata": metadata,
         **accounting_mark(reference),
     }
+
+
+def credit_applications(record: dict[str, Any], payments: dict[str, dict[str, Any]]) -> dict[str, Decimal]:
+    """Where QBO applied a credit memo: the amount per QBO invoice. QBO applies one through
+    a Payment with a line linking the memo and lines linking invoices; when that payment
+    pays several invoices, the memo's credit goes to them in line order (our reading: QBO
+    nets the lines and does not say which invoice took the credit)."""
+    memo_id = str(record["Id"])
+    applied: dict[str, Decimal] = {}
+    for payment_id in linked_payments(record):
+        lines = (payments.get(payment_id) or {}).get("Line") or []
+        credit = sum((money(line.get("Amount", 0)) for line in lines if _links(line, "CreditMemo", memo_id)),
+                     Decimal(0))
+        for line in lines:
+            invoice = next((str(link["TxnId"]) for link in line.get("LinkedTxn") or []
+                            if link.get("TxnType") == "Invoice"), None)
+            if invoice is None or credit <= 0:
+                continue
+            take = min(credit, money(line.get("Amount", 0)))
+            applied[invoice] = applied.get(invoice, Decimal(0)) + take
+            credit -= take
+    return applied
+
+
+def _links(line: dict[str, Any], txn_type: str, txn_id: str) -> bool:
+    return any(link.get("TxnType") == txn_type and str(link.get("TxnId")) == txn_id
+               for link in line.get("LinkedTxn") or [])
 
 
 def recorded_from_quickbooks(payment: dict[str, Any]) -> bool:
     """Whether an Invoiced payment stands for money received in QBO: our marker, or a
     ``source`` only an accounting sync sets (ours or Invoiced's own integration)."""
-    return bool((payment.get("metadata") or {}).get(METADATA_KEY)) or payment.get("source") == ACCOUNTING_SOURCE
+    return is_imported(payment) or payment.get("source") == ACCOUNTING_SOURCE
+
+
+def is_imported(record: dict[str, Any]) -> bool:
+    """Whether an Invoiced record carries one of the marks qbo_import puts on what it writes."""
+    metadata = record.get("metadata") or {}
+    return any(metadata.get(key) for key in IMPORTED_KEYS)
 
 
 def linked_payments(record: dict[str, Any]) -> list[str]:

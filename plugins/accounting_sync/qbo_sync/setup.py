@@ -1,8 +1,9 @@
 """What must exist in QBO before documents can be written: accounts, the tax code and
 items, plus resolving the placeholders in planned payloads to QBO ids.
 
-Item ids are kept in the id map (object type ``item``). The company's preferences and the
-ids of accounts and the tax code are reference data kept in the read cache for
+Item ids are kept in the id map (object type ``item``). The company's preferences, the
+ids of accounts and the tax code, and the classes, locations and terms by name are
+reference data kept in the read cache for
 ``qbo_cache_hours`` (Intuit meters reads): a run within that time makes no setup reads,
 and a write QBO refuses for a stale reference drops them (``writer.record_fault``).
 """
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from accounting_sync.common.values import chunked, name_key
+from accounting_sync.common.values import RecordRejected, chunked, name_key
 from accounting_sync.config.settings import AccountSpec, SyncSettings, field_limits
 from accounting_sync.qbo_sync.company import DISCOUNT_ITEM, CompanyKind
 from accounting_sync.qbo_sync.globaltax import ROUNDING_ITEM, TaxCodes, company_codes
@@ -45,6 +46,13 @@ SETUP_ITEMS = {
     ROUNDING_ITEM: ("tax_rounding_item_name", "income_account"),
 }
 """The items the sync books its own lines on: setting of the name, setting of the account."""
+LISTS = {
+    "$class": ("Class", "class", "class_metadata_key", "Settings > All lists > Classes"),
+    "$department": ("Department", "location", "location_metadata_key", "Settings > All lists > Locations"),
+    "$term": ("Term", "terms", "terms_metadata_key", "Settings > All lists > Terms"),
+}
+"""Lists a document refers to by name from Invoiced metadata: the QBO entity, what users
+call it, the setting naming the metadata key, and where QBO keeps the list."""
 
 
 class QboSetup:
@@ -56,6 +64,8 @@ class QboSetup:
         self._kind: CompanyKind | None = None
         self._tax_codes: TaxCodes | None = None
         self._currencies: set[str] | None = None
+        self._lists: dict[str, dict[str, str]] = {}
+        self._lists_read: set[str] = set()
 
     # -- preferences ----------------------------------------------------------------------
 
@@ -129,6 +139,8 @@ class QboSetup:
                 return {"value": self.deposit_account(str(ref))}
             if key == "$taxcode":
                 return {"value": self.tax_code()}
+            if key in LISTS:
+                return {"value": self.list_id(key, str(ref))}
         return {key: self.resolve(item) for key, item in value.items()}
 
     def _lookup(self, kind: str, key: str) -> str:
@@ -214,6 +226,38 @@ class QboSetup:
                 return str(row["Id"])
         raise QboFault(400, "missing_tax_code", "the QuickBooks company has no sales tax code to override the tax with",
                        "Set up sales tax in QuickBooks (Taxes > Sales tax).")
+
+    # -- classes, locations and terms -------------------------------------------------------
+
+    def list_id(self, placeholder: str, name: str) -> str:
+        """The id of the active class, location or term with this name; never created: a
+        name QBO does not have fails the record (``RecordRejected``) saying how to fix it."""
+        entity, label, setting, where = LISTS[placeholder]
+        found = self._list(entity).get(name_key(name))
+        if found is None and entity not in self._lists_read:
+            found = self._list(entity, fresh=True).get(name_key(name))  # perhaps added since it was cached
+        if found is None:
+            raise RecordRejected(
+                f"the QuickBooks {label} {name!r} (Invoiced metadata {getattr(self.settings, setting)}) does not "
+                "exist or is inactive",
+                f"Add it in QuickBooks ({where}) or correct the metadata on Invoiced; the sync never creates a "
+                f"{label}. The next sync retries.",
+                f"missing_{entity.lower()}",
+            )
+        return found
+
+    def _list(self, entity: str, fresh: bool = False) -> dict[str, str]:
+        """Name key -> id of the list's active rows, read once per run (and cached between runs)."""
+        def read() -> dict[str, str]:
+            self._lists_read.add(entity)
+            return {name_key(str(row.get("Name", ""))): str(row["Id"]) for row in self.qbo.query_rows(entity)}
+
+        if fresh:
+            self._lists[entity] = read()
+            self.store.cache_read(self.company, f"list:{entity}", self._lists[entity])
+        elif entity not in self._lists:
+            self._lists[entity] = dict(self._cached(f"list:{entity}", read))
+        return self._lists[entity]
 
     # -- items ------------------------------------------------------------------------------
 

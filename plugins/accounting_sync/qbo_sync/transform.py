@@ -44,7 +44,7 @@ from accounting_sync.common.values import (
     number,
 )
 from accounting_sync.config.settings import SyncSettings, field_limits, name_replacements, write_off_item
-from accounting_sync.qbo_import.transform import recorded_from_quickbooks
+from accounting_sync.qbo_import.transform import is_imported, recorded_from_quickbooks
 from accounting_sync.qbo_sync.globaltax import tax_plan
 from accounting_sync.store.idmap import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS
 
@@ -381,6 +381,35 @@ def invoice_payload(invoice: dict[str, Any], lines: list[dict[str, Any]], label:
     return payload
 
 
+OPTIONAL_REFS = (("ClassRef", "$class", "class_metadata_key"), ("DepartmentRef", "$department", "location_metadata_key"),
+                 ("SalesTermRef", "$term", "terms_metadata_key"))
+"""QBO references set through Invoiced metadata: the field, its placeholder (resolved by
+name in ``setup``) and the setting naming the metadata key."""
+
+
+def optional_fields(document: dict[str, Any], settings: SyncSettings, kind: str = "invoice") -> dict[str, Any]:
+    """The QBO fields Invoiced has no field for, from the document's metadata under the keys
+    the settings name: class, location, terms (invoices only: a credit memo is never due)
+    and up to three custom fields."""
+    metadata = document.get("metadata") or {}
+
+    def value(key: str) -> str:
+        return str(metadata.get(key) or "").strip() if key else ""
+
+    fields: dict[str, Any] = {
+        field: {placeholder: value(getattr(settings, setting))}
+        for field, placeholder, setting in OPTIONAL_REFS
+        if value(getattr(settings, setting)) and (field != "SalesTermRef" or kind == "invoice")
+    }
+    limit = field_limits()["custom_field"]
+    custom = [{"DefinitionId": definition, "Name": spec.qbo_name, "Type": "StringType",
+               "StringValue": truncate(value(spec.metadata_key), limit)}
+              for definition, spec in settings.custom_field_ids() if value(spec.metadata_key)]
+    if custom:
+        fields["CustomField"] = custom
+    return fields
+
+
 def plan_invoice(
     invoice: dict[str, Any],
     lines: list[dict[str, Any]],
@@ -394,8 +423,8 @@ def plan_invoice(
     number = str(invoice.get("number") or source_id)
     planned = Planned(kind, source_id, "skip", document_number=number)
     planned.currency = str(invoice.get("currency") or "").upper() or None
-    if mapped_origin == "quickbooks" or (invoice.get("metadata") or {}).get("quickbooks_invoice_id"):
-        planned.reason = "imported from QuickBooks: QuickBooks is the master of this invoice"
+    if mapped_origin == "quickbooks" or is_imported(invoice):
+        planned.reason = f"imported from QuickBooks: QuickBooks is the master of this {kind_label(kind)}"
         return planned
     if not (settings.write_credit_notes if kind == "credit_note" else settings.write_invoices):
         planned.reason = f"writing {kind.replace('_', ' ')}s to QuickBooks is turned off"
@@ -413,7 +442,7 @@ def plan_invoice(
             return planned
         if invoice.get("customer") in (None, ""):
             raise RecordRejected(f"the {kind_label(kind)} has no customer", "Assign a customer on Invoiced.")
-        payload = invoice_payload(invoice, lines, kind_label(kind))
+        payload = {**invoice_payload(invoice, lines, kind_label(kind)), **optional_fields(invoice, settings, kind)}
     except RecordRejected as rejected:
         return planned.refused(rejected)
     planned.payload, planned.hash = payload, content_hash(payload)

@@ -20,6 +20,7 @@ from accounting_sync.ui.qbo import Choices
 ACCOUNT_FIELDS = ("income_account", "discount_account", "deposit_account", "bad_debt_account")
 FLAG_FIELDS = (
     "write_invoices", "write_credit_notes", "write_payments", "import_invoices", "import_customers", "import_payments",
+    "import_credit_notes",
 )
 LABELS = {
     "income_account": "Income account",
@@ -36,9 +37,17 @@ LABELS = {
     "import_invoices": "Import invoices from QuickBooks",
     "import_customers": "Import customers from QuickBooks",
     "import_payments": "Record payments received in QuickBooks on Invoiced",
+    "import_credit_notes": "Import credit memos made in QuickBooks as credit notes",
+    "class_metadata_key": "Invoiced metadata key of the QuickBooks class",
+    "location_metadata_key": "Invoiced metadata key of the QuickBooks location",
+    "terms_metadata_key": "Invoiced metadata key of the QuickBooks terms",
+    "custom_fields": "QuickBooks custom field",
     "tax_code_map": "VAT/GST tax code",
     "untaxed_tax_code": "Tax code of untaxed lines",
 }
+METADATA_FIELDS = ("class_metadata_key", "location_metadata_key", "terms_metadata_key")
+CUSTOM_FIELDS = 3  # QBO's sales forms have three custom fields: row n fills DefinitionId n
+CUSTOM_PREFIX = "custom_fields."  # custom_fields.<n>.metadata_key / custom_fields.<n>.qbo_name
 TAX_MAP_FIELDS = ("tax_code_map", "untaxed_tax_code")  # only where the company has VAT/GST codes
 RATE_PREFIX = "tax_code_map."  # one select per Invoiced tax rate: tax_code_map.<rate id>
 FORM_KEYS = (
@@ -48,6 +57,8 @@ FORM_KEYS = (
     "sync_start_date",
     "duplicate_customer_names",
     *FLAG_FIELDS,
+    *METADATA_FIELDS,
+    "custom_fields",
     *TAX_MAP_FIELDS,
 )
 
@@ -87,6 +98,10 @@ def form_values(settings: SyncSettings) -> dict[str, Any]:
     values["sync_start_date"] = settings.sync_start_date.isoformat() if settings.sync_start_date else ""
     values["duplicate_customer_names"] = settings.duplicate_customer_names
     values.update({flag: getattr(settings, flag) for flag in FLAG_FIELDS})
+    values.update({key: getattr(settings, key) for key in METADATA_FIELDS})
+    rows = {definition: spec.model_dump() for definition, spec in settings.custom_field_ids()}
+    values["custom_fields"] = [rows.get(str(n), {"metadata_key": "", "qbo_name": "", "definition_id": str(n)})
+                               for n in range(1, CUSTOM_FIELDS + 1)]
     values["tax_code_map"] = dict(settings.tax_code_map)
     values["untaxed_tax_code"] = settings.untaxed_tax_code or ""
     return values
@@ -95,9 +110,14 @@ def form_values(settings: SyncSettings) -> dict[str, Any]:
 def submitted_values(form: dict[str, str]) -> dict[str, Any]:
     """The submitted form in the shape ``form_values`` returns (to show it again)."""
     values: dict[str, Any] = {
-        key: form.get(key, "").strip() for key in FORM_KEYS if key not in (*FLAG_FIELDS, "tax_code_map")
+        key: form.get(key, "").strip() for key in FORM_KEYS if key not in (*FLAG_FIELDS, "tax_code_map", "custom_fields")
     }
     values.update({flag: form.get(flag) == "on" for flag in FLAG_FIELDS})
+    values["custom_fields"] = [
+        {"metadata_key": form.get(f"{CUSTOM_PREFIX}{n}.metadata_key", "").strip(),
+         "qbo_name": form.get(f"{CUSTOM_PREFIX}{n}.qbo_name", "").strip(), "definition_id": str(n)}
+        for n in range(1, CUSTOM_FIELDS + 1)
+    ]
     values["tax_code_map"] = {
         key[len(RATE_PREFIX):]: value.strip() for key, value in form.items() if key.startswith(RATE_PREFIX) and value.strip()
     }
@@ -130,6 +150,7 @@ def to_settings(
     update: dict[str, Any] = {
         key: values[key] for key in FORM_KEYS if key not in (*ACCOUNT_FIELDS, "tax_code", *TAX_MAP_FIELDS)
     }
+    update["custom_fields"] = [row for row in values["custom_fields"] if row["metadata_key"] or row["qbo_name"]]
     errors.extend(_tax_map(values, current, choices, update))
     for field in ACCOUNT_FIELDS:
         spec = _account(field, values[field], current, choices)

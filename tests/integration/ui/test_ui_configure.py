@@ -69,6 +69,7 @@ def test_choices_come_from_the_connected_company(browser: Browser, connected: di
     assert "TAX" not in options(page, "tax_code")
     assert selected(page, "income_account") == "Invoiced Income"  # from include/mappings/defaults.yaml
     assert selected(page, "duplicate_customer_names") == "disambiguate"
+    assert checked(page, "import_credit_notes")  # on by default, as Invoiced reads credit notes
 
 
 def test_saving_a_mapping_stores_it_for_the_dags(
@@ -135,6 +136,25 @@ def test_invalid_settings_are_rejected_with_a_message(
     assert response.status_code == 400
     assert "The settings were not saved" in response.text and message in response.text
     assert store.get_settings("default") == {}
+
+
+def test_optional_qbo_fields_are_mapped_from_metadata_keys(
+    browser: Browser, connected: dict[str, Any], store: StateStore
+) -> None:
+    page = browser.get(PAGE).text
+    assert 'name="class_metadata_key" value="qbo_class"' in page  # Invoiced's own key by default
+
+    form = {**VALID, "class_metadata_key": "department_class", "location_metadata_key": "",
+            "terms_metadata_key": "qbo_terms", "custom_fields.2.qbo_name": "PO number",
+            "custom_fields.2.metadata_key": "po"}
+    assert browser.post(SAVE, form, page=PAGE).status_code == 303
+
+    settings = runtime.settings_for(store, runtime.company("default"))
+    assert (settings.class_metadata_key, settings.location_metadata_key) == ("department_class", "")
+    assert [(d, s.qbo_name, s.metadata_key) for d, s in settings.custom_field_ids()] == [("2", "PO number", "po")]
+    assert 'name="custom_fields.2.qbo_name" value="PO number"' in browser.get(PAGE).text
+    half = browser.post(SAVE, {**form, "custom_fields.1.metadata_key": "crew"}, page=PAGE)
+    assert half.status_code == 400 and "QuickBooks custom field" in half.text
 
 
 def test_without_a_connection_only_the_current_accounts_are_offered(

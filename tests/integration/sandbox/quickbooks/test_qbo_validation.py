@@ -294,3 +294,38 @@ def test_overpayment_refusal_is_a_switch(start_server: ServerFactory, connect: C
     assert error["code"] == "6000" and "exceeds its open balance" in error["Detail"]
     payment(qbo, acme, 60, [("Invoice", inv["Id"], 60)])
     assert fault(_pay(qbo, acme, inv["Id"], 50))["code"] == "6000"
+
+
+def test_classes_locations_and_terms_are_lists_a_sales_form_refers_to(qbo: Qbo) -> None:
+    acme, consulting = customer(qbo)["Id"], item(qbo)["Id"]
+    region = qbo.create("Class", {"Name": "Retail"})
+    child = qbo.create("Class", {"Name": "Online", "ParentRef": {"value": region["Id"]}})
+    store = qbo.create("Department", {"Name": "Downtown"})
+    net_15 = qbo.query("SELECT * FROM Term WHERE Name = 'Net 15'")["Term"][0]  # every company starts with it
+    assert (child["FullyQualifiedName"], child["SubClass"]) == ("Retail:Online", True)
+    assert qbo.read("Department", store["Id"])["Name"] == "Downtown"
+    assert fault(qbo.post("class", {"Name": "retail"}))["code"] == "6240"
+
+    created = invoice(qbo, acme, consulting, TxnDate="2026-03-01", ClassRef={"value": child["Id"]},
+                      DepartmentRef={"value": store["Id"]}, SalesTermRef={"value": net_15["Id"]},
+                      CustomField=[{"DefinitionId": "1", "Name": "Crew #", "Type": "StringType", "StringValue": "7"}])
+    memo = qbo.create("CreditMemo", invoice_body(acme, consulting, 20.0, ClassRef={"value": region["Id"]}))
+
+    assert (created["ClassRef"]["name"], created["DepartmentRef"]["name"]) == ("Online", "Downtown")
+    assert created["DueDate"] == "2026-03-16"  # the term's 15 days
+    assert created["CustomField"][0]["StringValue"] == "7"
+    assert memo["ClassRef"]["value"] == region["Id"]
+
+
+@pytest.mark.parametrize("field", ["ClassRef", "DepartmentRef", "SalesTermRef"])
+def test_an_unknown_class_location_or_term_is_2500(qbo: Qbo, field: str) -> None:
+    acme, consulting = customer(qbo)["Id"], item(qbo)["Id"]
+    assert fault(qbo.post("invoice", invoice_body(acme, consulting, **{field: {"value": "999"}})))["code"] == "2500"
+
+
+def test_custom_fields_are_the_three_sales_form_fields(qbo: Qbo) -> None:
+    acme, consulting = customer(qbo)["Id"], item(qbo)["Id"]
+    unknown = [{"DefinitionId": "4", "Name": "Extra", "Type": "StringType", "StringValue": "x"}]
+    too_long = [{"DefinitionId": "2", "Name": "PO", "Type": "StringType", "StringValue": "x" * 32}]
+    assert fault(qbo.post("invoice", invoice_body(acme, consulting, CustomField=unknown)))["code"] == "2500"
+    assert fault(qbo.post("invoice", invoice_body(acme, consulting, CustomField=too_long)))["code"] == "2050"
