@@ -23,7 +23,8 @@ PAD_SECONDS = 0.05
 
 
 class RequestLimiter:
-    """Blocks until a request may be sent within every limit."""
+    """Blocks until a request may be sent within every limit; shared by every thread that
+    sends for the company (the load's batches in flight), so all its state is locked."""
 
     def __init__(self, limits: RateLimits) -> None:
         self.window = limits.window_seconds * (1 + PAD_RATIO) + PAD_SECONDS
@@ -48,7 +49,7 @@ class RequestLimiter:
                     for name in names:
                         self._sent[name].append(now)
                     return
-            self.waited_seconds += pause
+                self.waited_seconds += pause
             time.sleep(pause)
 
     def _pause(self, name: str, now: float) -> float:
