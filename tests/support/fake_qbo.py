@@ -162,9 +162,10 @@ class ConcurrentQbo(requests.Session):
 def qbo_client(
     session: requests.Session, tokens: FakeTokens | None = None, max_attempts: int = 4, **limits: Any
 ) -> QuickBooksClient:
-    """A client of the fake; ``limits`` override ``RateLimits`` (e.g. ``batches_in_flight``)."""
+    """A client of the fake; ``limits`` override ``RateLimits`` (e.g. ``batches_in_flight``).
+    Its window is a second, so the limiter's spacing costs the tests next to nothing."""
     config = QuickBooksConfig(
         api_base="https://qbo.test", client_id="app", client_secret="secret",
-        limits=RateLimits(**{"throttle_wait_seconds": 0, **limits}),
+        limits=RateLimits(**{"throttle_wait_seconds": 0, "window_seconds": 1.0, **limits}),
     )
     return QuickBooksClient(config, tokens or FakeTokens(), max_attempts=max_attempts, session=session)  # type: ignore[arg-type]
