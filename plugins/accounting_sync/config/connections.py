@@ -80,10 +80,10 @@ class RateLimits:
     window_seconds: float = 60.0
     throttle_wait_seconds: float = 60.0
     batches_in_flight: int = 5
-    """Our choice, not QBO's: transaction batches one load keeps outstanding. Under QBO's
-    answer times (seconds for a batch of 30) one at a time reaches a fraction of the 40
-    batches a minute; five reach it with room to spare and leave half of the 10
-    concurrent requests to reads and the other DAG of the company."""
+    """Our choice, not QBO's: transaction batches one load keeps outstanding (never more
+    than ``concurrent``). Under QBO's answer times (seconds for a batch of 30) one at a
+    time reaches a fraction of the 40 batches a minute; five reach it even at answers a
+    few times slower, and leave half of the 10 concurrent requests free."""
 
 
 @dataclass(frozen=True)
