@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -105,7 +104,6 @@ class TokenManager:
         self.realm_id = realm_id
         self._crypto = fernet()
         self._cached: AccessToken | None = None
-        self._lock = threading.Lock()
 
     # -- persistence --------------------------------------------------------------------
 
@@ -157,24 +155,21 @@ class TokenManager:
     # -- access -------------------------------------------------------------------------
 
     def access_token(self) -> AccessToken:
-        """A token valid for at least REFRESH_MARGIN, refreshing when needed. Locked: the
-        load's batches in flight ask from several threads, and one refresh serves them all."""
-        with self._lock:
-            if self._cached and self._cached.expires_at - REFRESH_MARGIN > utcnow():
-                return self._cached
-            row = self.store.read_token(self.company)
-            token = self._usable(row)
-            if token is None:
-                token = self._refresh(stale=None)
-            self._cached = token
-            return token
+        """A token valid for at least REFRESH_MARGIN, refreshing when needed."""
+        if self._cached and self._cached.expires_at - REFRESH_MARGIN > utcnow():
+            return self._cached
+        row = self.store.read_token(self.company)
+        token = self._usable(row)
+        if token is None:
+            token = self._refresh(stale=None)
+        self._cached = token
+        return token
 
     def refresh_after_401(self, rejected: AccessToken) -> AccessToken:
-        """QBO refused a token we thought valid: refresh once, unless another process (or
-        thread) already replaced it."""
-        with self._lock:
-            self._cached = self._refresh(stale=rejected.value)
-            return self._cached
+        """QBO refused a token we thought valid: refresh once, unless another process
+        already replaced it."""
+        self._cached = self._refresh(stale=rejected.value)
+        return self._cached
 
     def _usable(self, row: OAuthToken | None) -> AccessToken | None:
         if row is None or row.status != "connected" or not row.access_token_enc or not row.realm_id:
