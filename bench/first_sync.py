@@ -5,10 +5,14 @@ Invoiced sandbox into an empty QBO sandbox limited to 500 requests, 40 batch req
 10 concurrent requests per window. The window is 60 s in QBO; here it is scaled (default
 6 s, `--window`) so the run takes minutes; the report gives both clocks.
 
-QBO's latency model is on, its times scaled like the window.
+QBO's latency model is on (`--no-latency` turns it off), its times scaled like the window;
+the load keeps `RateLimits.batches_in_flight` transaction batches in flight
+(`--batches-in-flight`). With `--compare` the same run is repeated with latency off and
+with one batch in flight, so the gain of sending several is visible.
 
-Prints: QBO requests by kind, the lower bound (every write batched by 30), the wall-time
-floor those limits impose on that many requests, our ratios, and each step's peak memory.
+Prints: the latency settings, QBO requests by kind, the lower bound (every write batched by
+30), the wall-time floor those limits impose on that many requests, our ratios, and each
+step's peak memory.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 
+from accounting_sync.config.connections import RateLimits
 from bench import dataset
 from bench.harness import run_step, stack
 
@@ -48,6 +53,17 @@ def floor_seconds(batches: int, requests_total: int, window: float) -> float:
     return max(batches / LIMITS["batch_per_window"], requests_total / LIMITS["requests_per_window"]) * window
 
 
+def latency_report(model: dict[str, Any], window: float) -> dict[str, Any]:
+    """The sandbox's latency settings, on the scaled clock and on QBO's."""
+    if not model["enabled"]:
+        return {"enabled": False}
+    report: dict[str, Any] = {"enabled": True}
+    for key in ("base_seconds", "per_item_seconds"):
+        report[key] = round(model[key], 4)
+        report[f"real_qbo_{key}"] = round(model[key] * QBO_WINDOW / window, 3)
+    return report
+
+
 def qbo_requests(stats: dict[str, Any]) -> Counter[str]:
     kinds: Counter[str] = Counter()
     for row in stats["requests"]:
@@ -59,7 +75,7 @@ def qbo_requests(stats: dict[str, Any]) -> Counter[str]:
     return kinds
 
 
-def run(scale: float, window: float) -> dict[str, Any]:
+def run(scale: float, window: float, latency: bool = True, batches_in_flight: int | None = None) -> dict[str, Any]:
     os.environ.setdefault("ACCOUNTING_SYNC_FERNET_KEY", Fernet.generate_key().decode())
     sizes = {k: max(1, int(v * scale)) for k, v in
              {"customers": 2000, "items": 300, "invoices": 10000, "payments": 8000, "bad_debts": 200}.items()}
@@ -68,11 +84,13 @@ def run(scale: float, window: float) -> dict[str, Any]:
 
         requests.post(f"{boxes.qbo_url}/_sandbox/limits", json={**LIMITS, "window_seconds": window},
                       timeout=10).raise_for_status()
-        boxes.latency(window / QBO_WINDOW)  # QBO's answer times, on the same scaled clock
+        # QBO's answer times, on the same scaled clock
+        latency_used = boxes.latency(window / QBO_WINDOW if latency else None)
         started = time.perf_counter()
         data = dataset.load(boxes.invoiced_url, **sizes)
         load_seconds = time.perf_counter() - started
-        config = boxes.job_config("bench-first", window)
+        in_flight = batches_in_flight or RateLimits().batches_in_flight
+        config = boxes.job_config("bench-first", window, batches_in_flight=in_flight)
         run_step("connect", config)
         boxes.reset_stats()
         steps = {name: run_step(name, config) for name in ("extract", "transform", "load", "report")}
@@ -89,6 +107,8 @@ def run(scale: float, window: float) -> dict[str, Any]:
         "dataset_load_seconds": round(load_seconds, 1),
         "window_seconds": window,
         "clock_scale": QBO_WINDOW / window,
+        "latency": latency_report(latency_used, window),
+        "batches_in_flight": in_flight,
         "qbo_requests_by_kind": dict(sorted(kinds.items())),
         "qbo_requests_total": total,
         "qbo_throttled_429": sum(n for k, n in kinds.items() if k.endswith(":429")),
@@ -108,12 +128,33 @@ def run(scale: float, window: float) -> dict[str, Any]:
     }
 
 
+COMPARED = ("latency", "batches_in_flight", "load_seconds_scaled", "load_ratio_to_floor", "requests_ratio",
+            "qbo_throttled_429", "peak_rss_mb")
+
+
+def compare(scale: float, window: float, batches_in_flight: int | None = None) -> dict[str, Any]:
+    """The run as configured, then the same with latency off and with one batch in flight:
+    the key figures of both under ``comparison``."""
+    result = run(scale, window, True, batches_in_flight)
+    variants = {"latency_off": run(scale, window, False, batches_in_flight),
+                "one_batch_in_flight": run(scale, window, True, 1)}
+    result["comparison"] = {name: {key: other[key] for key in COMPARED} for name, other in variants.items()}
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the 10,000-invoice data set")
     parser.add_argument("--window", type=float, default=6.0, help="seconds standing in for QBO's 60 s window")
+    parser.add_argument("--no-latency", action="store_true", help="QBO sandbox answers at once")
+    parser.add_argument("--batches-in-flight", type=int, default=None, help="transaction batches sent at once")
+    parser.add_argument("--compare", action="store_true", help="also run with latency off and one batch in flight")
     args = parser.parse_args()
-    print(json.dumps(run(args.scale, args.window), indent=2))
+    if args.compare:
+        result = compare(args.scale, args.window, args.batches_in_flight)
+    else:
+        result = run(args.scale, args.window, not args.no_latency, args.batches_in_flight)
+    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

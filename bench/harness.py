@@ -45,14 +45,17 @@ class Stack:
     def qbo_stats(self) -> dict[str, Any]:
         return dict(requests.get(f"{self.qbo_url}/_sandbox/stats", timeout=30).json())
 
-    def latency(self, scale: float | None) -> None:
+    def latency(self, scale: float | None) -> dict[str, Any]:
         """The sandbox's default latency model with its times multiplied by ``scale`` (for a
-        clock scaled like QBO's windows); None turns it off, e.g. for an unmeasured setup."""
+        clock scaled like QBO's windows); None turns it off, e.g. for an unmeasured setup.
+        Returns the settings the sandbox took."""
         model = LatencyConfig(enabled=scale is not None)
         if scale is not None:
             model = model.model_copy(update={"base_seconds": model.base_seconds * scale,
                                              "per_item_seconds": model.per_item_seconds * scale})
-        requests.post(f"{self.qbo_url}/_sandbox/latency", json=model.model_dump(), timeout=10).raise_for_status()
+        answer = requests.post(f"{self.qbo_url}/_sandbox/latency", json=model.model_dump(), timeout=10)
+        answer.raise_for_status()
+        return dict(answer.json())
 
     def reset_stats(self) -> None:
         requests.post(f"{self.qbo_url}/_sandbox/stats/reset", timeout=10).raise_for_status()

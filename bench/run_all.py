@@ -11,7 +11,7 @@ def main() -> None:
     for result in (
         transform_throughput.run(100_000),
         parse_time.run(),
-        first_sync.run(scale=1.0, window=6.0),
+        first_sync.compare(scale=1.0, window=6.0),
         incremental.run(100_000),
         read_budget.run(),
         tie_out.run(100_000),

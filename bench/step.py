@@ -25,7 +25,8 @@ def qbo_config(config: dict[str, Any]) -> QuickBooksConfig:
         api_base=config["qbo_url"], client_id=config["client_id"], client_secret=config["client_secret"],
         token_url=f"{config['qbo_url']}/oauth2/v1/tokens/bearer", timeout=config.get("timeout", 60),
         limits=RateLimits(window_seconds=config["window_seconds"],
-                          throttle_wait_seconds=max(1.0, config["window_seconds"] / 10)),
+                          throttle_wait_seconds=max(1.0, config["window_seconds"] / 10),
+                          batches_in_flight=config.get("batches_in_flight") or RateLimits().batches_in_flight),
         environment="local",
     )
 

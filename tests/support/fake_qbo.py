@@ -4,6 +4,7 @@ body, bearer token), and a token manager that counts its refreshes."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -49,7 +50,9 @@ def item_fault(code: str, message: str = "refused") -> dict[str, Any]:
     return {"Fault": {"Error": [{"code": code, "Message": message}]}}
 
 
-def batch_answer(entity: str, answers: Callable[[int, dict[str, Any]], dict[str, Any]] | None = None) -> Answer:
+def batch_answer(
+    entity: str, answers: Callable[[int, dict[str, Any]], dict[str, Any]] | None = None
+) -> Callable[[Sent], requests.Response]:
     """Answers a batch with one result per item: ``answers(index, item)``, by default the
     entity written with an Id of its own."""
 
@@ -73,6 +76,15 @@ def rows(entity: str, found: list[dict[str, Any]]) -> requests.Response:
     return response(200, {"QueryResponse": {entity: found} if found else {}})
 
 
+def as_sent(method: str, url: str, kwargs: dict[str, Any]) -> Sent:
+    """What a request sent: path, parameters, body (JSON or query text), bearer token."""
+    token = str((kwargs.get("headers") or {}).get("Authorization", "")).removeprefix("Bearer ")
+    body = kwargs.get("json")
+    if body is None and kwargs.get("data") is not None:
+        body = kwargs["data"].decode()
+    return Sent(method, url.split(f"/v3/company/{REALM}/", 1)[1], dict(kwargs.get("params") or {}), body, token)
+
+
 class FakeQbo(requests.Session):
     """Answers requests from a script, in order, and keeps what was sent."""
 
@@ -82,15 +94,10 @@ class FakeQbo(requests.Session):
         self.sent: list[Sent] = []
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        path = url.split(f"/v3/company/{REALM}/", 1)[1]
-        token = str((kwargs.get("headers") or {}).get("Authorization", "")).removeprefix("Bearer ")
-        body = kwargs.get("json")
-        if body is None and kwargs.get("data") is not None:
-            body = kwargs["data"].decode()
-        sent = Sent(method, path, dict(kwargs.get("params") or {}), body, token)
+        sent = as_sent(method, url, kwargs)
         self.sent.append(sent)
         if not self.answers:
-            raise AssertionError(f"unexpected request {method} {path}")
+            raise AssertionError(f"unexpected request {method} {sent.path}")
         answer = self.answers.pop(0)
         if isinstance(answer, type) and issubclass(answer, Exception):
             raise answer("scripted")
@@ -121,8 +128,44 @@ class FakeTokens:
         return self.current
 
 
-def qbo_client(session: FakeQbo, tokens: FakeTokens | None = None, max_attempts: int = 4) -> QuickBooksClient:
+class ConcurrentQbo(requests.Session):
+    """Answers every request with ``answer(sent)`` from whichever thread sends it, keeps
+    what was sent, and counts the requests in flight at once (``peak``)."""
+
+    def __init__(self, answer: Callable[[Sent], requests.Response]) -> None:
+        super().__init__()
+        self.answer = answer
+        self.sent: list[Sent] = []
+        self.events: list[tuple[str, Sent]] = []  # ("sent" | "answered", request), in order
+        self.in_flight = self.peak = 0
+        self._lock = threading.Lock()
+
+    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        sent = as_sent(method, url, kwargs)
+        with self._lock:
+            self.sent.append(sent)
+            self.events.append(("sent", sent))
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+        try:
+            return self.answer(sent)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+                self.events.append(("answered", sent))
+
+    def batches(self) -> list[Sent]:
+        with self._lock:
+            return [sent for sent in self.sent if sent.path == "batch"]
+
+
+def qbo_client(
+    session: requests.Session, tokens: FakeTokens | None = None, max_attempts: int = 4, **limits: Any
+) -> QuickBooksClient:
+    """A client of the fake; ``limits`` override ``RateLimits`` (e.g. ``batches_in_flight``).
+    Its window is a second, so the limiter's spacing costs the tests next to nothing."""
     config = QuickBooksConfig(
-        api_base="https://qbo.test", client_id="app", client_secret="secret", limits=RateLimits(throttle_wait_seconds=0)
+        api_base="https://qbo.test", client_id="app", client_secret="secret",
+        limits=RateLimits(**{"throttle_wait_seconds": 0, "window_seconds": 1.0, **limits}),
     )
     return QuickBooksClient(config, tokens or FakeTokens(), max_attempts=max_attempts, session=session)  # type: ignore[arg-type]

@@ -5,6 +5,14 @@ Each batch is written to the journal (``write_intent``) before it is sent and ca
 journal entry dropped in that order. If the process dies anywhere in between, the next
 run replays the journal entry with the same ``requestid`` and QBO answers with the
 original result instead of writing again: no lost answer ever becomes a duplicate.
+
+Under QBO's answer times (seconds for a batch of 30) one batch at a time reaches a
+fraction of QBO's 40 batches a minute, so transaction batches of one round are sent
+several at a time (``RateLimits.batches_in_flight``, within its 10 concurrent requests;
+the limiter paces them all). Each is journaled before it is sent, whatever else is in
+flight, and has its own lost-answer read-back. Name-list writes (customers, items) go one at a time:
+QBO refuses overlapping ones ("one name at a time", 6000). ``write`` returns once every
+batch is answered, so what the next phase writes may depend on it.
 """
 
 from __future__ import annotations
@@ -12,7 +20,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,6 +104,9 @@ class BatchWriter:
         self.round = 1
         self.progress_total = 0
         self.progress_done = 0
+        # Batches in flight answer in worker threads: what they record (store, outcome,
+        # callbacks) is done under this lock, one batch at a time; only the sending overlaps.
+        self._lock = threading.Lock()
         learned = store.get_cursor(company, BATCH_SIZE_KEY)
         if learned:
             client.batch_limit = min(client.batch_limit, int(learned))
@@ -107,11 +120,7 @@ class BatchWriter:
                 break
             self.outcome.retry = []
             self.round = round_number
-            start = 0
-            while start < len(pending):
-                size = self.client.batch_limit
-                self._send(pending[start : start + size])
-                start += size
+            self._send_all(list(chunked(pending, self.client.batch_limit)))
             pending = self.outcome.retry
             if pending and self.refresh_tokens:
                 pending = self.refresh_tokens(pending)
@@ -120,6 +129,30 @@ class BatchWriter:
         for op in pending:
             self._fail(op, QboFault(400, "retry_exhausted", "QuickBooks kept refusing this record; it is retried next sync"))
         return self.outcome
+
+    def in_flight(self) -> int:
+        """How many batches may be outstanding: one for a name list, else the configured
+        number within QBO's concurrent requests."""
+        if self.entity in NAME_FIELDS:
+            return 1
+        limits = self.client.config.limits
+        return max(1, min(limits.batches_in_flight, limits.concurrent))
+
+    def _send_all(self, chunks: list[list[WriteOp]]) -> None:
+        """Send the round's batches, several at a time; returns once all are answered. After
+        a failure nothing more is started; those in flight finish, then it is raised."""
+        workers = min(self.in_flight(), len(chunks))
+        if workers <= 1:
+            for chunk in chunks:
+                self._send(chunk)
+            return
+        with ThreadPoolExecutor(workers, thread_name_prefix=f"qbo-{self.entity}") as pool:
+            futures = [pool.submit(self._send, chunk) for chunk in chunks]
+            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            failed = next((f for f in futures if f in done and f.exception() is not None), None)
+            if failed is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+                failed.result()
 
     def _items(self, chunk: list[WriteOp]) -> list[dict[str, Any]]:
         return [
@@ -138,9 +171,10 @@ class BatchWriter:
             "ops": [op.__dict__ for op in chunk],
             "items": items,
         }
-        self.store.add_intent(self.company, rid, self.flow, journal)
-        if self.heartbeat:
-            self.heartbeat()
+        with self._lock:
+            self.store.add_intent(self.company, rid, self.flow, journal)
+            if self.heartbeat:
+                self.heartbeat()
         self.apply(rid, chunk)
 
     def apply(self, rid: str, chunk: list[WriteOp], reconcile_first: bool = False) -> None:
@@ -176,14 +210,16 @@ class BatchWriter:
                     if refused.code == BATCH_TOO_LARGE and len(pending) > SMALL_BATCH:
                         self._smaller_batches(rid, pending)
                         return
-                    for op in pending:
-                        self._fail(op, refused)
-                    self.store.drop_intent(rid)
+                    with self._lock:
+                        for op in pending:
+                            self._fail(op, refused)
+                        self.store.drop_intent(rid)
                     return
-        self._record(pending, answers)
-        self.store.drop_intent(rid)
-        self.progress_done += len(chunk)
-        log.info("%s: %d of %d written", self.entity, self.progress_done, self.progress_total)
+        with self._lock:
+            self._record(pending, answers)
+            self.store.drop_intent(rid)
+            self.progress_done += len(chunk)
+            log.info("%s: %d of %d written", self.entity, self.progress_done, self.progress_total)
 
     def _record(self, chunk: list[WriteOp], answers: dict[Any, dict[str, Any]]) -> None:
         successes: list[tuple[WriteOp, dict[str, Any]]] = []
@@ -213,8 +249,9 @@ class BatchWriter:
         found = find_written(self.client, self.entity, creates) if creates else {}
         if found:
             log.warning("%s: %d records were already in QuickBooks; not sent again", self.entity, len(found))
-            self._succeed([(op, found[op.source_id]) for op in creates if op.source_id in found])
-            self.progress_done += len(found)
+            with self._lock:
+                self._succeed([(op, found[op.source_id]) for op in creates if op.source_id in found])
+                self.progress_done += len(found)
         return [op for op in chunk if op.operation != "create" or op.source_id not in found]
 
     def _smaller_batches(self, rid: str, chunk: list[WriteOp]) -> None:
@@ -222,8 +259,9 @@ class BatchWriter:
         on, for this run and the next ones, batches hold 10 (Intuit's smaller figure)."""
         log.warning("QuickBooks refused a batch of %d; sending batches of %d from now on", len(chunk), SMALL_BATCH)
         self.client.batch_limit = SMALL_BATCH
-        self.store.set_cursor(self.company, BATCH_SIZE_KEY, str(SMALL_BATCH))
-        self.store.drop_intent(rid)
+        with self._lock:
+            self.store.set_cursor(self.company, BATCH_SIZE_KEY, str(SMALL_BATCH))
+            self.store.drop_intent(rid)
         for smaller in chunked(chunk, SMALL_BATCH):
             self._send(smaller)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -123,6 +124,7 @@ class QuickBooksClient:
         self.max_attempts = max_attempts
         self.session = session or requests.Session()
         self.calls: Counter[str] = Counter()
+        self._calls_lock = threading.Lock()  # the load sends from several threads
         self.batch_limit = BATCH_LIMIT
 
     # -- transport ------------------------------------------------------------------------
@@ -222,7 +224,8 @@ class QuickBooksClient:
         headers = {"Authorization": f"Bearer {token.value}", "Accept": "application/json"}
         if data is not None:
             headers["Content-Type"] = "application/text"
-        self.calls[kind] += 1
+        with self._calls_lock:
+            self.calls[kind] += 1
         with self.limiter.slot(batch=kind.startswith("batch")):
             try:
                 return self.session.request(
