@@ -44,6 +44,7 @@ from accounting_sync.qbo_import.transform import (
     contact_body,
     credit_applications,
     credit_note_body,
+    currency_code,
     idempotency_key,
     invoice_body,
     linked_payments,
@@ -53,6 +54,7 @@ from accounting_sync.qbo_import.transform import (
 )
 from accounting_sync.store.idmap import (
     APPLIED_TYPES,
+    CURRENCY_TYPE,
     ORIGIN_INVOICED,
     ORIGIN_QUICKBOOKS,
     MappedRecord,
@@ -257,6 +259,7 @@ class Importer:
         qbo_id = str(record["Id"])
         self._contact(invoiced_id, record)
         self._map("customer", invoiced_id, record, decision.digest, record.get("SyncToken"))
+        self._record_currency(invoiced_id, record)
         kept = currency_conflict(decision.body, current)
         if kept is None:
             self._resolved("customer", qbo_id)
@@ -271,6 +274,14 @@ class Importer:
                 "currency_conflict",
             ))
         return invoiced_id
+
+    def _record_currency(self, invoiced_id: str, record: dict[str, Any]) -> None:
+        """The QBO customer's currency, by which qbo_sync sends this customer's later
+        Invoiced documents to it (in that currency) or to a per-currency twin (others)."""
+        currency = currency_code(record)
+        if currency and not self.dry_run:
+            mapped = MappedRecord(invoiced_id, currency.upper(), None, None, ORIGIN_QUICKBOOKS)
+            self.store.put_mappings(self.company, CURRENCY_TYPE, [mapped])
 
     def _unmapped_namesake(self, name: str) -> dict[str, Any] | None:
         """The oldest Invoiced customer with this name that no QBO customer owns yet."""
