@@ -95,6 +95,11 @@ class InvoicedConfig(BaseModel):
         description="Accept the code-only applied_to type document_adjustment; False: refuse it as an "
         "invalid payment application type.",
     )
+    customer_currency_locked: bool = Field(
+        default=True,
+        description="A customer's currency, once set, cannot be changed while it has invoices or credit "
+        "notes (our assumption, the harder reading). False: the vendored code's reading, any change is saved.",
+    )
     id_base: int = Field(
         default_factory=random_id_base,
         ge=0,

@@ -79,12 +79,22 @@ def create_customer(store: Store, payload: dict[str, Any]) -> Customer:
     return customer
 
 
+def _check_currency(store: Store, customer: Customer, data: CustomerInput) -> None:
+    """Our assumption (sandbox/README.md): a set currency stays once the customer has
+    documents; setting one it lacks is allowed (the service does it itself)."""
+    changed = "currency" in data.model_fields_set and customer.currency and data.currency != customer.currency
+    if changed and store.settings.customer_currency_locked and _has_documents(store, customer.id):
+        raise invalid("The currency cannot be changed because this customer has invoices or credit notes.",
+                      "currency")
+
+
 def update_customer(store: Store, customer_id: int, payload: dict[str, Any]) -> Customer:
     customer = get_customer(store, customer_id)
     reject_blocked(payload, CUSTOMER_BLOCKED, "Customer")
     data = parse_input(CustomerInput, payload)
     mark = parse_mark(data)
     _check_parent(store, data, customer_id)
+    _check_currency(store, customer, data)
     if "number" in data.model_fields_set and data.number != customer.number:
         store.claim_number("customer", data.number, customer_id)
         store.release_number("customer", customer.number)
@@ -97,7 +107,14 @@ def update_customer(store: Store, customer_id: int, payload: dict[str, Any]) -> 
 
 
 def _has_transactions(store: Store, customer_id: int) -> bool:
-    tables: tuple[Any, ...] = (store.invoices, store.credit_notes, store.payments)
+    return _owns_any(customer_id, store.invoices, store.credit_notes, store.payments)
+
+
+def _has_documents(store: Store, customer_id: int) -> bool:
+    return _owns_any(customer_id, store.invoices, store.credit_notes)
+
+
+def _owns_any(customer_id: int, *tables: Any) -> bool:
     return any(
         any(getattr(record, "customer_id", None) == customer_id for record in table.values())
         for table in tables

@@ -1,6 +1,6 @@
 """qbo_import from each kind of QuickBooks company: every outstanding QBO invoice arrives on
 Invoiced with QBO's total, tax, balance and currency to the cent, and each Invoiced
-customer owes what its QBO customer owes."""
+customer bills in its QBO customer's currency and owes what it owes, in that currency."""
 
 from __future__ import annotations
 
@@ -69,13 +69,21 @@ def test_outstanding_invoices_arrive_as_in_quickbooks(pipelines: Pipelines, prof
         tax = sum((money(t["amount"]) for t in invoice["taxes"]), Decimal(0))
         assert tax == money(row["TxnTaxDetail"].get("TotalTax", 0)), row["DocNumber"]
         assert invoice["currency"] == row["CurrencyRef"]["value"].lower(), row["DocNumber"]
-        name = row["CustomerRef"]["name"]
-        owed[name] = owed.get(name, Decimal(0)) + money(row["Balance"])
-    customers = {str(c["id"]): c["name"] for c in pipelines.invoiced("GET", "/customers")}
-    on_invoiced: dict[str, Decimal] = {}
+        key = (row["CustomerRef"]["name"], row["CurrencyRef"]["value"].lower())
+        owed[key] = owed.get(key, Decimal(0)) + money(row["Balance"])
+    customers = {str(c["id"]): c for c in pipelines.invoiced("GET", "/customers")}
+    in_qbo = {row["DisplayName"]: row for row in pipelines.boxes.qbo_rows("Customer")}
+    for customer in customers.values():  # every one imported, with its QBO customer's currency
+        assert customer["currency"] == in_qbo[customer["name"]]["CurrencyRef"]["value"].lower(), customer["name"]
+    on_invoiced: dict[tuple[str, str], Decimal] = {}
     for invoice in imported.values():
-        name = customers[str(invoice["customer"])]
-        on_invoiced[name] = on_invoiced.get(name, Decimal(0)) + money(invoice["balance"])
+        customer = customers[str(invoice["customer"])]
+        assert invoice["currency"] == customer["currency"], invoice["number"]
+        key = (customer["name"], customer["currency"])
+        on_invoiced[key] = on_invoiced.get(key, Decimal(0)) + money(invoice["balance"])
     assert on_invoiced == owed
     if profile in ("au", "gb", "us-multicurrency"):
         assert {"au": {"AU-INCL"}, "gb": {"GB-STD"}, "us-multicurrency": {"MC-EUR", "MC-CAD"}}[profile] <= set(imported)
+    if profile == "us-multicurrency":
+        currencies = {c["name"]: c["currency"] for c in customers.values()}
+        assert (currencies["Buyer EUR"], currencies["Buyer CAD"]) == ("eur", "cad")

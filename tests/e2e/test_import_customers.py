@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 
+from accounting_sync.common.flows import IMPORT
 from accounting_sync.qbo_import import load as importer
+from accounting_sync.qbo_import.pipeline import ImportFailed
 from accounting_sync.store.idmap import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS
 from tests.e2e.import_harness import COMPANY, Pipelines
 
@@ -59,8 +61,35 @@ def test_an_invoiced_customer_with_the_same_name_is_linked_not_duplicated(
     linked = pipelines.invoiced("GET", f"/customers/{existing['id']}")
     assert linked["number"] == "CUST-COOL"  # the Invoiced number stays
     assert linked["phone"] == "(415) 555-9933"  # QBO's details are carried over
+    assert linked["currency"] == "usd"  # and QBO's currency, which it had none of
     qbo_id = pipelines.qbo_customer("Cool Cars")["Id"]
     assert pipelines.store.find_by_qbo_id(COMPANY, "customer", [qbo_id])[qbo_id].invoiced_id == str(existing["id"])
+
+
+def test_a_linked_customer_billing_in_another_currency_keeps_it_and_the_import_says_so(
+    pipelines: Pipelines,
+) -> None:
+    existing = pipelines.invoiced("POST", "/customers", json={"name": "Mark Cho", "currency": "eur"})
+    pipelines.invoiced("POST", "/invoices", json={"customer": existing["id"], "items": [{"name": "Fee", "unit_cost": 50}]})
+
+    with pytest.raises(ImportFailed, match="currency_conflict"):
+        pipelines.run_import()
+
+    linked = pipelines.invoiced("GET", f"/customers/{existing['id']}")
+    assert linked["currency"] == "eur"  # Invoiced refuses to change it now that it has an invoice
+    qbo_id = pipelines.qbo_customer("Mark Cho")["Id"]
+    assert pipelines.store.find_by_qbo_id(COMPANY, "customer", [qbo_id])[qbo_id].invoiced_id == str(existing["id"])
+    imported = [i for i in pipelines.invoiced("GET", "/invoices") if i["metadata"].get("quickbooks_invoice_id")
+                and i["customer"] == existing["id"]]
+    assert imported and {i["currency"] for i in imported} == {"usd"}  # its invoices arrived, in QBO's currency
+    [error] = pipelines.store.open_errors(COMPANY, IMPORT.name)
+    assert (error.object_type, error.document_number, error.code) == ("customer", "Mark Cho", "currency_conflict")
+    assert "EUR" in error.message and "USD" in error.message and error.hint
+
+    pipelines.boxes.reset_stats()
+    with pytest.raises(ImportFailed, match="currency_conflict"):  # said again until fixed or ignored
+        pipelines.run_import()
+    assert pipelines.invoiced_writes() == []
 
 
 def test_changes_made_in_quickbooks_are_carried_over(pipelines: Pipelines) -> None:

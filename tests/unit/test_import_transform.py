@@ -11,6 +11,7 @@ import pytest
 from accounting_sync.common.values import RecordRejected
 from accounting_sync.config.settings import resolve_settings
 from accounting_sync.qbo_import.plan import (
+    currency_conflict,
     customer_changes,
     decide_credit_memo,
     decide_invoice,
@@ -125,6 +126,7 @@ def test_customer_fields_come_from_quickbooks() -> None:
         "postal_code": "94326",
         "country": "US",
     }
+    assert "currency" not in body  # QBO gave it no CurrencyRef
 
 
 def test_a_person_without_company_is_a_person_and_empty_fields_are_left_out() -> None:
@@ -171,6 +173,29 @@ def test_only_fields_invoiced_does_not_have_are_written() -> None:
 
     assert customer_changes(body, current) == {"email": "birds@intuit.example"}
     assert customer_changes(body, {**body, "metadata": {}}) == {}
+
+
+@pytest.mark.parametrize(("ref", "currency"), [({"value": "EUR", "name": "Euro"}, "eur"), ({"value": "USD"}, "usd"),
+                                               (None, None), ({}, None)])
+def test_a_customer_bills_in_the_currency_quickbooks_gives_it(ref: dict[str, str] | None,
+                                                              currency: str | None) -> None:
+    """Lower case, as Invoiced writes currencies; QBO gives even a single-currency company's
+    customers a CurrencyRef (the home currency). Without one, Invoiced's default stays."""
+    body = customer_body(qbo_customer(CurrencyRef=ref))
+
+    assert body.get("currency") == currency
+    assert new_customer_body(qbo_customer(CurrencyRef=ref), body).get("currency") == currency
+
+
+def test_a_currency_the_invoiced_customer_already_bills_in_is_kept_and_named() -> None:
+    body = customer_body(qbo_customer(CurrencyRef={"value": "EUR"}))
+
+    assert customer_changes(body, {**body, "currency": None}) == {"currency": "eur"}  # set where it has none
+    assert currency_conflict(body, {**body, "currency": None}) is None
+    assert customer_changes(body, {**body, "currency": "usd", "phone": None}) == {"phone": "(650) 555-3311"}
+    assert currency_conflict(body, {**body, "currency": "usd"}) == "usd"
+    assert currency_conflict(body, body) is None
+    assert currency_conflict(customer_body(qbo_customer()), {"currency": "usd"}) is None  # QBO has none
 
 
 # -- rule 2: outstanding invoices -------------------------------------------------------------

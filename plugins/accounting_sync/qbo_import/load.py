@@ -28,6 +28,7 @@ from accounting_sync.qbo_import.plan import (
     CustomerDecision,
     ImportPlan,
     body_hash,
+    currency_conflict,
     customer_changes,
     invoice_changes,
     invoice_state,
@@ -43,6 +44,7 @@ from accounting_sync.qbo_import.transform import (
     contact_body,
     credit_applications,
     credit_note_body,
+    currency_code,
     idempotency_key,
     invoice_body,
     linked_payments,
@@ -52,6 +54,7 @@ from accounting_sync.qbo_import.transform import (
 )
 from accounting_sync.store.idmap import (
     APPLIED_TYPES,
+    CURRENCY_TYPE,
     ORIGIN_INVOICED,
     ORIGIN_QUICKBOOKS,
     MappedRecord,
@@ -224,14 +227,13 @@ class Importer:
             changes = {**customer_changes(body, namesake), **accounting_mark(qbo_id)}
             self._patch(f"/customers/{namesake['id']}", changes, self._key("customer.link", qbo_id, digest))
             self.job.count("customer", "linked")
-            invoiced_id = str(namesake["id"])
+            current = namesake
         else:
             new = new_customer_body(record, body)
-            created = self._post("/customers", new, self._key("customer.create", qbo_id, digest),
+            current = self._post("/customers", new, self._key("customer.create", qbo_id, digest),
                                  lambda: self._first("/customers", {"filter[number]": new["number"]}))
             self.job.count("customer", "created")
-            invoiced_id = str(created["id"])
-        return self._customer_done(invoiced_id, record, digest)
+        return self._customer_done(str(current["id"]), record, decision, current)
 
     def _update_customer(self, invoiced_id: str, record: dict[str, Any], decision: CustomerDecision) -> str | None:
         """Carry a QBO change over, writing only the fields Invoiced does not have yet."""
@@ -246,14 +248,40 @@ class Importer:
             key = self._key("customer.update", str(record["Id"]), content_hash(changes))
             self._patch(f"/customers/{invoiced_id}", changes, key)
             self.job.count("customer", "updated")
-        return self._customer_done(invoiced_id, record, decision.digest)
+        return self._customer_done(invoiced_id, record, decision, current)
 
-    def _customer_done(self, invoiced_id: str, record: dict[str, Any], digest: str) -> str:
-        """The customer is in step: its contact, then what the id map remembers."""
+    def _customer_done(
+        self, invoiced_id: str, record: dict[str, Any], decision: CustomerDecision, current: dict[str, Any]
+    ) -> str:
+        """The customer is in step: its contact, then what the id map remembers. A currency
+        the Invoiced customer kept (``current`` is what Invoiced showed before the write) is
+        reported; the customer stays linked, so its invoices still arrive."""
+        qbo_id = str(record["Id"])
         self._contact(invoiced_id, record)
-        self._map("customer", invoiced_id, record, digest, record.get("SyncToken"))
-        self._resolved("customer", str(record["Id"]))
+        self._map("customer", invoiced_id, record, decision.digest, record.get("SyncToken"))
+        self._record_currency(invoiced_id, record)
+        kept = currency_conflict(decision.body, current)
+        if kept is None:
+            self._resolved("customer", qbo_id)
+        else:
+            wanted = str(decision.body["currency"]).upper()
+            self._failed("customer", qbo_id, record.get("DisplayName"), RecordRejected(
+                f"the Invoiced customer bills in {kept.upper()} and the QuickBooks customer in {wanted}: "
+                "its Invoiced currency was kept",
+                f"Set the customer's currency on Invoiced to {wanted} if Invoiced lets you (it may not once the "
+                "customer has invoices), or Ignore this error to keep it; imported invoices carry their own "
+                "currency either way.",
+                "currency_conflict",
+            ))
         return invoiced_id
+
+    def _record_currency(self, invoiced_id: str, record: dict[str, Any]) -> None:
+        """The QBO customer's currency, by which qbo_sync sends this customer's later
+        Invoiced documents to it (in that currency) or to a per-currency twin (others)."""
+        currency = currency_code(record)
+        if currency and not self.dry_run:
+            mapped = MappedRecord(invoiced_id, currency.upper(), None, None, ORIGIN_QUICKBOOKS)
+            self.store.put_mappings(self.company, CURRENCY_TYPE, [mapped])
 
     def _unmapped_namesake(self, name: str) -> dict[str, Any] | None:
         """The oldest Invoiced customer with this name that no QBO customer owns yet."""

@@ -101,8 +101,20 @@ def _staged(job: SyncJob, kind: str) -> dict[str, dict[str, Any]]:
 
 
 def customer_changes(body: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
-    """Only the fields whose Invoiced value differs, so an unchanged customer is not written."""
-    return {key: value for key, value in body.items() if current.get(key) != value}
+    """Only the fields whose Invoiced value differs, so an unchanged customer is not written;
+    never a currency the Invoiced customer already bills in another of (``currency_conflict``)."""
+    changes = {key: value for key, value in body.items() if current.get(key) != value}
+    if currency_conflict(body, current):
+        del changes["currency"]
+    return changes
+
+
+def currency_conflict(body: dict[str, Any], current: dict[str, Any]) -> str | None:
+    """The Invoiced customer's currency when it is set and not QBO's. It stays: Invoiced may
+    refuse to change it once the customer has documents (sandbox/README.md), and its
+    documents keep their own currency anyway. Setting one it lacks is no conflict."""
+    held, wanted = current.get("currency"), body.get("currency")
+    return str(held) if held and wanted and str(held).lower() != wanted else None
 
 
 def invoice_changes(body: dict[str, Any]) -> dict[str, Any]:

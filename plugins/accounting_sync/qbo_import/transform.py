@@ -74,8 +74,16 @@ def customer_type(record: dict[str, Any]) -> str:
     return "person" if is_person else "company"
 
 
+def currency_code(record: dict[str, Any]) -> str | None:
+    """A QBO record's ``CurrencyRef`` as Invoiced writes currencies (lower case); QBO gives
+    customers one even without multicurrency (the home currency)."""
+    value = (record.get("CurrencyRef") or {}).get("value")
+    return str(value).lower() if value else None
+
+
 def customer_body(record: dict[str, Any]) -> dict[str, Any]:
-    """The Invoiced customer fields QBO is the master of (empty values are left alone)."""
+    """The Invoiced customer fields QBO is the master of (empty values are left alone):
+    the currency too, so documents created on Invoiced default to the QBO customer's."""
     name = live_name(record).strip()[:NAME_LIMIT]  # never the "(deleted)" QBO adds
     if not name:
         raise RecordRejected("the QuickBooks customer has no display name", "Give the customer a name in QuickBooks.")
@@ -92,6 +100,7 @@ def customer_body(record: dict[str, Any]) -> dict[str, Any]:
         "state": address.get("CountrySubDivisionCode"),
         "postal_code": address.get("PostalCode"),
         "country": country_code(address.get("Country")),
+        "currency": currency_code(record),
     }
     return {key: value for key, value in body.items() if value not in (None, "")}
 
@@ -201,8 +210,8 @@ def document_body(record: dict[str, Any], customer_id: str, label: str, marker: 
         "calculate_taxes": False,
         "metadata": {marker: str(record["Id"])},
     }
-    if (record.get("CurrencyRef") or {}).get("value"):
-        body["currency"] = str(record["CurrencyRef"]["value"]).lower()
+    if currency := currency_code(record):
+        body["currency"] = currency
     if (record.get("CustomerMemo") or {}).get("value"):
         body["notes"] = str(record["CustomerMemo"]["value"])
     return body

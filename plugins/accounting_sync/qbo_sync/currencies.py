@@ -18,10 +18,7 @@ from typing import Any
 from accounting_sync.common.job import SyncJob
 from accounting_sync.invoiced.client import InvoicedError
 from accounting_sync.qbo_sync.transform import clean_name
-from accounting_sync.store.idmap import ORIGIN_INVOICED, MappedRecord
-
-CURRENCY_TYPE = "customer_currency"
-"""Id map rows recording the currency each QBO customer was created in (key: its key)."""
+from accounting_sync.store.idmap import CURRENCY_TYPE, ORIGIN_INVOICED, MappedRecord
 
 
 def customer_key(customer_id: str, currency: str | None, own: str) -> str:
@@ -58,9 +55,9 @@ class CustomerCurrencies:
         self._own: dict[str, str] = {}
 
     def own(self, customer_id: str) -> str:
-        """The currency of the QBO customer keyed by the plain id: as created (recorded), else
-        the Invoiced customer's for one not created yet, else home (created before
-        multicurrency was turned on)."""
+        """The currency of the QBO customer keyed by the plain id: as created, linked or
+        imported by qbo_import (recorded), else the Invoiced customer's for one not created
+        yet, else home (created before multicurrency was turned on)."""
         if customer_id not in self._own:
             store, company = self.job.store, self.job.company
             recorded = store.get_mapping(company, CURRENCY_TYPE, customer_id)

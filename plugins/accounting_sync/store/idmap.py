@@ -22,6 +22,10 @@ INVOICE_TYPES = ("invoice", "fee", "refund_invoice")
 """Id-map types whose QuickBooks record is an Invoice: an Invoiced invoice, and the fee
 and refund invoices qbo_sync writes for a payment's convenience fee or a credit note's
 refund. qbo_import must know them all, or it would import an open one as a new invoice."""
+CURRENCY_TYPE = "customer_currency"
+"""Id map rows recording the currency of the QBO customer behind each customer key (its
+``qbo_id`` is the currency code): written by qbo_sync when it creates or links one and by
+qbo_import when it imports one, read by qbo_sync to route documents by currency."""
 
 
 @dataclass(frozen=True)

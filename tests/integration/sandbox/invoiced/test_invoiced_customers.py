@@ -72,6 +72,23 @@ def test_customer_with_invoices_cannot_be_deleted(
     assert response.json()["message"] == "Customers with transactions cannot be deleted"
 
 
+def test_a_customer_keeps_its_currency_once_it_has_documents(
+    inv: InvoicedClient, sandbox_state: Any, make_invoice: Any, customer: dict[str, Any]
+) -> None:
+    path = f"/customers/{customer['id']}"
+    assert inv.patch(path, json={"currency": "EUR"}).json()["currency"] == "eur"  # no documents yet
+    make_invoice()
+    refused = inv.patch(path, json={"currency": "usd", "phone": "555"})
+    assert (refused.status_code, refused.json()["param"]) == (400, "currency")
+    assert inv.get(path).json()["phone"] is None  # nothing of the refused change is saved
+    assert inv.patch(path, json={"currency": "eur", "phone": "555"}).status_code == 200  # the same one is no change
+    unset = inv.create("/customers", {"name": "No Currency"})
+    inv.create("/invoices", {"customer": unset["id"], "items": [{"name": "Service", "unit_cost": 5}]})
+    assert inv.patch(f"/customers/{unset['id']}", json={"currency": "cad"}).json()["currency"] == "cad"
+    sandbox_state.config.customer_currency_locked = False  # the vendored code's reading
+    assert inv.patch(path, json={"currency": "usd"}).json()["currency"] == "usd"
+
+
 def test_contacts_sub_resource(inv: InvoicedClient, customer: dict[str, Any]) -> None:
     base = f"/customers/{customer['id']}/contacts"
     contact = inv.create(base, {"name": "Jan", "email": "jan@acme.example.com", "primary": True})
