@@ -31,6 +31,7 @@ from tests.support.services import free_port
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 AIRFLOW = str(Path(PYTHON).with_name("airflow"))
+API_TIMEOUT = 60  # the API server answers slowly while a busy 2-core machine also runs the scheduler and workers
 
 
 @dataclass
@@ -45,7 +46,7 @@ class Airflow:
 
     def token(self) -> str:
         response = requests.post(
-            f"{self.url}/auth/token", json={"username": "admin", "password": self.password}, timeout=10
+            f"{self.url}/auth/token", json={"username": "admin", "password": self.password}, timeout=API_TIMEOUT
         )
         response.raise_for_status()
         return str(response.json()["access_token"])
@@ -53,7 +54,7 @@ class Airflow:
     def api(self, path: str, method: str = "GET", body: Any = None, **params: Any) -> Any:
         headers = {"Authorization": f"Bearer {self.token()}"}
         response = requests.request(
-            method, f"{self.url}/api/v2/{path}", headers=headers, json=body, params=params or None, timeout=10
+            method, f"{self.url}/api/v2/{path}", headers=headers, json=body, params=params or None, timeout=API_TIMEOUT
         )
         response.raise_for_status()
         return response.json()
