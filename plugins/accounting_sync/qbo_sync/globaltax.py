@@ -268,10 +268,12 @@ def _on(taxes: dict[str, Decimal], group: frozenset[str]) -> Decimal:
 @dataclass(frozen=True)
 class Target:
     """What QBO must show for a document: Invoiced's total, and Invoiced's tax per group of
-    QBO rates (the rates that carry the same Invoiced rates)."""
+    QBO rates (the rates that carry the same Invoiced rates); ``codes``: the code each
+    Invoiced rate went on, as (rate id, code name)."""
 
     total: Decimal
     taxes: dict[frozenset[str], Decimal]
+    codes: frozenset[tuple[str, str]] = frozenset()
 
     @property
     def tax(self) -> Decimal:
@@ -308,7 +310,8 @@ def _target(plan: dict[str, Any], coded: list[tuple[list[dict[str, Any]], Compan
     invoiced = {key: money(amount) for key, amount in plan["taxes"].items()}
     taxes = {group: sum((invoiced.get(key, Decimal(0)) for key, ids in carried.items() if ids <= group), Decimal(0))
              for group in groups}
-    return Target(money(plan["total"]), taxes)
+    codes = frozenset((str(rate["id"]), code.name) for rates, code in coded for rate in rates)
+    return Target(money(plan["total"]), taxes, codes)
 
 
 def fit_global(payload: dict[str, Any], plan: dict[str, Any], codes: TaxCodes) -> tuple[dict[str, Any], Target]:

@@ -45,7 +45,7 @@ from accounting_sync.qbo_sync.transform import (
 from accounting_sync.qbo_sync.writer import BatchWriter, WriteOp, error_type, record_fault, replay_journal
 from accounting_sync.quickbooks.client import escape, live_name, rows_by_id
 from accounting_sync.quickbooks.faults import QboFault
-from accounting_sync.store.idmap import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord
+from accounting_sync.store.idmap import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord, WrittenCodes
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,7 @@ class Loader:
         self.missing_customers: set[str] = set()
         self.targets: dict[str, Target] = {}  # what QBO must show for documents of a VAT/GST company
         self.off_total: list[tuple[WriteOp, dict[str, Any], Target]] = []  # written, QBO taxed otherwise
+        self.written_codes: list[WrittenCodes] = []  # the codes written documents carry, recorded per chunk
         self.staged_customers = {str(c["id"]): c for _, c in job.staged("extract", "customer")}
         self.currencies: CustomerCurrencies | None = None  # in a multicurrency company
 
@@ -369,8 +370,10 @@ class Loader:
             self.setup.prefetch(chunk)
             ops = [op for op in (self._resolve_op(p) for p in chunk) if op is not None]
             writer.write(self._within_open_balances(ops) if entity == "Payment" else ops)
+            self._record_written_codes()
         if self.off_total:
             self._even_out_totals(writer)
+            self._record_written_codes()
         outcome = writer.outcome
         self.job.count(kind, "created", len(outcome.created))
         self.job.count(kind, "updated", len(outcome.updated))
@@ -440,8 +443,16 @@ class Loader:
     def _report_total(self, op: WriteOp, written: dict[str, Any]) -> None:
         """In a VAT/GST company the tax is predicted: note where QBO still taxes otherwise."""
         target = self.targets.pop(f"{op.object_type}:{op.source_id}", None)
-        if target is not None and target.missed_by(written):
+        if target is None:
+            return
+        self.written_codes.append(WrittenCodes(op.object_type, op.source_id, op.document_number, target.codes))
+        if target.missed_by(written):
             self.off_total.append((op, written, target))
+
+    def _record_written_codes(self) -> None:
+        """So the Configure page can tell which documents a changed tax-code mapping concerns."""
+        self.job.store.put_written_codes(self.job.company, self.written_codes)
+        self.written_codes = []
 
     def _even_out_totals(self, writer: BatchWriter) -> None:
         """QBO taxed otherwise than predicted (once per rate, say): the document is fitted

@@ -120,3 +120,29 @@ def test_invoices_waiting_for_a_picked_code_are_written_with_it_by_the_next_run(
 
     assert failure is None and counts["invoice"]["created"] == 2 and not store.open_errors("default")
     assert line_codes(gb_books) == {"INV-00001": {"20.0% S"}, "INV-00002": {"Exempt"}, "INV-00003": {"Exempt"}}
+
+
+def test_a_changed_code_rewrites_synced_documents_only_when_asked(
+    browser: Browser, gb_books: Sandboxes, store: StateStore
+) -> None:
+    assert browser.post(SAVE, {**VALID, "tax_code": "", "tax_code_map.zero": "0.0% Z"}, page=PAGE).status_code == 303
+    assert run_sync(sync_job(gb_books, store, "first"))[1] is None
+    page = browser.get(PAGE).text
+    assert "Already in QuickBooks: 2 documents on 0.0% Z." in page and 'name="rewrite.zero"' in page
+    assert re.search(r'id="written-vat">Already in QuickBooks: 1 document on 20.0% S\.', page)
+
+    # A new code alone applies from now on: what is in QuickBooks stays as written.
+    assert browser.post(SAVE, {**VALID, "tax_code": "", "tax_code_map.zero": "Exempt"}, page=PAGE).status_code == 303
+    counts, failure = run_sync(sync_job(gb_books, store, "changed"))
+    assert failure is None and "updated" not in counts["invoice"]
+    assert line_codes(gb_books)["INV-00002"] == {"0.0% Z"}
+
+    saved = browser.post(SAVE, {**VALID, "tax_code": "", "tax_code_map.zero": "Exempt", "rewrite.zero": "on"},
+                         page=PAGE, follow_redirects=True)
+    assert "2 synced document(s) are queued to be written again with the new tax code." in saved.text
+    assert "Queued synced documents for a new tax code" in browser.get("/accounting-sync/").text
+    counts, failure = run_sync(sync_job(gb_books, store, "rewritten"))
+
+    assert failure is None and counts["invoice"]["updated"] == 2 and not store.open_errors("default")
+    assert line_codes(gb_books) == {"INV-00001": {"20.0% S"}, "INV-00002": {"Exempt"}, "INV-00003": {"Exempt"}}
+    assert "Already in QuickBooks: 2 documents on Exempt." in browser.get(PAGE).text
