@@ -65,7 +65,7 @@ def test_demo_account_agrees_to_the_cent_in_each_kind_of_company(
     for invoice_id, invoice in eligible.items():
         qbo = in_qbo[invoice_id]
         assert money(qbo["TotalAmt"]) == money(invoice["total"]), invoice["number"]
-        assert qbo_tax(qbo) == invoiced_tax(invoice) or inclusive_split(qbo, invoice), invoice["number"]
+        assert qbo_tax(qbo) == invoiced_tax(invoice), invoice["number"]
         assert money(qbo["Balance"]) == expected_balance(invoice), invoice["number"]
         assert qbo["CurrencyRef"]["value"].lower() == invoice["currency"].lower()
     assert_customer_balances(boxes, in_qbo, eligible)
@@ -77,9 +77,12 @@ def test_demo_account_agrees_to_the_cent_in_each_kind_of_company(
                         "au": {"GST", "GST free"}}[profile]
         modes = {row["GlobalTaxCalculation"] for row in in_qbo.values()}
         assert modes == ({"TaxInclusive", "TaxExcluded"} if profile == "au" else {"TaxExcluded"})
-        rounded = [row for row in in_qbo.values() if qbo_tax(row) != money(row["TxnTaxDetail"].get("TotalTax", 0))]
-        assert rounded or profile == "au"  # QBO rounds per line: the sync added rounding lines
+        rounded = [row for row in in_qbo.values() if any(ROUNDING_NOTE in line.get("Description", "") for line in row["Line"])]
+        assert rounded  # QBO rounds per line: the sync added rounding lines
         assert counts["invoice"].get("with_tax_rounding", 0) == len(rounded)  # and says so
+        for row in rounded:  # in pairs whose amounts (gross, if inclusive) cancel out: the total is untouched
+            assert sum((money(line["SalesItemLineDetail"].get("TaxInclusiveAmt", line["Amount"])) for line in row["Line"]
+                        if ROUNDING_NOTE in line.get("Description", "")), Decimal(0)) == 0, row["DocNumber"]
     elif profile == "us-multicurrency":
         assert {row["CurrencyRef"]["value"] for row in in_qbo.values()} == {"USD", "EUR", "CAD"}
         customers = {row["Id"]: row for row in boxes.qbo_rows("Customer")}
@@ -143,7 +146,8 @@ def test_totals_agree_when_quickbooks_rounds_once_per_rate(rate_boxes: Sandboxes
     rate_boxes.connect(store)
     counts, failure = run_sync(sync_job(rate_boxes, store, "first"))
     assert failure is None, failure
-    assert counts["invoice"]["total_evened"] > 0  # the predicted rounding line was moved after the write
+    if profile == "ca":  # fitted again after the write (GB's one rounded demo invoice agrees under both readings)
+        assert counts["invoice"]["total_evened"] > 0
     in_qbo = qbo_invoices_by_invoiced_id(rate_boxes)
     for invoice in rate_boxes.invoiced_all("/invoices"):
         if str(invoice["id"]) in in_qbo:
@@ -155,18 +159,8 @@ def test_totals_agree_when_quickbooks_rounds_once_per_rate(rate_boxes: Sandboxes
 
 
 def qbo_tax(row: dict[str, Any]) -> Decimal:
-    """QBO's tax plus the rounding lines the sync adds where QBO rounds per line."""
-    rounding = sum((money(line["Amount"]) for line in row["Line"] if ROUNDING_NOTE in line.get("Description", "")),
-                   Decimal(0))
-    return money(row["TxnTaxDetail"].get("TotalTax", 0)) + rounding
-
-
-def inclusive_split(row: dict[str, Any], invoice: dict[str, Any]) -> bool:
-    """Tax-inclusive invoices keep their total; QBO splits the tax out per line half-up where
-    Invoiced rounds its whole-invoice markdown up, so the tax may differ by a cent a line."""
-    lines = [line for line in row["Line"] if line["DetailType"] == "SalesItemLineDetail"]
-    return row.get("GlobalTaxCalculation") == "TaxInclusive" and abs(
-        qbo_tax(row) - invoiced_tax(invoice)) <= Decimal("0.01") * len(lines)
+    """QBO's own tax, as its reports show it: tax rounding lines are not counted in."""
+    return money(row["TxnTaxDetail"].get("TotalTax", 0))
 
 
 def assert_customer_balances(

@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 
 from accounting_sync.store.facade import StateStore
-from accounting_sync.store.idmap import ORIGIN_INVOICED, MappedRecord
+from accounting_sync.store.idmap import ORIGIN_INVOICED, MappedRecord, WrittenCodes
 from accounting_sync.store.schema import SCHEMA_VERSION
+from accounting_sync.tie_out.resync import resync_tax_rate
 
 
 def test_migration_is_repeatable(any_store: StateStore) -> None:
@@ -26,6 +27,27 @@ def test_id_map_round_trip_and_company_isolation(any_store: StateStore) -> None:
     assert any_store.get_mapping("globex", "invoice", "1").qbo_id == "900"  # type: ignore[union-attr]
     assert any_store.find_by_qbo_id("acme", "invoice", ["101"])["101"].invoiced_id == "1"
     assert any_store.count_mappings("acme", "invoice") == 1
+
+
+def test_written_tax_codes_are_replaced_per_document_and_voided_ones_left_alone(any_store: StateStore) -> None:
+    any_store.put_mappings("acme", "invoice", [MappedRecord(i, f"10{i}", "0", "h", ORIGIN_INVOICED) for i in "123"])
+    any_store.put_mappings("acme", "credit_note", [MappedRecord("1", "201", "0", "h", ORIGIN_INVOICED)])
+    any_store.put_mappings("acme", "invoice", [MappedRecord("3", "103", "1", "voided", ORIGIN_INVOICED)])
+    any_store.put_written_codes("acme", [
+        WrittenCodes("invoice", "1", "INV-1", frozenset({("zero", "0.0% Z"), ("vat", "20.0% S")})),
+        WrittenCodes("invoice", "2", "INV-2", frozenset({("zero", "0.0% Z")})),
+        WrittenCodes("invoice", "3", "INV-3", frozenset({("zero", "0.0% Z")})),
+        WrittenCodes("credit_note", "1", "CN-1", frozenset({("zero", "0.0% Z")})),
+    ])
+    any_store.put_written_codes("acme", [WrittenCodes("invoice", "2", "INV-2", frozenset({("zero", "Exempt")}))])
+    rows = any_store.written_with("acme", ["zero"])
+    assert [(r.object_type, r.invoiced_id, r.code_name) for r in rows] == [
+        ("credit_note", "1", "0.0% Z"), ("invoice", "1", "0.0% Z"), ("invoice", "2", "Exempt")]
+    assert not any_store.written_with("globex", ["zero"])
+
+    assert resync_tax_rate(any_store, "acme", "zero", "Exempt", "olivia") == [("credit_note", "CN-1"), ("invoice", "INV-1")]
+    assert {e.document_number for e in any_store.open_errors("acme")} == {"CN-1", "INV-1"}
+    assert any_store.get_mapping("acme", "invoice", "2").content_hash == "h"  # type: ignore[union-attr]
 
 
 def test_cursor_and_settings(any_store: StateStore) -> None:

@@ -6,7 +6,6 @@ are settled first."""
 
 from __future__ import annotations
 
-import functools
 import itertools
 import logging
 from collections.abc import Iterable, Iterator
@@ -28,12 +27,10 @@ from accounting_sync.qbo_sync.currencies import CustomerCurrencies, in_currency
 from accounting_sync.qbo_sync.globaltax import (
     ROUNDING_ITEM,
     ROUNDING_NOTE,
-    ROUNDING_PER_LINE,
+    Target,
     fit_global,
     is_inclusive,
-    moved_rounding,
-    on_code,
-    rounding_line,
+    refitted,
     untaxed_lines,
 )
 from accounting_sync.qbo_sync.setup import QboSetup
@@ -48,7 +45,7 @@ from accounting_sync.qbo_sync.transform import (
 from accounting_sync.qbo_sync.writer import BatchWriter, WriteOp, error_type, record_fault, replay_journal
 from accounting_sync.quickbooks.client import escape, live_name, rows_by_id
 from accounting_sync.quickbooks.faults import QboFault
-from accounting_sync.store.idmap import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord
+from accounting_sync.store.idmap import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS, MappedRecord, WrittenCodes
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +87,9 @@ class Loader:
         self.failed: set[tuple[str, str]] = set()
         self.failed_items: dict[str, QboFault] = {}
         self.missing_customers: set[str] = set()
-        self.totals: dict[str, Decimal] = {}  # Invoiced's totals of invoices for a VAT/GST company
-        self.off_total: list[tuple[WriteOp, dict[str, Any], Decimal]] = []  # written, QBO totalled otherwise
+        self.targets: dict[str, Target] = {}  # what QBO must show for documents of a VAT/GST company
+        self.off_total: list[tuple[WriteOp, dict[str, Any], Target]] = []  # written, QBO taxed otherwise
+        self.written_codes: list[WrittenCodes] = []  # the codes written documents carry, recorded per chunk
         self.staged_customers = {str(c["id"]): c for _, c in job.staged("extract", "customer")}
         self.currencies: CustomerCurrencies | None = None  # in a multicurrency company
 
@@ -145,9 +143,9 @@ class Loader:
                 needs.items.add(key)
         if plan.kind == "bad_debt":
             needs.items.add("setup:bad_debt")
-        if plan.kind == "invoice" and needs_discount_item(plan.payload, self.setup.kind()):
+        if plan.kind in DOCUMENTS and needs_discount_item(plan.payload, self.setup.kind()):
             needs.items.add(DISCOUNT_ITEM)
-        if plan.kind == "invoice" and self.setup.kind().global_tax:
+        if plan.kind in DOCUMENTS and self.setup.kind().global_tax:
             needs.items.add(ROUNDING_ITEM)
 
     # -- shared helpers ---------------------------------------------------------------------
@@ -365,16 +363,17 @@ class Loader:
 
     def _documents(self, kind: str, entity: str) -> None:
         company = self.setup.kind()
-        on_written = self._report_automated_tax if company.automated_sales_tax else (
-            self._report_total if company.global_tax else None)
-        on_written = on_written if entity == "Invoice" else None
+        on_written = self._report_automated_tax if company.automated_sales_tax and entity == "Invoice" else (
+            self._report_total if company.global_tax else None)  # only documents have a target
         writer = self._writer(entity, refresh_tokens=self._refreshed(entity), on_written=on_written)
         for chunk in chunked(self.plans(kind), CHUNK):
             self.setup.prefetch(chunk)
             ops = [op for op in (self._resolve_op(p) for p in chunk) if op is not None]
             writer.write(self._within_open_balances(ops) if entity == "Payment" else ops)
+            self._record_written_codes()
         if self.off_total:
             self._even_out_totals(writer)
+            self._record_written_codes()
         outcome = writer.outcome
         self.job.count(kind, "created", len(outcome.created))
         self.job.count(kind, "updated", len(outcome.updated))
@@ -417,8 +416,8 @@ class Loader:
         kind = self.setup.kind()
         payload = plan.payload
         if plan.kind in DOCUMENTS and kind.global_tax and plan.tax_plan is not None:
-            self.totals[f"{plan.kind}:{plan.source_id}"] = money(plan.tax_plan["total"])
-            payload = fit_global(payload, plan.tax_plan, self.setup.tax_codes())
+            payload, self.targets[f"{plan.kind}:{plan.source_id}"] = fit_global(
+                payload, plan.tax_plan, self.setup.tax_codes())
             if any(line.get("Description") == ROUNDING_NOTE for line in payload["Line"]):
                 self.job.count(plan.kind, "with_tax_rounding")  # the run summary says how many
         if plan.kind in DOCUMENTS:
@@ -442,38 +441,45 @@ class Loader:
             self.job.count("invoice", "tax_differs_from_automated")
 
     def _report_total(self, op: WriteOp, written: dict[str, Any]) -> None:
-        """In a VAT/GST company the total is predicted: note where QBO still totals otherwise."""
-        expected = self.totals.get(f"{op.object_type}:{op.source_id}")
-        if expected is not None and money(written.get("TotalAmt", 0)) != expected:
-            self.off_total.append((op, written, expected - money(written.get("TotalAmt", 0))))
+        """In a VAT/GST company the tax is predicted: note where QBO still taxes otherwise."""
+        target = self.targets.pop(f"{op.object_type}:{op.source_id}", None)
+        if target is None:
+            return
+        self.written_codes.append(WrittenCodes(op.object_type, op.source_id, op.document_number, target.codes))
+        if target.missed_by(written):
+            self.off_total.append((op, written, target))
+
+    def _record_written_codes(self) -> None:
+        """So the Configure page can tell which documents a changed tax-code mapping concerns."""
+        self.job.store.put_written_codes(self.job.company, self.written_codes)
+        self.written_codes = []
 
     def _even_out_totals(self, writer: BatchWriter) -> None:
-        """QBO rounded otherwise than predicted (once per rate, say): the rounding line moves by
-        the difference, in one update; what is more than rounding, or still off, is reported."""
+        """QBO taxed otherwise than predicted (once per rate, say): the document is fitted
+        again under that reading and updated, once; what cannot be, or is still off, is reported."""
         pending, self.off_total = self.off_total, []
         ops = []
-        for op, written, difference in pending:
-            if abs(difference) > ROUNDING_PER_LINE * len(op.payload["Line"]):
-                self.off_total.append((op, written, difference))
+        for op, written, target in pending:
+            try:
+                payload = self.setup.resolve(refitted(op.payload, target, self.setup.tax_codes()))
+            except RecordRejected:
+                self.off_total.append((op, written, target))
                 continue
-            inclusive = op.payload.get("GlobalTaxCalculation") == "TaxInclusive"
-            payload = moved_rounding(op.payload, difference, functools.partial(self._rounding_line, inclusive=inclusive))
+            self.targets[f"{op.object_type}:{op.source_id}"] = target
             body = {**payload, "Id": written["Id"], "SyncToken": written["SyncToken"]}
             ops.append(WriteOp(op.object_type, op.source_id, "update", body, op.hash, op.document_number))
         before = len(self.off_total)
         writer.write(ops)
-        self.job.count("invoice", "total_evened", len(ops) - (len(self.off_total) - before))
-        for op, written, difference in self.off_total:
-            fault = QboFault(400, "tax_total_differs", f"QuickBooks totals the invoice {written.get('TotalAmt')}, "
-                             f"{difference} off Invoiced's total", "Check the invoice's tax rates on Invoiced.")
+        kind = pending[0][0].object_type
+        self.job.count(kind, "total_evened", len(ops) - (len(self.off_total) - before))
+        for op, written, target in self.off_total:
+            fault = QboFault(400, "tax_total_differs", f"QuickBooks totals the {kind_label(kind)} "
+                             f"{written.get('TotalAmt')} with {(written.get('TxnTaxDetail') or {}).get('TotalTax', 0)} "
+                             f"tax, Invoiced {target.total} with {target.tax}", "Check the document's tax rates on Invoiced.")
             record_fault(self.job.store, self.job.company, FLOW, self.job.run_id, op.object_type, op.source_id,
                          op.document_number, fault)
-        self.job.count("invoice", "total_differs", len(self.off_total))
+        self.job.count(kind, "total_differs", len(self.off_total))
         self.off_total = []
-
-    def _rounding_line(self, amount: Decimal, inclusive: bool) -> dict[str, Any]:
-        line = on_code(rounding_line(amount), self.setup.tax_codes().untaxed(), inclusive)
-        return dict(self.setup.resolve(line))
 
     def _within_open_balances(self, ops: list[WriteOp]) -> list[WriteOp]:
         """QBO accepts a payment line larger than the invoice's open balance and silently

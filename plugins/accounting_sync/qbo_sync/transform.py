@@ -45,7 +45,7 @@ from accounting_sync.common.values import (
 )
 from accounting_sync.config.settings import SyncSettings, field_limits, name_replacements, write_off_item
 from accounting_sync.qbo_import.transform import is_imported, recorded_from_quickbooks
-from accounting_sync.qbo_sync.globaltax import tax_plan
+from accounting_sync.qbo_sync.globaltax import applied_taxes, tax_plan
 from accounting_sync.store.idmap import ORIGIN_INVOICED, ORIGIN_QUICKBOOKS
 
 log = logging.getLogger(__name__)
@@ -342,7 +342,7 @@ def invoice_payload(invoice: dict[str, Any], lines: list[dict[str, Any]], label:
     subtotal = sum((line["amount"] for line in lines), Decimal(0))
     line_discounts = sum((line["discount"] for line in lines), Decimal(0))
     discount = line_discounts + sum((money(d.get("amount", 0)) for d in invoice.get("discounts") or []), Decimal(0))
-    applied = [*(invoice.get("taxes") or []), *(t for line in invoice.get("items") or [] for t in line.get("taxes") or [])]
+    applied = applied_taxes(invoice)
     tax = sum((money(t.get("amount", 0)) for t in applied), Decimal(0))
     # An inclusive rate's tax is already in the line amounts (Invoiced marks the lines down by it).
     added = tax - sum((money(t.get("amount", 0)) for t in applied if (t.get("tax_rate") or {}).get("inclusive")),

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, delete, func, or_, select
 
 from accounting_sync.common.values import chunked
-from accounting_sync.store.schema import IN_CHUNK, IdMap, Repository
+from accounting_sync.store.schema import IN_CHUNK, IdMap, Repository, WrittenTaxCode
 
 ORIGIN_INVOICED = "invoiced"
 ORIGIN_QUICKBOOKS = "quickbooks"
@@ -35,6 +35,16 @@ class MappedRecord:
     sync_token: str | None
     content_hash: str | None
     origin: str
+
+
+@dataclass(frozen=True)
+class WrittenCodes:
+    """A document written to a VAT/GST company, and the code each Invoiced rate went on."""
+
+    object_type: str
+    invoiced_id: str
+    document_number: str | None
+    codes: frozenset[tuple[str, str]]  # (Invoiced rate id, QBO tax code name)
 
 
 class IdMapRepository(Repository):
@@ -131,6 +141,37 @@ class IdMapRepository(Repository):
                 )
                 or 0
             )
+
+
+    def put_written_codes(self, company: str, documents: Iterable[WrittenCodes]) -> None:
+        """Record the codes documents were written with, replacing what they had before."""
+        latest = {(doc.object_type, doc.invoiced_id): doc for doc in documents}
+        if not latest:
+            return
+        with self.session() as session:
+            for object_type in {key[0] for key in latest}:
+                for chunk in chunked([key[1] for key in latest if key[0] == object_type], IN_CHUNK):
+                    session.execute(delete(WrittenTaxCode).where(
+                        WrittenTaxCode.company_key == company, WrittenTaxCode.object_type == object_type,
+                        WrittenTaxCode.invoiced_id.in_(chunk)))
+            session.add_all(
+                WrittenTaxCode(company_key=company, object_type=doc.object_type, invoiced_id=doc.invoiced_id,
+                               document_number=doc.document_number, rate_id=rate_id, code_name=code)
+                for doc in latest.values() for rate_id, code in sorted(doc.codes))
+
+    def written_with(self, company: str, rate_ids: Iterable[str]) -> list[WrittenTaxCode]:
+        """The documents in QuickBooks (not voided there) whose lines carry these Invoiced rates."""
+        live = or_(IdMap.content_hash.is_(None), IdMap.content_hash != "voided")
+        query = (
+            select(WrittenTaxCode)
+            .join(IdMap, and_(IdMap.company_key == WrittenTaxCode.company_key,
+                              IdMap.object_type == WrittenTaxCode.object_type,
+                              IdMap.invoiced_id == WrittenTaxCode.invoiced_id))
+            .where(WrittenTaxCode.company_key == company, WrittenTaxCode.rate_id.in_(list(rate_ids)), live)
+            .order_by(WrittenTaxCode.object_type, WrittenTaxCode.invoiced_id)
+        )
+        with self.session() as session:
+            return list(session.scalars(query))
 
 
 def _mapped(row: IdMap) -> MappedRecord:

@@ -33,7 +33,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 
 from accounting_sync.common.values import utcnow
 
-SCHEMA_VERSION = 4  # 2: state bindings (which QBO company and Invoiced account a state belongs to); 3: audit trail, ignored records, tie-outs, read cache; 4: webhook events
+SCHEMA_VERSION = 5  # 2: state bindings (which QBO company and Invoiced account a state belongs to); 3: audit trail, ignored records, tie-outs, read cache; 4: webhook events; 5: tax codes written
 IN_CHUNK = 500  # ids per "IN (...)" clause
 
 
@@ -62,6 +62,21 @@ class IdMap(Base):
     origin: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class WrittenTaxCode(Base):
+    """Which of a VAT/GST company's tax codes carried an Invoiced tax rate on a document the
+    sync wrote: the Configure page says which documents a changed mapping concerns."""
+
+    __tablename__ = "written_tax_code"
+    __table_args__ = (UniqueConstraint("company_key", "object_type", "invoiced_id", "rate_id", "code_name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    company_key: Mapped[str] = mapped_column(String(64), index=True)
+    object_type: Mapped[str] = mapped_column(String(32))
+    invoiced_id: Mapped[str] = mapped_column(String(64))
+    document_number: Mapped[str | None] = mapped_column(String(128))
+    rate_id: Mapped[str] = mapped_column(String(64), index=True)
+    code_name: Mapped[str] = mapped_column(String(128))
 
 
 class SyncCursor(Base):

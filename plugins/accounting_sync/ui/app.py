@@ -34,7 +34,7 @@ from accounting_sync.invoiced.client import InvoicedClient, InvoicedError
 from accounting_sync.store.bindings import StateHeld
 from accounting_sync.store.facade import StateStore, open_store
 from accounting_sync.store.schema import IgnoredRecord, RecordError
-from accounting_sync.tie_out.resync import request_resync
+from accounting_sync.tie_out.resync import request_resync, resync_tax_rate
 from accounting_sync.ui import audit, oauth, qbo, webhooks
 from accounting_sync.ui.airflow_api import AirflowApi, AirflowApiError, loopback_url
 from accounting_sync.ui.routes import CALLBACK, UI_ROUTE, URL_PREFIX
@@ -64,6 +64,7 @@ from accounting_sync.ui.settings_form import (
     RateRow,
     form_values,
     rate_rows,
+    rewrites,
     submitted_values,
     to_settings,
 )
@@ -414,16 +415,40 @@ def _choices(store: StateStore, company: Company) -> tuple[qbo.Choices | None, s
 
 
 def _tax_rates(
-    company: Company, choices: qbo.Choices | None, picked: dict[str, str]
+    store: StateStore, company: Company, choices: qbo.Choices | None, picked: dict[str, str]
 ) -> tuple[list[RateRow], str | None]:
-    """A VAT/GST company's mapping: each Invoiced tax rate, with the code it goes to."""
+    """A VAT/GST company's mapping: each Invoiced tax rate, with the code it goes to and
+    the codes its synced documents carry."""
     if choices is None or not choices.kind.global_tax:
         return [], None
     try:
         rates = list(_invoiced(company).iter_list("/tax_rates"))
     except (ConnectionUnusable, InvoicedError, requests.RequestException) as error:
         return [], f"Invoiced's tax rates could not be read ({type(error).__name__}); the mapping below is kept as saved."
-    return rate_rows(rates, choices, picked), None
+    written = store.written_with(binding.active_scope_key(store, company.key), [str(rate["id"]) for rate in rates])
+    return rate_rows(rates, choices, picked, written), None
+
+
+def _rewrite_tax_codes(
+    store: StateStore, company: Company, user: BaseUser, choices: qbo.Choices | None, ticked: set[str]
+) -> int:
+    """The synced documents of each ticked rate that carry another code than the one it
+    goes to now are queued, so the next run writes them with it (closed periods are the
+    user's call: nothing is rewritten unasked). Returns how many were queued."""
+    if not ticked:
+        return 0
+    scope = binding.active_scope_key(store, company.key)
+    current = resolve_settings(company.settings, store.get_settings(scope))
+    rows, _ = _tax_rates(store, company, choices, current.tax_code_map)
+    queued = 0
+    for row in rows:
+        if row.id in ticked and row.code:
+            documents = resync_tax_rate(store, scope, row.id, row.code, user.get_name())
+            if documents:
+                audit.record(store, company, user, "rewrite_tax_code", rate=row.name, code=row.code,
+                             count=len(documents), documents=", ".join(document for _, document in documents))
+            queued += len(documents)
+    return queued
 
 
 def _configure(
@@ -438,7 +463,7 @@ def _configure(
     scope = binding.active_scope_key(store, company.key)
     current = resolve_settings(company.settings, store.get_settings(scope))
     values = values or form_values(current)
-    rates, rates_notice = _tax_rates(company, choices, values["tax_code_map"])
+    rates, rates_notice = _tax_rates(store, company, choices, values["tax_code_map"])
     context = {
         "page": "configure",
         "values": values,
@@ -486,8 +511,10 @@ def save_settings(
         form_values(resolve_settings(company.settings, stored)),
         form_values(resolve_settings(company.settings, store.get_settings(scope))),
     )
+    queued = _rewrite_tax_codes(store, company, user, choices, rewrites(form))
+    rewritten = f" {queued} synced document(s) are queued to be written again with the new tax code." if queued else ""
     return redirect_with(
-        request, link(request, "configure", company), "ok", "Settings saved: the next sync uses them."
+        request, link(request, "configure", company), "ok", f"Settings saved: the next sync uses them.{rewritten}"
     )
 
 

@@ -36,6 +36,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "ignore": ("Ignored a failing record", "{object_type} {document} ({flow})"),
     "retry": ("Queued a failing record again", "{object_type} {document} ({flow})"),
     "resync": ("Re-synced a record the tie-out found differing", "{object_type} {document} ({flow})"),
+    "rewrite_tax_code": ("Queued synced documents for a new tax code", "{count} carrying {rate}, to go on {code}: {documents}"),
 }
 TRAIL_LENGTH = 10
 

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from accounting_sync.config.companies import Company
 from accounting_sync.config.settings import AccountSpec, SyncSettings, resolve_settings
 from accounting_sync.qbo_sync.globaltax import TaxCodes
+from accounting_sync.store.schema import WrittenTaxCode
 from accounting_sync.ui.qbo import Choices
 
 ACCOUNT_FIELDS = ("income_account", "discount_account", "deposit_account", "bad_debt_account")
@@ -50,6 +51,7 @@ CUSTOM_FIELDS = 3  # QBO's sales forms have three custom fields: row n fills Def
 CUSTOM_PREFIX = "custom_fields."  # custom_fields.<n>.metadata_key / custom_fields.<n>.qbo_name
 TAX_MAP_FIELDS = ("tax_code_map", "untaxed_tax_code")  # only where the company has VAT/GST codes
 RATE_PREFIX = "tax_code_map."  # one select per Invoiced tax rate: tax_code_map.<rate id>
+REWRITE_PREFIX = "rewrite."  # rewrite.<rate id>: re-write the synced documents of that rate with its code
 FORM_KEYS = (
     *ACCOUNT_FIELDS,
     "tax_code",
@@ -66,7 +68,8 @@ FORM_KEYS = (
 @dataclass(frozen=True)
 class RateRow:
     """One Invoiced tax rate on the Configure page: the code the sync picks by itself (None
-    when it cannot tell) and the one picked here ("" for automatic)."""
+    when it cannot tell), the one picked here ("" for automatic), and how many synced
+    documents carry the rate on each code."""
 
     id: str
     name: str
@@ -74,11 +77,23 @@ class RateRow:
     inclusive: bool
     automatic: str | None
     picked: str
+    written: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def code(self) -> str | None:
+        """The code the sync puts the rate on."""
+        return self.picked or self.automatic
 
 
-def rate_rows(rates: list[dict[str, Any]], choices: Choices, picked: dict[str, str]) -> list[RateRow]:
-    """The Invoiced tax rates with what each maps to among the company's own codes."""
+def rate_rows(
+    rates: list[dict[str, Any]], choices: Choices, picked: dict[str, str], written: list[WrittenTaxCode]
+) -> list[RateRow]:
+    """The Invoiced tax rates with what each maps to among the company's own codes, and
+    what the synced documents carrying it were written with."""
     codes = TaxCodes(choices.rated_codes, {})
+    documents: dict[str, dict[str, set[tuple[str, str]]]] = {}
+    for row in written:
+        documents.setdefault(row.rate_id, {}).setdefault(row.code_name, set()).add((row.object_type, row.invoiced_id))
     rows = []
     for rate in rates:
         rate_id, name, percent = str(rate["id"]), str(rate.get("name") or rate["id"]), str(rate.get("value", 0))
@@ -86,8 +101,14 @@ def rate_rows(rates: list[dict[str, Any]], choices: Choices, picked: dict[str, s
         applied = [{"id": rate_id, "name": name, "percent": percent, "inclusive": inclusive}]
         found = codes.candidates(applied) if rate.get("is_percent", True) else []
         automatic = found[0].name if len(found) == 1 else None
-        rows.append(RateRow(rate_id, name, percent, inclusive, automatic, picked.get(rate_id, "")))
+        counts = tuple(sorted((code, len(ids)) for code, ids in documents.get(rate_id, {}).items()))
+        rows.append(RateRow(rate_id, name, percent, inclusive, automatic, picked.get(rate_id, ""), counts))
     return rows
+
+
+def rewrites(form: dict[str, str]) -> set[str]:
+    """The rates whose "Re-write them with the new code" box is ticked."""
+    return {key[len(REWRITE_PREFIX):] for key, value in form.items() if key.startswith(REWRITE_PREFIX) and value == "on"}
 
 
 def form_values(settings: SyncSettings) -> dict[str, Any]:
