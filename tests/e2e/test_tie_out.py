@@ -69,13 +69,17 @@ def test_intact_books_match_with_the_exact_totals_of_both_sides(synced: Sandboxe
     count, open_total = open_in_qbo(synced, store)
     incremental = synced_with_tie_out(synced, store, "third")
 
-    assert full.full and full.differences == [] and full.checked == count
+    payments = len(store.get_mappings("default", "payment"))
+
+    assert full.full and full.differences == [] and full.checked == count and full.payments == payments > 0
     assert full.open_invoiced == full.open_qbo == open_total
-    assert full.summary().startswith(f"Books match: {count:,} invoices, ${open_total:,.2f} open on both sides")
+    assert full.summary().startswith(
+        f"Books match: {count:,} invoices and {payments:,} payments, ${open_total:,.2f} open on both sides"
+    )
     assert full.receivable_invoiced == full.receivable_qbo is not None
     assert f"accounts receivable ${full.receivable_qbo:,.2f} on Invoiced" in full.summary()
-    assert full.qbo_reads == 2  # a page of invoices and one of customers; Invoiced paid for the rest
-    assert not incremental.full and incremental.differences == [] and incremental.qbo_reads <= 2
+    assert full.qbo_reads == 3  # a page each of invoices, payments and customers; Invoiced paid for the rest
+    assert not incremental.full and incremental.differences == [] and incremental.qbo_reads == 1  # one CDC read
     run = store.recent_runs("default", limit=1)[0]
     assert "Books match" in str(store.tie_out_of_run("default", run.dag_id, run.run_id).summary)
 
@@ -126,8 +130,14 @@ def test_a_payment_deleted_in_quickbooks_is_explained(synced: Sandboxes, store: 
 
     result = synced_with_tie_out(synced, store, "after-delete")
 
-    diff = only_difference(result, invoice["number"])
-    assert diff.explanation == compare.UNAPPLIED and f"QuickBooks payment {payment_id}" in diff.detail
+    mapped = next(m for m in store.get_mappings("default", "payment").values() if m.qbo_id == payment_id)
+    reference = synced.invoiced(f"/payments/{mapped.invoiced_id}").get("reference") or mapped.invoiced_id
+    assert [d.number for d in result.differences] == [invoice["number"], f"payment {reference}"], result.summary()
+    on_invoice, on_payment = result.differences
+    assert on_invoice.explanation == compare.UNAPPLIED and f"QuickBooks payment {payment_id}" in on_invoice.detail
+    assert (on_payment.explanation, on_payment.detail, on_payment.qbo) == (compare.CHANGED, "deleted in QuickBooks", "deleted")
+    assert (on_payment.object_type, on_payment.invoiced_id, on_payment.qbo_id) == ("payment", mapped.invoiced_id, payment_id)
+    assert result.qbo_reads == 1  # the deletion came with the change-data-capture read
 
 
 def test_a_credit_memo_applied_by_hand_in_quickbooks_is_explained(synced: Sandboxes, store: StateStore) -> None:
@@ -230,3 +240,41 @@ def test_customers_merged_into_one_quickbooks_customer_tie_out_as_one(seeded: Sa
 
     assert max(groups.values()) > 1, "the demo books have customers sharing a name"
     assert result.differences == [] and result.receivable_invoiced == result.receivable_qbo
+
+
+def invoiced_write(boxes: Sandboxes, path: str, body: dict[str, Any]) -> Any:
+    response = requests.post(f"{boxes.invoiced_url}{path}", json=body, auth=(boxes.invoiced_info["api_key"], ""),
+                             timeout=10)
+    response.raise_for_status()
+    return response.json()
+
+
+@pytest.mark.parametrize("override", ["honoured", "ignored"])
+def test_a_tax_qbo_computed_differently_ast_profile(boxes: Sandboxes, store: StateStore, override: str) -> None:
+    """An automated-sales-tax company whose engine ignores the tax sent (the sandbox's
+    ``ast_override`` switch; Intuit's blog says it honours it): the load step reports the
+    invoice QuickBooks totals otherwise, and the tie-out explains the gap as QuickBooks' tax."""
+    boxes.reset(seed_invoiced=False)
+    profile = {"country": "US", "automated_sales_tax": True, "ast_override": override}
+    requests.post(f"{boxes.qbo_url}/_sandbox/company", json=profile, timeout=10).raise_for_status()
+    boxes.connect(store)
+    texan = invoiced_write(boxes, "/customers", {"name": "Lone Star Supply", "address1": "1 Congress Ave",
+                                                 "city": "Austin", "state": "TX", "postal_code": "73301", "country": "US"})
+    invoiced_write(boxes, "/invoices", {"customer": texan["id"], "number": "AST-1", "taxes": [{"amount": 8}],
+                                        "items": [{"name": "Consulting", "quantity": 1, "unit_cost": 100}]})
+
+    first = synced_with_tie_out(boxes, store, "first", full=True)
+    again = synced_with_tie_out(boxes, store, "again")
+
+    errors = store.open_errors("default", "qbo_sync")
+    if override == "honoured":
+        assert errors == [] and first.differences == [] and again.differences == [], first.summary()
+        return
+    assert [(e.document_number, e.code) for e in errors] == [("AST-1", "tax_total_differs")]
+    assert "QuickBooks totals the invoice 106.25, 1.75 off Invoiced's total: it computed tax 6.25" in errors[0].message
+    assert errors[0].hint and "automated sales tax" in errors[0].hint
+    for result in (first, again):
+        diff = only_difference(result, "AST-1")
+        assert (diff.explanation, diff.detail) == (compare.TAX, "QuickBooks computed tax 6.25, Invoiced 8.00")
+        assert (diff.invoiced, diff.qbo) == ("total 108.00, open 108.00 USD", "total 106.25, open 106.25 USD")
+        assert result.unexplained == []

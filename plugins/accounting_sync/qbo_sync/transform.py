@@ -330,6 +330,11 @@ def written_off_amount(invoice: dict[str, Any]) -> Decimal:
     return money(invoice.get("balance") or 0)
 
 
+def applied_taxes(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The taxes Invoiced applied to a document: its own and its lines' (the tie-out reads them too)."""
+    return [*(document.get("taxes") or []), *(t for line in document.get("items") or [] for t in line.get("taxes") or [])]
+
+
 def invoice_payload(invoice: dict[str, Any], lines: list[dict[str, Any]], label: str = "invoice") -> dict[str, Any]:
     """A QBO invoice, or (``label`` "credit note") a credit memo: they share their lines."""
     limits = field_limits()
@@ -342,7 +347,7 @@ def invoice_payload(invoice: dict[str, Any], lines: list[dict[str, Any]], label:
     subtotal = sum((line["amount"] for line in lines), Decimal(0))
     line_discounts = sum((line["discount"] for line in lines), Decimal(0))
     discount = line_discounts + sum((money(d.get("amount", 0)) for d in invoice.get("discounts") or []), Decimal(0))
-    applied = [*(invoice.get("taxes") or []), *(t for line in invoice.get("items") or [] for t in line.get("taxes") or [])]
+    applied = applied_taxes(invoice)
     tax = sum((money(t.get("amount", 0)) for t in applied), Decimal(0))
     # An inclusive rate's tax is already in the line amounts (Invoiced marks the lines down by it).
     added = tax - sum((money(t.get("amount", 0)) for t in applied if (t.get("tax_rate") or {}).get("inclusive")),

@@ -45,6 +45,8 @@ PAGE_SIZE = 1000
 ID_CHUNK = 200  # ids per "Id IN (...)" query
 CDC_LIMIT = 1000  # objects in one CDC answer; Intuit cuts the rest without paging
 CDC_LOOKBACK = timedelta(days=30)  # how far back CDC reaches
+CDC_REACH = CDC_LOOKBACK - timedelta(days=1)
+"""How old a moment CDC is asked for: a day short of Intuit's 30, for the clocks' skew."""
 
 
 @dataclass
