@@ -140,6 +140,55 @@ def test_a_payment_deleted_in_quickbooks_is_explained(synced: Sandboxes, store: 
     assert result.qbo_reads == 1  # the deletion came with the change-data-capture read
 
 
+def synced_payment(boxes: Sandboxes, store: StateStore, skip: int = 0) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A payment qbo_sync wrote (applied to invoices only) and its QBO row."""
+    rows = {row["Id"]: row for row in boxes.qbo_rows("Payment")}
+    found = [
+        (payment, rows[mapping.qbo_id])
+        for mapping in store.get_mappings("default", "payment").values()
+        if (payment := boxes.invoiced(f"/payments/{mapping.invoiced_id}", include="applied_to"))
+        and not payment["voided"] and {s["type"] for s in payment["applied_to"]} == {"invoice"}
+    ]
+    return found[skip]
+
+
+def test_a_payment_voided_on_invoiced_ties_out_and_one_edited_in_quickbooks_is_explained(
+    synced: Sandboxes, store: StateStore
+) -> None:
+    synced.qbo_clock(advance_seconds=3600)  # the first sync's writes are older than the tie-outs' overlap
+    synced_with_tie_out(synced, store, "baseline", full=True)
+    voided, _ = synced_payment(synced, store)
+    edited, row = synced_payment(synced, store, skip=1)
+    requests.delete(f"{synced.invoiced_url}/payments/{voided['id']}", auth=(synced.invoiced_info["api_key"], ""),
+                    timeout=10).raise_for_status()
+    synced.qbo("payment", method="POST", body={**row, "TotalAmt": float(money(row["TotalAmt"]) + 10)})
+
+    result = synced_with_tie_out(synced, store, "after")
+
+    diff = only_difference(result, f"payment {edited.get('reference') or edited['id']}")
+    assert diff.explanation == compare.CHANGED and "edited in QuickBooks" in diff.detail
+    assert "unapplied 10.00" in diff.qbo and "unapplied 0.00" in diff.invoiced
+    assert result.payments == 2  # both came with the change-data-capture read: voided on both sides, and edited
+    assert result.qbo_reads <= 2  # that read, and the invoices the run read again on Invoiced, by id
+
+
+def test_a_tie_out_beyond_the_reach_of_change_data_capture_reads_by_queries(
+    synced: Sandboxes, store: StateStore
+) -> None:
+    synced_with_tie_out(synced, store, "baseline", full=True)
+    invoice, row = mapped_invoice(synced, store, paid=False)
+    line = {"DetailType": "SalesItemLineDetail", "Amount": 10.0, "SalesItemLineDetail": {"ItemRef": row["Line"][0]["SalesItemLineDetail"]["ItemRef"], "Qty": 1, "UnitPrice": 10.0}}
+    synced.qbo_clock(advance_seconds=31 * 86400)
+    synced.qbo("invoice", method="POST", body={**row, "Line": [
+        *[ln for ln in row["Line"] if ln.get("DetailType") != "SubTotalLineDetail"], line]})
+
+    result = tie_out(sync_job(synced, store, "a-month-later"))
+
+    diff = only_difference(result, invoice["number"])
+    assert not result.full and diff.explanation == compare.CHANGED
+    assert result.qbo_reads == 3  # CDC refused the moment; a changed-since query of invoices, one of payments
+
+
 def test_a_credit_memo_applied_by_hand_in_quickbooks_is_explained(synced: Sandboxes, store: StateStore) -> None:
     synced_with_tie_out(synced, store, "baseline", full=True)
     invoice, row = mapped_invoice(synced, store, paid=False)
@@ -226,7 +275,7 @@ def test_imported_invoices_tie_out_and_a_payment_in_quickbooks_waits_for_the_nex
     diff = only_difference(paid_in_qbo, invoice["DocNumber"])
     assert diff.explanation == compare.CHANGED and "next import" in diff.detail
     assert paid_in_qbo.open_invoiced - paid_in_qbo.open_qbo == Decimal("1.00")
-    assert after_import.differences == []
+    assert after_import.differences == [] and after_import.payments >= 1  # the payment it recorded, against QBO's
 
 
 def test_customers_merged_into_one_quickbooks_customer_tie_out_as_one(seeded: Sandboxes, store: StateStore) -> None:
