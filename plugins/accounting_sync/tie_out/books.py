@@ -24,8 +24,10 @@ from accounting_sync.tie_out.reading import QboSide, read_all, read_changed
 ONE_BY_ONE = 50  # more Invoiced records than this are read in pages instead
 LISTED = {"include": INVOICE_INCLUDE, "exclude": "items"}  # the lines are not compared
 INVOICED_FIELDS = ("id", "number", "customer", "currency", "total", "balance", "status", "closed", "paid", "voided",
-                   "draft")
-"""What a tie-out keeps of each Invoiced document: 100,000 of them in full would not fit a worker."""
+                   "draft", "tax")
+"""What a tie-out keeps of each Invoiced document (``tax``: see ``slim_invoice``): 100,000 of
+them in full would not fit a worker."""
+PAYMENT_FIELDS = ("id", "reference", "customer", "currency", "amount", "voided", "applied_to")
 WRITTEN_AS_IS = frozenset({"tax_total_differs"})
 """Failure codes of records that were written all the same, QuickBooks totalling them
 otherwise (its own tax or rounding): the tie-out explains that, not "not synced yet"."""
@@ -48,8 +50,8 @@ class Books:
         self.ignored = set(job.store.ignored_records(job.company))
         self.notes = job.store.get_mappings(job.company, "credit_note")
         self.memos = {m.qbo_id: m for m in self.notes.values()}
-        self.staged_invoices = self.staged("invoice")
-        self.staged_payments = self.staged("payment")
+        self.staged_invoices = self.staged("invoice", slim_invoice)
+        self.staged_payments = self.staged("payment", slim_payment)
 
     # -- reading ------------------------------------------------------------------------
 
@@ -69,13 +71,14 @@ class Books:
         self, path: str, ids: set[str] | None, staged: dict[str, dict[str, Any]], slim: Slim,
         params: dict[str, Any], listed: dict[str, Any] | None = None,
     ) -> dict[str, dict[str, Any]]:
-        """Invoiced documents by id (every one with ``None``): the run's own copies first,
-        then one by one, or in pages (``listed``: the listing's parameters) for many."""
+        """Invoiced documents by id (every one with ``None``), as ``slim`` keeps them: the
+        run's own copies (``staged``, kept so already) first, then one by one, or in pages
+        (``listed``: the listing's parameters) for many."""
         many = ids is None or len(ids - staged.keys()) > ONE_BY_ONE
         listing = {str(d["id"]): slim(d) for d in self.job.invoiced.iter_list(path, listed or params)} if many else {}
         if ids is None:
             return listing
-        found = {i: slim(staged[i]) for i in ids & staged.keys()}
+        found = {i: staged[i] for i in ids & staged.keys()}
         for document_id in sorted(ids - found.keys()):
             found[document_id] = listing.get(document_id) or slim(self.job.invoiced.get(f"{path}/{document_id}", params))
         return found
@@ -83,11 +86,12 @@ class Books:
     def invoices(self, ids: set[str] | None) -> dict[str, dict[str, Any]]:
         return self.documents("/invoices", ids, self.staged_invoices, slim_invoice, {"include": INVOICE_INCLUDE}, LISTED)
 
-    def staged(self, kind: str) -> dict[str, dict[str, Any]]:
-        """The Invoiced records qbo_sync read this run (qbo_import stages QBO rows instead)."""
+    def staged(self, kind: str, keep: Slim) -> dict[str, dict[str, Any]]:
+        """The Invoiced records qbo_sync read this run, as ``keep`` keeps them (qbo_import
+        stages QBO rows instead)."""
         if self.job.dag_id.split("__")[0] != SYNC.name:
             return {}
-        return {str(record["id"]): record for _, record in self.job.staged("extract", kind)}
+        return {str(record["id"]): keep(record) for _, record in self.job.staged("extract", kind)}
 
     # -- explaining ---------------------------------------------------------------------
 
@@ -116,7 +120,8 @@ class Books:
 
     def _with_tax(self, pair: Pair, invoice: dict[str, Any]) -> Pair:
         """A listed invoice comes without its lines: read it again for its tax, when QuickBooks has one."""
-        if pair.invoiced.tax is not None or pair.qbo is None or pair.qbo.tax is None or _voided(invoice):
+        unknown = pair.invoiced.tax is None and not _voided(invoice)
+        if not unknown or pair.qbo is None or pair.qbo.tax is None or pair.qbo_changed:
             return pair
         read = self.job.invoiced.get(f"/invoices/{pair.invoiced_id}", {"include": INVOICE_INCLUDE})
         return replace(pair, invoiced=replace(pair.invoiced, tax=invoiced_tax(read)))
@@ -169,10 +174,14 @@ class Books:
 
 
 def slim_invoice(invoice: dict[str, Any]) -> dict[str, Any]:
-    """The fields a tie-out keeps, and the tax of the lines when they came with it."""
+    """The fields a tie-out keeps, and the tax Invoiced charged when the lines came along."""
     kept = slim(invoice, INVOICED_FIELDS)
     tax = invoiced_tax(invoice)
     return kept if tax is None else {**kept, "tax": str(tax)}
+
+
+def slim_payment(payment: dict[str, Any]) -> dict[str, Any]:
+    return slim(payment, PAYMENT_FIELDS)
 
 
 def slim(record: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from typing import Any
 
 from accounting_sync.common.flows import SYNC
 from accounting_sync.store.idmap import ORIGIN_QUICKBOOKS, MappedRecord
-from accounting_sync.tie_out.books import Books, slim
+from accounting_sync.tie_out.books import Books, slim_payment
 from accounting_sync.tie_out.compare import (
     Pair,
     TieOut,
@@ -33,8 +33,6 @@ from accounting_sync.tie_out.compare import (
     payment_on_invoiced,
 )
 from accounting_sync.tie_out.reading import QboSide
-
-PAYMENT_FIELDS = ("id", "reference", "customer", "currency", "amount", "voided", "applied_to")
 
 
 def tie_out_payments(books: Books, result: TieOut, side: QboSide, full: bool) -> None:
@@ -51,7 +49,7 @@ def tie_out_payments(books: Books, result: TieOut, side: QboSide, full: bool) ->
     if not full:  # an imported payment of several QBO payments, only some of them read: the full tie-out has it
         wanted = [m for m in wanted if m.origin != ORIGIN_QUICKBOOKS or set(qbo_ids(m)) <= rows.keys() | deleted]
     ids = None if full else {m.invoiced_id for m in wanted}
-    payments = books.documents("/payments", ids, books.staged_payments, _slim, {"include": "applied_to"})
+    payments = books.documents("/payments", ids, books.staged_payments, slim_payment, {"include": "applied_to"})
     labels = _labels(books, [rows[q] for m in wanted for q in qbo_ids(m) if q in rows])
     for mapping in wanted:
         payment = payments.get(mapping.invoiced_id)
@@ -104,7 +102,4 @@ def _labels(books: Books, rows: list[dict[str, Any]]) -> dict[tuple[str, str], s
                    for txn_type, q in links if txn_type == "CreditMemo" and q in books.memos})
     return labels
 
-
-def _slim(payment: dict[str, Any]) -> dict[str, Any]:
-    return slim(payment, PAYMENT_FIELDS)
 

@@ -106,7 +106,7 @@ def credit_memos(books: Books, result: TieOut, side: QboSide, every: bool) -> No
     wanted = {m.invoiced_id for q, m in mapped.items() if every or q in rows.keys() | deleted}
     if not wanted:
         return
-    notes = books.documents("/credit_notes", wanted, books.staged("credit_note"), _slim_note, {})
+    notes = books.documents("/credit_notes", wanted, books.staged("credit_note", _slim_note), _slim_note, {})
     for qbo_id, mapping in sorted(mapped.items()):
         note = notes.get(mapping.invoiced_id)
         if note is None:
