@@ -311,6 +311,8 @@ def test_a_tax_qbo_computed_differently_ast_profile(boxes: Sandboxes, store: Sta
                                                  "city": "Austin", "state": "TX", "postal_code": "73301", "country": "US"})
     invoiced_write(boxes, "/invoices", {"customer": texan["id"], "number": "AST-1", "taxes": [{"amount": 8}],
                                         "items": [{"name": "Consulting", "quantity": 1, "unit_cost": 100}]})
+    invoiced_write(boxes, "/credit_notes", {"customer": texan["id"], "number": "AST-CN-1", "taxes": [{"amount": 4}],
+                                            "items": [{"name": "Goodwill", "quantity": 1, "unit_cost": 50}]})
 
     first = synced_with_tie_out(boxes, store, "first", full=True)
     again = synced_with_tie_out(boxes, store, "again")
@@ -319,11 +321,18 @@ def test_a_tax_qbo_computed_differently_ast_profile(boxes: Sandboxes, store: Sta
     if override == "honoured":
         assert errors == [] and first.differences == [] and again.differences == [], first.summary()
         return
-    assert [(e.document_number, e.code) for e in errors] == [("AST-1", "tax_total_differs")]
-    assert "QuickBooks totals the invoice 106.25, 1.75 off Invoiced's total: it computed tax 6.25" in errors[0].message
-    assert errors[0].hint and "automated sales tax" in errors[0].hint
+    by_number = {e.document_number: e for e in errors}
+    assert {number: e.code for number, e in by_number.items()} == {"AST-1": "tax_total_differs",
+                                                                    "AST-CN-1": "tax_total_differs"}
+    assert "QuickBooks totals the invoice 106.25, 1.75 off Invoiced's total: it computed tax 6.25" in by_number["AST-1"].message
+    assert "QuickBooks totals the credit note 53.13, 0.87 off" in by_number["AST-CN-1"].message
+    assert all(e.hint and "automated sales tax" in e.hint for e in errors)
     for result in (first, again):
-        diff = only_difference(result, "AST-1")
-        assert (diff.explanation, diff.detail) == (compare.TAX, "QuickBooks computed tax 6.25, Invoiced 8.00")
-        assert (diff.invoiced, diff.qbo) == ("total 108.00, open 108.00 USD", "total 106.25, open 106.25 USD")
+        assert [d.number for d in result.differences] == ["AST-1", "credit note AST-CN-1"], result.summary()
+        invoice, memo = result.differences
+        assert (invoice.explanation, invoice.detail) == (compare.TAX, "QuickBooks computed tax 6.25, Invoiced 8.00")
+        assert (invoice.invoiced, invoice.qbo) == ("total 108.00, open 108.00 USD", "total 106.25, open 106.25 USD")
+        assert (memo.explanation, memo.detail) == (compare.TAX, "QuickBooks computed tax 3.13, Invoiced 4.00")
         assert result.unexplained == []
+    assert first.receivable_invoiced is not None and first.receivable_qbo is not None  # the customer's balance is
+    assert first.receivable_qbo - first.receivable_invoiced == Decimal("-0.88")  # explained by the two lines

@@ -368,13 +368,13 @@ class Loader:
     # -- invoices and payments --------------------------------------------------------------
 
     def _documents(self, kind: str, entity: str) -> None:
-        on_written = self._written_invoice if entity == "Invoice" else None
+        on_written = self._written_document if kind in DOCUMENTS else None
         writer = self._writer(entity, refresh_tokens=self._refreshed(entity), on_written=on_written)
         for chunk in chunked(self.plans(kind), CHUNK):
             self.setup.prefetch(chunk)
             ops = [op for op in (self._resolve_op(p) for p in chunk) if op is not None]
             writer.write(self._within_open_balances(ops) if entity == "Payment" else ops)
-        if self.off_total and self.setup.kind().global_tax:
+        if self.off_total and self.setup.kind().global_tax and kind == "invoice":
             self._even_out_totals(writer)
         self._report_off_totals()
         outcome = writer.outcome
@@ -437,10 +437,11 @@ class Loader:
         key = self.currencies.key(str(plan.payload["CustomerRef"]["$customer"]), plan.currency)
         return in_currency(payload, key, plan.currency, self.job.settings.exchange_rates.get(plan.currency))
 
-    def _written_invoice(self, op: WriteOp, written: dict[str, Any]) -> None:
-        """What QBO answered for an invoice it took: under AST, where its own tax would have
-        differed; in every company, whether it totals the invoice as Invoiced does."""
-        if self.setup.kind().automated_sales_tax:
+    def _written_document(self, op: WriteOp, written: dict[str, Any]) -> None:
+        """What QBO answered for an invoice or credit memo it took: under AST, where its own
+        tax would have differed on an invoice; in every company, whether it totals the
+        document as Invoiced does."""
+        if self.setup.kind().automated_sales_tax and op.object_type == "invoice":
             self._report_automated_tax(op, written)
         self._report_total(op, written)
 
@@ -452,7 +453,7 @@ class Loader:
             self.job.count("invoice", "tax_differs_from_automated")
 
     def _report_total(self, op: WriteOp, written: dict[str, Any]) -> None:
-        """Note where QBO totals an invoice otherwise than Invoiced (reported once its batch is
+        """Note where QBO totals a document otherwise than Invoiced (reported once its batch is
         recorded, as the writer resolves a written record's old errors): its own tax, under
         automated sales tax that ignored the amount sent, or its rounding, in a VAT/GST company."""
         expected = self.totals.get(f"{op.object_type}:{op.source_id}")
@@ -477,18 +478,20 @@ class Loader:
         self.job.count("invoice", "total_evened", len(ops) - (len(self.off_total) - before))
 
     def _report_off_totals(self) -> None:
-        """An invoice QBO still totals otherwise is written, but not as Invoiced has it: it is
+        """A document QBO still totals otherwise is written, but not as Invoiced has it: it is
         reported as failing, with QBO's tax, until it is fixed or ignored."""
-        hint = AUTOMATED_TAX_HINT if self.setup.kind().automated_sales_tax else "Check the invoice's tax rates on Invoiced."
+        automated = self.setup.kind().automated_sales_tax
         for op, written, difference in self.off_total:
+            label = kind_label(op.object_type)
             tax = money((written.get("TxnTaxDetail") or {}).get("TotalTax", 0))
             self.job.store.record_error(
-                self.job.company, FLOW, error_type(op.object_type), op.source_id, code="tax_total_differs", hint=hint,
-                message=f"QuickBooks totals the invoice {money(written.get('TotalAmt', 0))}, {difference} off "
+                self.job.company, FLOW, error_type(op.object_type), op.source_id, code="tax_total_differs",
+                message=f"QuickBooks totals the {label} {money(written.get('TotalAmt', 0))}, {difference} off "
                 f"Invoiced's total: it computed tax {tax}",
+                hint=AUTOMATED_TAX_HINT if automated else f"Check the {label}'s tax rates on Invoiced.",
                 document_number=op.document_number, run_id=self.job.run_id,
             )
-        self.job.count("invoice", "total_differs", len(self.off_total))
+            self.job.count(op.object_type, "total_differs")
         self.off_total = []
 
     def _rounding_line(self, amount: Decimal, inclusive: bool) -> dict[str, Any]:

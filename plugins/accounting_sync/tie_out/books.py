@@ -105,7 +105,7 @@ class Books:
             qbo_id=mapping.qbo_id,
             number=str(invoice.get("number") or (row or {}).get("DocNumber") or mapping.invoiced_id),
             mastered_by=mastered_by,
-            invoiced=replace(invoiced, tax=_tax(invoice)),
+            invoiced=replace(invoiced, tax=charged_tax(invoice)),
             qbo=in_qbo(row, None) if row else None,
             qbo_changed=row is not None and token > int(mapping.sync_token or 0),
             pending=self.pending(flow, "invoice", source),
@@ -192,6 +192,7 @@ def _voided(invoice: dict[str, Any]) -> bool:
     return invoice.get("status") == "voided" or bool(invoice.get("voided"))
 
 
-def _tax(invoice: dict[str, Any]) -> Decimal | None:
-    """The tax Invoiced charged, when known (a voided invoice charges none)."""
+def charged_tax(invoice: dict[str, Any]) -> Decimal | None:
+    """The tax Invoiced charged on a document kept by ``slim_invoice``, when known (a voided
+    one charges none)."""
     return None if _voided(invoice) or "tax" not in invoice else Decimal(invoice["tax"])

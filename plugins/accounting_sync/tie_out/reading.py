@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 FIELDS = {
     "Invoice": ("Id", "DocNumber", "TotalAmt", "Balance", "CurrencyRef", "SyncToken", "CustomerRef", "LinkedTxn",
                 "TxnTaxDetail"),
-    "CreditMemo": ("Id", "DocNumber", "TotalAmt", "RemainingCredit", "SyncToken"),
+    "CreditMemo": ("Id", "DocNumber", "TotalAmt", "RemainingCredit", "SyncToken", "TxnTaxDetail"),
     "Payment": ("Id", "TotalAmt", "CurrencyRef", "SyncToken", "Line"),
 }
 """What a tie-out keeps of each QBO row."""

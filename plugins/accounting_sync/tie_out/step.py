@@ -13,6 +13,7 @@ is read from the run's own stage where it can (``tie_out.books``).
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -24,15 +25,15 @@ from accounting_sync.common.values import aware, money, utcnow
 from accounting_sync.quickbooks.client import QuickBooksClient
 from accounting_sync.store.idmap import INVOICE_TYPES, ORIGIN_INVOICED
 from accounting_sync.store.schema import TieOutRecord
-from accounting_sync.tie_out.books import INVOICED_FIELDS, Books, slim
+from accounting_sync.tie_out.books import Books, charged_tax, slim_invoice
 from accounting_sync.tie_out.compare import (
-    Amounts,
     CustomerBalance,
     Pair,
     TieOut,
     agrees,
     difference,
     expected_in_qbo,
+    in_qbo,
     on_invoiced,
 )
 from accounting_sync.tie_out.payments import tie_out_payments
@@ -57,9 +58,9 @@ def tie_out(job: SyncJob, full: bool = False) -> TieOut:
     result = TieOut(full=full)
     invoices, pairs = linked_invoices(books, result, side, since is None)
     tie_out_payments(books, result, side, since is None)
-    credit_memos(books, result, side, since is None)
+    memo_gaps = credit_memos(books, result, side, since is None)
     if since is None:
-        customer_balances(books, result, invoices, side.rows["Invoice"], pairs)
+        customer_balances(books, result, invoices, side.rows["Invoice"], pairs, memo_gaps)
     result.qbo_reads = _reads(job.qbo) - reads
     summary = result.summary()
     recorded = {**result.as_json(), "qbo_clock": side.clock.isoformat() if side.clock else None}
@@ -97,16 +98,18 @@ def linked_invoices(
     return invoices, pairs
 
 
-def credit_memos(books: Books, result: TieOut, side: QboSide, every: bool) -> None:
+def credit_memos(books: Books, result: TieOut, side: QboSide, every: bool) -> dict[str, Decimal]:
     """Each credit memo the sync wrote for an Invoiced credit note: its total and the credit
     it has left against the credit note's total and balance (none, once voided: the memo is
-    deleted). All of them (``every``), else those QBO changed or deleted."""
+    deleted). All of them (``every``), else those QBO changed or deleted. Returns what the
+    differing ones add to each Invoiced customer's balance in QuickBooks (less credit left)."""
     mapped = {q: m for q, m in books.memos.items() if m.origin == ORIGIN_INVOICED}
     rows, deleted = side.rows.get("CreditMemo", {}), side.deleted.get("CreditMemo", set())
     wanted = {m.invoiced_id for q, m in mapped.items() if every or q in rows.keys() | deleted}
+    gaps: dict[str, Decimal] = {}
     if not wanted:
-        return
-    notes = books.documents("/credit_notes", wanted, books.staged("credit_note", _slim_note), _slim_note, {})
+        return gaps
+    notes = books.documents("/credit_notes", wanted, books.staged("credit_note", slim_invoice), slim_invoice, {})
     for qbo_id, mapping in sorted(mapped.items()):
         note = notes.get(mapping.invoiced_id)
         if note is None:
@@ -114,22 +117,27 @@ def credit_memos(books: Books, result: TieOut, side: QboSide, every: bool) -> No
         row = rows.get(qbo_id)
         pair = Pair(
             invoiced_id=mapping.invoiced_id, qbo_id=qbo_id, number=f"credit note {note.get('number') or mapping.invoiced_id}",
-            mastered_by="invoiced", invoiced=on_invoiced(note),
-            qbo=Amounts(money(row.get("TotalAmt") or 0), money(row.get("RemainingCredit") or 0), None) if row else None,
+            mastered_by="invoiced", invoiced=replace(on_invoiced(note), tax=charged_tax(note)),
+            qbo=replace(in_qbo(row, None), open=money(row.get("RemainingCredit") or 0), currency=None) if row else None,
             qbo_changed=row is not None and int(row.get("SyncToken") or 0) > int(mapping.sync_token or 0),
             pending=books.pending(SYNC.name, "credit_note", mapping.invoiced_id), object_type="credit_note",
         )
         result.credit_memos += 1
         if not agrees(pair):
             result.differences.append(difference(pair))
+            customer = str(note.get("customer"))
+            gaps[customer] = gaps.get(customer, Decimal(0)) + pair.invoiced.open - (pair.qbo.open if pair.qbo else 0)
+    return gaps
 
 
 def customer_balances(
-    books: Books, result: TieOut, invoices: dict[str, dict[str, Any]], rows: dict[str, dict[str, Any]], pairs: list[Pair]
+    books: Books, result: TieOut, invoices: dict[str, dict[str, Any]], rows: dict[str, dict[str, Any]],
+    pairs: list[Pair], memo_gaps: dict[str, Decimal],
 ) -> None:
     """Per QBO customer (grouping the Invoiced customers merged into it): Invoiced's open
     invoices less its credit against QuickBooks' Customer.Balance, and the company's A/R on
-    both sides. Only the part the invoice lines do not explain is listed."""
+    both sides. Only the part the invoice and credit memo lines do not explain is listed
+    (``memo_gaps``: by Invoiced customer, from ``credit_memos``)."""
     job = books.job
     customers = job.store.get_mappings(job.company, "customer")
     group_of = {invoiced_id: mapping.qbo_id for invoiced_id, mapping in customers.items()}
@@ -162,6 +170,7 @@ def customer_balances(
         receivable -= credit.get(invoiced_id, Decimal("0.00"))
         if qbo_id in groups:
             groups[qbo_id].credit += credit.get(invoiced_id, Decimal("0.00"))
+            groups[qbo_id].linked += memo_gaps.get(invoiced_id, Decimal("0.00"))
     result.receivable_invoiced = receivable
     result.receivable_qbo = sum((group.qbo_balance for group in groups.values()), Decimal("0.00"))
     result.differences.extend(d for group in groups.values() if (d := group.difference()) is not None)
@@ -217,8 +226,5 @@ def _reads(client: QuickBooksClient) -> int:
     """What Intuit meters: queries, reads by id, change-data-capture reads."""
     return client.calls["query"] + client.calls["read"] + client.calls["cdc"]
 
-
-def _slim_note(note: dict[str, Any]) -> dict[str, Any]:
-    return slim(note, INVOICED_FIELDS)
 
 
