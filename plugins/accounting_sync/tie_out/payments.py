@@ -77,6 +77,7 @@ def _pair(
         return Pair(
             mapping.invoiced_id, mapping.qbo_id, number, "quickbooks", invoiced,
             imported_in_qbo(rows, labels, invoiced) if rows else None,
+            # qbo_import keeps no SyncToken of what it records: a QBO payment edited since it was made counts as edited
             qbo_changed=any(int(row.get("SyncToken") or 0) > 0 for row in rows), object_type="payment",
         )
     return Pair(
