@@ -84,7 +84,7 @@ def tie_out_step(current: SyncJob, full: bool) -> dict[str, Any]:
 
     books = tie_out(current, full)
     return {"summary": books.summary(), "qbo_reads": books.qbo_reads, "checked": books.checked,
-            "differences": len(books.differences)}
+            "payments": books.payments, "differences": len(books.differences)}
 
 
 def main() -> None:

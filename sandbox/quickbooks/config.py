@@ -62,6 +62,10 @@ class CompanyProfile(BaseModel):
     allow_discounts: bool = True
     custom_txn_numbers: bool = True
     duplicate_docnum_warning_only: bool = False
+    ast_override: Literal["honoured", "ignored"] = "honoured"
+    """Under automated sales tax, whether a sent TotalTax (with a TxnTaxCodeRef) is kept, as
+    Intuit's blog says, or QBO's engine recomputes the tax from its rates, as integrators
+    report (sandbox/README.md, "Automated sales tax")."""
 
     @model_validator(mode="after")
     def _consistent(self) -> CompanyProfile:

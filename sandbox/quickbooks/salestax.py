@@ -143,13 +143,16 @@ def _address(ctx: WriteContext, obj: Obj) -> Obj:
 
 def _automated(ctx: WriteContext, obj: Obj, lines: SalesLines) -> tuple[Obj, Decimal]:
     """AST: the line codes only say what is taxable; the rate comes from the address and the
-    sandbox's table (profiles.AST_*); only TotalTax with a TxnTaxCodeRef overrides it."""
+    sandbox's table (profiles.AST_*); only TotalTax with a TxnTaxCodeRef overrides it, and
+    only while the profile's `ast_override` is "honoured" (else the engine's tax stands)."""
     jurisdiction, percent = profiles.ast_rate(_address(ctx, obj))
     code = next(row for row in ctx.realm.rows("TaxCode") if row["Name"] == jurisdiction)
     base = lines.taxable(bool(obj.get("ApplyTaxAfterDiscount")))
     rate_id = next(iter(_rates(ctx, code["Id"])))
     tax_lines = [_tax_line(rate_id, percent, base, cents(base * percent / 100))]
-    return _override(ctx, obj.get("TxnTaxDetail") or {}, tax_lines) or _result(code["Id"], tax_lines)
+    honoured = ctx.realm.profile.ast_override == "honoured"
+    override = _override(ctx, obj.get("TxnTaxDetail") or {}, tax_lines) if honoured else None
+    return override or _result(code["Id"], tax_lines)
 
 
 def _split(total: Decimal, percents: Iterable[Decimal]) -> list[Decimal]:

@@ -1,5 +1,5 @@
-"""The tie-out's comparison of one linked invoice: what QuickBooks must show for it, and
-which explanation wins when it does not."""
+"""The tie-out's comparison of one linked record: what QuickBooks must show for an
+invoice or a payment, and which explanation wins when it does not."""
 
 from __future__ import annotations
 
@@ -79,3 +79,88 @@ def test_a_customer_balance_lists_only_what_its_invoice_lines_do_not() -> None:
 
     credit = compare.CustomerBalance("Globex", "8", invoiced_open=D("100.00"), qbo_balance=D("75.00"), credit=D("25.00"))
     assert credit.difference() is None  # unapplied credit on both sides
+
+
+def test_the_summary_counts_payments_and_credit_memos() -> None:
+    both = TieOut(full=True, checked=2143, payments=812, credit_memos=3, open_invoiced=D("5.00"), open_qbo=D("5.00"))
+    assert both.summary().startswith("Books match: 2,143 invoices, 812 payments and 3 credit memos, $5.00 open")
+    assert TieOut(full=True, checked=1, payments=2).summary().startswith("Books match: 1 invoices and 2 payments, $")
+    assert TieOut(full=True, checked=1, credit_memos=2).summary().startswith("Books match: 1 invoices and 2 credit memos")
+
+
+def test_a_tax_quickbooks_computed_explains_exactly_that_gap() -> None:
+    ours = Amounts(D("108.00"), D("108.00"), "USD", tax=D("8.00"))
+    theirs = Amounts(D("106.25"), D("106.25"), "USD", tax=D("6.25"))
+    assert explain(pair(invoiced=ours, qbo=theirs)) == (compare.TAX, "QuickBooks computed tax 6.25, Invoiced 8.00")
+    paid = Amounts(D("108.00"), D("0.00"), "USD", tax=D("8.00"))  # paid in full on Invoiced, more tax in QBO
+    assert explain(pair(invoiced=paid, qbo=Amounts(D("109.00"), D("1.00"), "USD", tax=D("9.00"))))[0] == compare.TAX
+    assert explain(pair(invoiced=ours, qbo=Amounts(D("106.00"), D("106.00"), "USD", tax=D("6.25"))))[0] == compare.UNEXPLAINED
+    assert explain(pair(invoiced=ours, qbo=theirs, qbo_changed=True))[0] == compare.CHANGED  # edited there: not the engine
+    assert explain(pair(invoiced=ours, qbo=theirs, mastered_by="quickbooks"))[0] == compare.UNEXPLAINED
+    unknown = Amounts(D("108.00"), D("108.00"), "USD")  # the lines were not read
+    assert explain(pair(invoiced=unknown, qbo=theirs))[0] == compare.UNEXPLAINED
+
+
+SYNCED_INVOICES = {"11", "12"}
+SYNCED_NOTES = {"7"}
+
+
+def test_a_payment_as_qbo_sync_writes_it() -> None:
+    payment = {"id": 5, "currency": "usd", "amount": 163.75, "applied_to": [
+        {"type": "invoice", "invoice": 11, "amount": 100},
+        {"type": "invoice", "invoice": 99, "amount": 20},  # an invoice the sync never wrote: left out
+        {"type": "credit_note", "credit_note": 7, "invoice": 12, "document_type": "invoice", "amount": 30},
+        {"type": "credit_note", "credit_note": 8, "invoice": 12, "document_type": "invoice", "amount": 5},  # a write-off's
+        {"type": "convenience_fee", "amount": 3.75},
+        {"type": "credit", "amount": 40},
+    ]}
+    expected = compare.payment_on_invoiced(payment, SYNCED_INVOICES, SYNCED_NOTES)
+    assert (expected.total, expected.open, expected.currency) == (D("143.75"), D("40.00"), "USD")
+    assert expected.applied == (("convenience fee 5", D("3.75")), ("credit note 7", D("30.00")),
+                                ("invoice 11", D("100.00")), ("invoice 12", D("30.00")))
+    voided = compare.payment_on_invoiced({**payment, "voided": True}, SYNCED_INVOICES, SYNCED_NOTES)
+    assert (voided.total, voided.open, voided.applied) == (D("0.00"), D("0.00"), ())
+
+
+def test_a_qbo_payment_named_back_through_the_id_map() -> None:
+    row = {"Id": "40", "TotalAmt": 143.75, "CurrencyRef": {"value": "USD"}, "Line": [
+        {"Amount": 100, "LinkedTxn": [{"TxnId": "111", "TxnType": "Invoice"}]},
+        {"Amount": 30, "LinkedTxn": [{"TxnId": "112", "TxnType": "Invoice"}]},
+        {"Amount": 30, "LinkedTxn": [{"TxnId": "70", "TxnType": "CreditMemo"}]},
+        {"Amount": 3.75, "LinkedTxn": [{"TxnId": "113", "TxnType": "Invoice"}]},
+    ]}
+    labels = {("Invoice", "111"): "invoice 11", ("Invoice", "112"): "invoice 12", ("CreditMemo", "70"): "credit note 7",
+              ("Invoice", "113"): "convenience fee 5"}
+    payment = {"id": 5, "currency": "usd", "amount": 163.75, "applied_to": [
+        {"type": "invoice", "invoice": 11, "amount": 100},
+        {"type": "credit_note", "credit_note": 7, "invoice": 12, "document_type": "invoice", "amount": 30},
+        {"type": "convenience_fee", "amount": 3.75}, {"type": "credit", "amount": 40}]}
+    on_invoiced = compare.payment_on_invoiced(payment, SYNCED_INVOICES, SYNCED_NOTES)
+    in_qbo = compare.payment_in_qbo(row, labels)
+    assert in_qbo == on_invoiced and agrees(pair(invoiced=on_invoiced, qbo=in_qbo, object_type="payment"))
+
+    by_hand = compare.payment_in_qbo({**row, "Line": [*row["Line"], {"Amount": 1, "LinkedTxn": [
+        {"TxnId": "500", "TxnType": "Invoice"}]}], "TotalAmt": 143.75}, labels)
+    assert ("QuickBooks Invoice 500", D("1.00")) in by_hand.applied and by_hand.open == D("39.00")
+    diff = compare.difference(pair(invoiced=on_invoiced, qbo=by_hand, object_type="payment", number="payment P-5"))
+    assert diff.qbo.startswith("amount 143.75, unapplied 39.00 USD: QuickBooks Invoice 500 1.00; convenience fee 5")
+    assert (diff.object_type, diff.resync) == ("payment", False)
+
+
+def test_an_imported_payment_against_what_its_qbo_payments_paid_on_its_invoice() -> None:
+    recorded = compare.imported_on_invoiced({"id": 9, "currency": "usd", "amount": 80, "applied_to": [
+        {"type": "invoice", "invoice": 11, "amount": 80}]})
+    usd = {"CurrencyRef": {"value": "USD"}}
+    rows = [{**usd, "Id": "41", "TotalAmt": 150, "Line": [{"Amount": 50, "LinkedTxn": [{"TxnId": "111", "TxnType": "Invoice"}]},
+                                                  {"Amount": 100, "LinkedTxn": [{"TxnId": "112", "TxnType": "Invoice"}]}]},
+            {**usd, "Id": "42", "TotalAmt": 30, "Line": [{"Amount": 30, "LinkedTxn": [{"TxnId": "111", "TxnType": "Invoice"}]}]}]
+    labels = {("Invoice", "111"): "invoice 11", ("Invoice", "112"): "invoice 12"}
+    assert compare.imported_in_qbo(rows, labels, recorded) == recorded  # 50 + 30 on invoice 11; invoice 12 apart
+    edited = pair(invoiced=recorded, qbo=compare.imported_in_qbo(rows[:1], labels, recorded), mastered_by="quickbooks",
+                  qbo_changed=True, object_type="payment")
+    assert explain(edited) == (compare.CHANGED, "edited in QuickBooks after qbo_import recorded it on Invoiced")
+
+
+def test_only_an_invoice_offers_re_sync() -> None:
+    assert compare.difference(pair(qbo_changed=True)).resync
+    assert not compare.difference(pair(qbo_changed=True, object_type="credit_note")).resync

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from accounting_sync.common.cursor import ISO, Cursor
@@ -26,15 +26,13 @@ from accounting_sync.common.job import SyncJob, record_key
 from accounting_sync.common.values import money, utcnow
 from accounting_sync.qbo_import.plan import is_open
 from accounting_sync.qbo_import.transform import linked_payments
-from accounting_sync.quickbooks.client import CDC_LOOKBACK, Changes, QuickBooksClient, rows_by_id
+from accounting_sync.quickbooks.client import CDC_REACH, Changes, QuickBooksClient, rows_by_id
 from accounting_sync.quickbooks.faults import QboFault
 from accounting_sync.store.idmap import ORIGIN_QUICKBOOKS
 
 log = logging.getLogger(__name__)
 
 FLOW = IMPORT.name
-CDC_REACH = CDC_LOOKBACK - timedelta(days=1)
-"""How old a cursor CDC is asked for: a day short of Intuit's 30, for the clocks' skew."""
 KINDS = {"Customer": "customer", "Invoice": "invoice", "CreditMemo": "credit_note"}
 """The object type each QBO entity is recorded under (errors, ignores) once imported."""
 

@@ -57,6 +57,10 @@ ENTITIES = {"invoice": "Invoice", "credit_note": "CreditMemo", "fee": "Invoice",
 WAITED_FOR = frozenset({"invoice", "credit_note", "fee", "refund_invoice"})
 """Documents a payment links: missing, the payment waits for them to reach QBO."""
 ROWS_BY_ID = 500  # ids per "Id IN (...)" query
+AUTOMATED_TAX_HINT = (
+    "QuickBooks' automated sales tax replaced the tax sent with its own for the customer's address: check the "
+    "address in QuickBooks, or charge on Invoiced the tax that applies there."
+)
 NAMES_PER_QUERY = 40
 
 
@@ -88,7 +92,8 @@ class Loader:
         self.failed_items: dict[str, QboFault] = {}
         self.missing_customers: set[str] = set()
         self.targets: dict[str, Target] = {}  # what QBO must show for documents of a VAT/GST company
-        self.off_total: list[tuple[WriteOp, dict[str, Any], Target]] = []  # written, QBO taxed otherwise
+        self.totals: dict[str, Decimal] = {}  # Invoiced's total of each document, which QBO's must equal
+        self.off_total: list[tuple[WriteOp, dict[str, Any], Target | None]] = []  # written, QBO totals otherwise
         self.written_codes: list[WrittenCodes] = []  # the codes written documents carry, recorded per chunk
         self.staged_customers = {str(c["id"]): c for _, c in job.staged("extract", "customer")}
         self.currencies: CustomerCurrencies | None = None  # in a multicurrency company
@@ -362,9 +367,7 @@ class Loader:
     # -- invoices and payments --------------------------------------------------------------
 
     def _documents(self, kind: str, entity: str) -> None:
-        company = self.setup.kind()
-        on_written = self._report_automated_tax if company.automated_sales_tax and entity == "Invoice" else (
-            self._report_total if company.global_tax else None)  # only documents have a target
+        on_written = self._written_document if kind in DOCUMENTS else None
         writer = self._writer(entity, refresh_tokens=self._refreshed(entity), on_written=on_written)
         for chunk in chunked(self.plans(kind), CHUNK):
             self.setup.prefetch(chunk)
@@ -374,6 +377,7 @@ class Loader:
         if self.off_total:
             self._even_out_totals(writer)
             self._record_written_codes()
+        self._report_off_totals()
         outcome = writer.outcome
         self.job.count(kind, "created", len(outcome.created))
         self.job.count(kind, "updated", len(outcome.updated))
@@ -415,6 +419,8 @@ class Loader:
         """The planned document as this kind of company needs it (``RecordRejected`` if it cannot be)."""
         kind = self.setup.kind()
         payload = plan.payload
+        if plan.kind in DOCUMENTS and plan.tax_plan is not None:
+            self.totals[f"{plan.kind}:{plan.source_id}"] = money(plan.tax_plan["total"])
         if plan.kind in DOCUMENTS and kind.global_tax and plan.tax_plan is not None:
             payload, self.targets[f"{plan.kind}:{plan.source_id}"] = fit_global(
                 payload, plan.tax_plan, self.setup.tax_codes())
@@ -433,6 +439,14 @@ class Loader:
         key = self.currencies.key(str(plan.payload["CustomerRef"]["$customer"]), plan.currency)
         return in_currency(payload, key, plan.currency, self.job.settings.exchange_rates.get(plan.currency))
 
+    def _written_document(self, op: WriteOp, written: dict[str, Any]) -> None:
+        """What QBO answered for an invoice or credit memo it took: under AST, where its own
+        tax would have differed on an invoice; in every company, whether it totals the
+        document as Invoiced does."""
+        if self.setup.kind().automated_sales_tax and op.object_type == "invoice":
+            self._report_automated_tax(op, written)
+        self._report_total(op, written)
+
     def _report_automated_tax(self, op: WriteOp, written: dict[str, Any]) -> None:
         """An accountant wants to know where QBO's own tax would have differed from Invoiced's."""
         difference = computed_tax_differs(written)
@@ -441,12 +455,17 @@ class Loader:
             self.job.count("invoice", "tax_differs_from_automated")
 
     def _report_total(self, op: WriteOp, written: dict[str, Any]) -> None:
-        """In a VAT/GST company the tax is predicted: note where QBO still taxes otherwise."""
-        target = self.targets.pop(f"{op.object_type}:{op.source_id}", None)
-        if target is None:
-            return
-        self.written_codes.append(WrittenCodes(op.object_type, op.source_id, op.document_number, target.codes))
-        if target.missed_by(written):
+        """Note where QBO totals a document otherwise than Invoiced (reported once its batch is
+        recorded, as the writer resolves a written record's old errors): its own tax, under
+        automated sales tax that ignored the amount sent; in a VAT/GST company, where the tax
+        is predicted per rate, also a rate QBO still taxes otherwise."""
+        key = f"{op.object_type}:{op.source_id}"
+        target = self.targets.pop(key, None)
+        if target is not None:
+            self.written_codes.append(WrittenCodes(op.object_type, op.source_id, op.document_number, target.codes))
+        expected = self.totals.get(key)
+        if (target.missed_by(written) if target is not None else
+                expected is not None and money(written.get("TotalAmt", 0)) != expected):
             self.off_total.append((op, written, target))
 
     def _record_written_codes(self) -> None:
@@ -460,6 +479,9 @@ class Loader:
         pending, self.off_total = self.off_total, []
         ops = []
         for op, written, target in pending:
+            if target is None:  # QBO's own tax (automated sales tax): nothing to fit again
+                self.off_total.append((op, written, target))
+                continue
             try:
                 payload = self.setup.resolve(refitted(op.payload, target, self.setup.tax_codes()))
             except RecordRejected:
@@ -468,17 +490,28 @@ class Loader:
             self.targets[f"{op.object_type}:{op.source_id}"] = target
             body = {**payload, "Id": written["Id"], "SyncToken": written["SyncToken"]}
             ops.append(WriteOp(op.object_type, op.source_id, "update", body, op.hash, op.document_number))
-        before = len(self.off_total)
-        writer.write(ops)
-        kind = pending[0][0].object_type
-        self.job.count(kind, "total_evened", len(ops) - (len(self.off_total) - before))
+        if ops:
+            before = len(self.off_total)
+            writer.write(ops)
+            self.job.count(ops[0].object_type, "total_evened", len(ops) - (len(self.off_total) - before))
+
+    def _report_off_totals(self) -> None:
+        """A document QBO still totals or taxes otherwise is written, but not as Invoiced has
+        it: it is reported as failing, with QBO's tax, until it is fixed or ignored."""
+        automated = self.setup.kind().automated_sales_tax
         for op, written, target in self.off_total:
-            fault = QboFault(400, "tax_total_differs", f"QuickBooks totals the {kind_label(kind)} "
-                             f"{written.get('TotalAmt')} with {(written.get('TxnTaxDetail') or {}).get('TotalTax', 0)} "
-                             f"tax, Invoiced {target.total} with {target.tax}", "Check the document's tax rates on Invoiced.")
-            record_fault(self.job.store, self.job.company, FLOW, self.job.run_id, op.object_type, op.source_id,
-                         op.document_number, fault)
-        self.job.count(kind, "total_differs", len(self.off_total))
+            label = kind_label(op.object_type)
+            total, tax = money(written.get("TotalAmt", 0)), money((written.get("TxnTaxDetail") or {}).get("TotalTax", 0))
+            difference = self.totals.get(f"{op.object_type}:{op.source_id}", total) - total
+            off = f"{difference} off Invoiced's total" if difference else "as Invoiced does, but not its tax"
+            invoiced_tax = f" (Invoiced {target.tax})" if target is not None else ""
+            self.job.store.record_error(
+                self.job.company, FLOW, error_type(op.object_type), op.source_id, code="tax_total_differs",
+                message=f"QuickBooks totals the {label} {total}, {off}: it computed tax {tax}{invoiced_tax}",
+                hint=AUTOMATED_TAX_HINT if automated else f"Check the {label}'s tax rates on Invoiced.",
+                document_number=op.document_number, run_id=self.job.run_id,
+            )
+            self.job.count(op.object_type, "total_differs")
         self.off_total = []
 
     def _within_open_balances(self, ops: list[WriteOp]) -> list[WriteOp]:

@@ -47,6 +47,8 @@ QUERY_IN_FLIGHT = 4  # query pages of one long listing asked at once (QBO allows
 ID_CHUNK = 200  # ids per "Id IN (...)" query
 CDC_LIMIT = 1000  # objects in one CDC answer; Intuit cuts the rest without paging
 CDC_LOOKBACK = timedelta(days=30)  # how far back CDC reaches
+CDC_REACH = CDC_LOOKBACK - timedelta(days=1)
+"""How old a moment CDC is asked for: a day short of Intuit's 30, for the clocks' skew."""
 
 
 @dataclass

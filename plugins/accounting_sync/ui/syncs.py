@@ -16,6 +16,7 @@ from accounting_sync.config.companies import Company
 from accounting_sync.store.facade import StateStore
 from accounting_sync.store.schema import IgnoredRecord, RecordError, SyncRun, TieOutRecord
 from accounting_sync.ui.airflow_api import AirflowApi, AirflowApiError, DagState
+from accounting_sync.ui.record_links import RecordLinks
 
 RUN_LIMIT = 10
 FINISHED = {"success", "failed"}
@@ -80,6 +81,7 @@ class SyncsView:
     runs: list[RunView]
     problem: str | None = None
     ignored: dict[tuple[str, str, str], IgnoredRecord] = field(default_factory=dict)
+    links: RecordLinks = field(default_factory=RecordLinks)  # a tie-out difference's records on both sides
 
     @property
     def active(self) -> bool:
@@ -114,7 +116,9 @@ def recent_syncs(
         view.errors = store.errors_for_run(scope, view.flow.name, view.run_id)
         view.books = store.tie_out_of_run(scope, view.dag_id, view.run_id)
         view.run_url = f"{ui_root}dags/{quote(view.dag_id, safe='')}/runs/{quote(view.run_id, safe='')}"
-    return SyncsView(controls, views, problem, store.ignored_records(scope))
+    differing = any(view.books and (view.books.result or {}).get("differences") for view in views)
+    links = RecordLinks.of(company) if differing else RecordLinks()  # the connections are read only for a difference
+    return SyncsView(controls, views, problem, store.ignored_records(scope), links)
 
 
 def _from_store(row: SyncRun, flow: Flow) -> RunView:

@@ -305,3 +305,36 @@ def test_re_sync_queues_an_invoice_the_tie_out_found_differing(
     assert store.audit_trail("default")[0].action == "resync"
     missing = editor.post("/accounting-sync/books/resync?company=default", {"invoiced_id": "nope"}, page=PAGE)
     assert missing.status_code == 404
+
+
+def test_each_difference_links_to_its_record_on_invoiced_and_in_quickbooks(
+    browser: Browser, store: StateStore, fake_airflow: FakeAirflow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Connections to Intuit's and Invoiced's sandboxes: the app URLs of those environments."""
+    from accounting_sync.common.values import utcnow
+    from accounting_sync.tie_out.compare import CHANGED, UNEXPLAINED, Difference, TieOut
+
+    monkeypatch.setenv("AIRFLOW_CONN_QUICKBOOKS_DEFAULT", json.dumps(
+        {"conn_type": "quickbooks", "login": "client", "password": "secret", "extra": {"environment": "sandbox"}}))
+    monkeypatch.setenv("AIRFLOW_CONN_INVOICED_DEFAULT", json.dumps(
+        {"conn_type": "invoiced", "host": "https://api.sandbox.invoiced.com", "password": "key"}))
+    record_run(store)
+    fake_airflow.add_run("qbo_sync", SCHEDULED, "failed")
+    result = TieOut(full=True, checked=2, payments=1)
+    result.differences += [
+        Difference("INV-0042", "42", "17", "total 110.00", "total 120.00", CHANGED, "edited", True),
+        Difference("payment P-7", "7", "31", "amount 5.00", "deleted", CHANGED, "deleted in QuickBooks",
+                   object_type="payment"),
+        Difference("customer Acme", "", "9", "open 5.00", "balance 6.00", UNEXPLAINED, "defect", object_type="customer"),
+    ]
+    store.save_tie_out("default", "qbo_sync", SCHEDULED, utcnow(), True, result.as_json(), result.summary(), 1)
+
+    rows = re.findall(r"<tr><td>(.*?)</td>", run_block(browser.get(PAGE).text, SCHEDULED), re.S)
+
+    invoice, payment, customer = (row for row in rows if row.startswith(("INV-", "payment ", "customer ")))
+    assert 'href="https://app.sandbox.invoiced.com/invoices/42"' in invoice
+    assert 'href="https://app.sandbox.qbo.intuit.com/app/invoice?txnId=17"' in invoice
+    assert 'href="https://app.sandbox.invoiced.com/payments/7"' in payment
+    assert 'href="https://app.sandbox.qbo.intuit.com/app/recvpayment?txnId=31"' in payment
+    assert 'href="https://app.sandbox.qbo.intuit.com/app/customerdetail?nameId=9"' in customer
+    assert "invoiced.com" not in customer  # merged customers have no one Invoiced record

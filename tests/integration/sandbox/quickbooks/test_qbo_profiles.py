@@ -114,6 +114,16 @@ def test_ast_override_needs_total_and_code(qbo: Qbo) -> None:
     assert ignored["TxnTaxDetail"]["TotalTax"] == 17.4
 
 
+def test_ast_override_ignored_by_the_switch(qbo: Qbo) -> None:
+    """`ast_override: "ignored"`: the integrators' reading, QBO's engine taxes by its own rates."""
+    assert company(qbo, automated_sales_tax=True, ast_override="ignored")["profile"]["ast_override"] == "ignored"
+    item_id = item(qbo, "Widget", Taxable=True)["Id"]
+    buyer = _ast_customer(qbo, "Tucson Buyer", "AZ", "85719")
+    code = tax_code(qbo, "AZ")["Id"]
+    sent = invoice(qbo, buyer, item_id, 200, TxnTaxDetail={"TxnTaxCodeRef": {"value": code}, "TotalTax": 0})
+    assert (sent["TxnTaxDetail"]["TotalTax"], sent["TotalAmt"]) == (17.4, 217.4)
+
+
 def test_ast_refuses_creating_tax_codes(qbo: Qbo) -> None:
     company(qbo, automated_sales_tax=True)
     response = qbo.post("taxservice/taxcode", {"TaxCode": "Mine", "TaxRateDetails": [
