@@ -59,9 +59,9 @@ class Books:
         """Every invoice, credit memo and payment (``since`` None: a full tie-out), or what
         changed since ``since``, plus the invoices the run touched that did not change."""
         has_payments = self.job.store.count_mappings(self.job.company, "payment") > 0
+        if since is None:  # payments: those the invoices do not vouch for, by id (``tie_out.payments``)
+            return read_all(self.qbo, {"Invoice": len(self.by_qbo), **({"CreditMemo": len(self.memos)} if self.memos else {})})
         entities = ["Invoice", *(["CreditMemo"] if self.memos else []), *(["Payment"] if has_payments else [])]
-        if since is None:
-            return read_all(self.qbo, entities)
         side = read_changed(self.qbo, entities, since)
         touched = {self.mappings[i].qbo_id for i in self.staged_invoices if i in self.mappings}
         side.add_by_id(self.qbo, "Invoice", touched)

@@ -1,7 +1,7 @@
 """What a tie-out reads of QuickBooks, frugally: Intuit meters reads.
 
-A full tie-out reads every row of each type, a page of 1000 at a time, never a GET per
-record. An incremental one reads what QuickBooks changed since the last tie-out (which
+A full tie-out reads every invoice and credit memo, a page of 1000 at a time and several
+pages at once, never a GET per record (payments: ``tie_out.payments``). An incremental one reads what QuickBooks changed since the last tie-out (which
 includes everything the run wrote): one change-data-capture read for invoices, credit
 memos and payments together, deletions included as tombstones. A type CDC cannot answer
 for sure is read by a changed-since query instead, as qbo_import does: when the moment is
@@ -56,10 +56,12 @@ class QboSide:
         self.take(entity, rows_by_id(qbo, entity, set(ids) - seen))
 
 
-def read_all(qbo: QuickBooksClient, entities: Iterable[str]) -> QboSide:
+def read_all(qbo: QuickBooksClient, expected: dict[str, int]) -> QboSide:
+    """Every row of each type; ``expected``: about how many there are (the id map's count),
+    so that their pages are asked several at a time."""
     side = QboSide({})
-    for entity in entities:
-        side.take(entity, qbo.query_rows(entity, began=side.began))
+    for entity, count in expected.items():
+        side.take(entity, qbo.query_rows(entity, began=side.began, expected=count))
     return side
 
 

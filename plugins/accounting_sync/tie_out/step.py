@@ -5,14 +5,16 @@ differ and why.
 Frugal in QuickBooks reads (Intuit meters them; ``tie_out.reading``): an incremental
 tie-out reads what QuickBooks changed since the last tie-out (which includes everything
 this run wrote) in one change-data-capture read, and the invoices the run touched that
-did not change there; a full one, daily or on demand, reads every invoice, payment,
-credit memo and customer once, in pages of 1000. Invoiced, which does not meter reads,
-is read from the run's own stage where it can (``tie_out.books``).
+did not change there; a full one, daily or on demand, reads every invoice, credit memo
+and customer once, in pages of 1000, and only the payments those do not vouch for
+(``tie_out.payments``). Invoiced, which does not meter reads, is read from the run's own
+stage where it can (``tie_out.books``).
 """
 
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -54,13 +56,17 @@ def tie_out(job: SyncJob, full: bool = False) -> TieOut:
     since = None if full or last is None else _next_start(last) - timedelta(seconds=job.settings.cursor_overlap_seconds)
     reads = _reads(job.qbo)
     books = Books(job)
-    side = books.read_qbo(since)
+    with ThreadPoolExecutor(1, thread_name_prefix="invoiced-listing") as pool:
+        # a full tie-out lists every Invoiced invoice too: while QuickBooks answers, not after
+        listing = pool.submit(books.invoices, None) if since is None else None
+        side = books.read_qbo(since)
+        every = listing.result() if listing is not None else None
     result = TieOut(full=full)
-    invoices, pairs = linked_invoices(books, result, side, since is None)
-    tie_out_payments(books, result, side, since is None)
+    invoices, pairs = linked_invoices(books, result, side, every)
     memo_gaps = credit_memos(books, result, side, since is None)
     if since is None:
         customer_balances(books, result, invoices, side.rows["Invoice"], pairs, memo_gaps)
+    tie_out_payments(books, result, side, since is None)  # after the documents and customers that vouch for them
     result.qbo_reads = _reads(job.qbo) - reads
     summary = result.summary()
     recorded = {**result.as_json(), "qbo_clock": side.clock.isoformat() if side.clock else None}
@@ -76,14 +82,15 @@ def tie_out(job: SyncJob, full: bool = False) -> TieOut:
 
 
 def linked_invoices(
-    books: Books, result: TieOut, side: QboSide, every: bool
+    books: Books, result: TieOut, side: QboSide, every: dict[str, dict[str, Any]] | None
 ) -> tuple[dict[str, dict[str, Any]], list[Pair]]:
-    """Each linked invoice: all of them (``every``), else those QuickBooks changed or
-    deleted and those the run touched. Returns the Invoiced invoices read and the pairs."""
+    """Each linked invoice: all of them (``every``: all Invoiced invoices, already read),
+    else those QuickBooks changed or deleted and those the run touched. Returns the
+    Invoiced invoices read and the pairs."""
     rows, deleted = side.rows["Invoice"], side.deleted.get("Invoice", set())
-    wanted = set(books.mappings) if every else {books.by_qbo[q].invoiced_id for q in rows.keys() | deleted
-                                                if q in books.by_qbo}
-    invoices = books.invoices(None if every else wanted)
+    wanted = set(books.mappings) if every is not None else {books.by_qbo[q].invoiced_id for q in rows.keys() | deleted
+                                                            if q in books.by_qbo}
+    invoices = every if every is not None else books.invoices(wanted)
     pairs = []
     for invoiced_id in sorted(wanted & invoices.keys(), key=lambda i: (len(i), i)):
         mapping, invoice = books.mappings[invoiced_id], invoices[invoiced_id]
@@ -216,10 +223,6 @@ def _next_start(last: TieOutRecord) -> datetime:
     QuickBooks stamps its changes with its own clock."""
     stamp = (last.result or {}).get("qbo_clock")
     return aware(datetime.fromisoformat(stamp)) if stamp else aware(last.started_at)
-
-
-
-
 
 
 def _reads(client: QuickBooksClient) -> int:
