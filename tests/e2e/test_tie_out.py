@@ -59,6 +59,14 @@ def mapped_invoice(boxes: Sandboxes, store: StateStore, paid: bool) -> tuple[dic
     raise AssertionError("no such invoice in the demo books")
 
 
+def with_extra_line(row: dict[str, Any], amount: float) -> dict[str, Any]:
+    """A QBO invoice as someone editing it in QuickBooks saves it: one more line of ``amount``."""
+    item = row["Line"][0]["SalesItemLineDetail"]["ItemRef"]
+    extra = {"DetailType": "SalesItemLineDetail", "Amount": amount,
+             "SalesItemLineDetail": {"ItemRef": item, "Qty": 1, "UnitPrice": amount}}
+    return {**row, "Line": [*(ln for ln in row["Line"] if ln.get("DetailType") != "SubTotalLineDetail"), extra]}
+
+
 def only_difference(result: TieOut, number: str) -> compare.Difference:
     assert [d.number for d in result.differences] == [number], result.summary()
     return result.differences[0]
@@ -89,9 +97,7 @@ def test_an_invoice_edited_in_quickbooks_is_found_by_the_next_incremental_tie_ou
 ) -> None:
     synced_with_tie_out(synced, store, "baseline", full=True)
     invoice, row = mapped_invoice(synced, store, paid=False)
-    line = {"DetailType": "SalesItemLineDetail", "Amount": 10.0, "SalesItemLineDetail": {"ItemRef": row["Line"][0]["SalesItemLineDetail"]["ItemRef"], "Qty": 1, "UnitPrice": 10.0}}
-    edited = {**row, "Line": [*[ln for ln in row["Line"] if ln.get("DetailType") != "SubTotalLineDetail"], line]}
-    synced.qbo("invoice", method="POST", body=edited)
+    synced.qbo("invoice", method="POST", body=with_extra_line(row, 10.0))
 
     result = synced_with_tie_out(synced, store, "after-edit")
 
@@ -104,10 +110,7 @@ def test_an_invoice_edited_in_quickbooks_is_found_by_the_next_incremental_tie_ou
 def test_re_sync_writes_the_invoiced_version_over_an_edit_made_in_quickbooks(synced: Sandboxes, store: StateStore) -> None:
     synced_with_tie_out(synced, store, "baseline", full=True)
     invoice, row = mapped_invoice(synced, store, paid=False)
-    item = row["Line"][0]["SalesItemLineDetail"]["ItemRef"]
-    extra = {"DetailType": "SalesItemLineDetail", "Amount": 7.0, "SalesItemLineDetail": {"ItemRef": item, "Qty": 1, "UnitPrice": 7.0}}
-    lines = [ln for ln in row["Line"] if ln.get("DetailType") != "SubTotalLineDetail"]
-    synced.qbo("invoice", method="POST", body={**row, "Line": [*lines, extra]})
+    synced.qbo("invoice", method="POST", body=with_extra_line(row, 7.0))
     found = synced_with_tie_out(synced, store, "after-edit")
     assert only_difference(found, invoice["number"]).resync
 
@@ -183,10 +186,8 @@ def test_a_tie_out_beyond_the_reach_of_change_data_capture_reads_by_queries(
 ) -> None:
     synced_with_tie_out(synced, store, "baseline", full=True)
     invoice, row = mapped_invoice(synced, store, paid=False)
-    line = {"DetailType": "SalesItemLineDetail", "Amount": 10.0, "SalesItemLineDetail": {"ItemRef": row["Line"][0]["SalesItemLineDetail"]["ItemRef"], "Qty": 1, "UnitPrice": 10.0}}
     synced.qbo_clock(advance_seconds=31 * 86400)
-    synced.qbo("invoice", method="POST", body={**row, "Line": [
-        *[ln for ln in row["Line"] if ln.get("DetailType") != "SubTotalLineDetail"], line]})
+    synced.qbo("invoice", method="POST", body=with_extra_line(row, 10.0))
 
     result = tie_out(sync_job(synced, store, "a-month-later"))
 
